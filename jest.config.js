@@ -1,0 +1,38 @@
+/**
+ * Two projects: `unit` (pure logic, specs next to the code) and `e2e` (the real
+ * PostgreSQL and Redis, under test/). swc compiles with decorator metadata; tsc
+ * type-checks separately (`npm run typecheck`).
+ */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs' },
+  },
+];
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      transform: { '^.+\\.(t|j)s$': swc },
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      transform: { '^.+\\.(t|j)s$': swc },
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      testTimeout: 60000,
+    },
+  ],
+};
