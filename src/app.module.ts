@@ -1,0 +1,41 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { createValidationPipe } from './common/pipes/validation.pipe';
+import { allConfigs } from './config/app.config';
+import { AppRole, validateEnvironment } from './config/env.validation';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { PrismaModule } from './prisma/prisma.module';
+import { QueuesModule } from './queues/queues.module';
+import { StatsModule } from './stats/stats.module';
+import { TasksModule } from './tasks/tasks.module';
+import { WorkersModule } from './workers/workers.module';
+
+/**
+ * One codebase, two roles: APP_ROLE decides whether this process serves the HTTP API,
+ * runs the workers, or both (the default, what `npm start` runs).
+ */
+@Module({})
+export class AppModule {
+  static forRole(role: AppRole): DynamicModule {
+    const api: Type[] = [TasksModule, StatsModule, HealthModule];
+    const workers: Type[] = [WorkersModule];
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, cache: true, load: allConfigs, validate: validateEnvironment, ignoreEnvFile: true }),
+        PrismaModule,
+        QueuesModule,
+        MetricsModule,
+        ...(role === AppRole.Worker ? [] : api),
+        ...(role === AppRole.Api ? [] : workers),
+      ],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import { HttpStatus } from '@nestjs/common';
+
+/**
+ * Stable, machine-readable error codes of the API. Clients switch on these, so a code
+ * never changes meaning; the HTTP status each maps to lives in one table below.
+ */
+export enum ErrorCode {
+  InvalidRequest = 'INVALID_REQUEST',
+  TaskNotFound = 'TASK_NOT_FOUND',
+  TaskNotCancelable = 'TASK_NOT_CANCELABLE',
+  TaskNotRetryable = 'TASK_NOT_RETRYABLE',
+  TaskNotProcessing = 'TASK_NOT_PROCESSING',
+  QueueFull = 'QUEUE_FULL',
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
+  NotFound = 'NOT_FOUND',
+  MethodNotAllowed = 'METHOD_NOT_ALLOWED',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  InternalError = 'INTERNAL_ERROR',
+}
+
+export const ERROR_STATUS: Record<ErrorCode, HttpStatus> = {
+  [ErrorCode.InvalidRequest]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.TaskNotFound]: HttpStatus.NOT_FOUND,
+  [ErrorCode.TaskNotCancelable]: HttpStatus.CONFLICT,
+  [ErrorCode.TaskNotRetryable]: HttpStatus.CONFLICT,
+  [ErrorCode.TaskNotProcessing]: HttpStatus.CONFLICT,
+  [ErrorCode.QueueFull]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ErrorCode.ServiceUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
+  [ErrorCode.MethodNotAllowed]: HttpStatus.METHOD_NOT_ALLOWED,
+  [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
+  [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  [ErrorCode.InternalError]: HttpStatus.INTERNAL_SERVER_ERROR,
+};
+
+/** The short human title (`error` field) for each code. */
+export const ERROR_TITLE: Record<ErrorCode, string> = {
+  [ErrorCode.InvalidRequest]: 'Invalid request',
+  [ErrorCode.TaskNotFound]: 'Task not found',
+  [ErrorCode.TaskNotCancelable]: 'Task not cancelable',
+  [ErrorCode.TaskNotRetryable]: 'Task not retryable',
+  [ErrorCode.TaskNotProcessing]: 'Task not processing',
+  [ErrorCode.QueueFull]: 'Queue full',
+  [ErrorCode.ServiceUnavailable]: 'Service unavailable',
+  [ErrorCode.NotFound]: 'Not found',
+  [ErrorCode.MethodNotAllowed]: 'Method not allowed',
+  [ErrorCode.PayloadTooLarge]: 'Payload too large',
+  [ErrorCode.UnsupportedMediaType]: 'Unsupported media type',
+  [ErrorCode.InternalError]: 'Internal server error',
+};

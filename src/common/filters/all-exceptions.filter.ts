@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { DomainError } from '../errors/domain.error';
+import { ERROR_STATUS, ERROR_TITLE, ErrorCode } from '../errors/error-codes';
+import { isDatabaseUnavailable } from '../errors/infrastructure-errors';
+
+/** The one error body of the API: `{ error, message, code, details }`, exactly as the spec shows. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  code: string;
+  details: Record<string, unknown>;
+}
+
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  [HttpStatus.BAD_REQUEST]: ErrorCode.InvalidRequest,
+  [HttpStatus.NOT_FOUND]: ErrorCode.NotFound,
+  [HttpStatus.METHOD_NOT_ALLOWED]: ErrorCode.MethodNotAllowed,
+  [HttpStatus.PAYLOAD_TOO_LARGE]: ErrorCode.PayloadTooLarge,
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: ErrorCode.UnsupportedMediaType,
+  [HttpStatus.SERVICE_UNAVAILABLE]: ErrorCode.ServiceUnavailable,
+};
+
+/**
+ * Maps everything thrown while serving a request to the spec's error body: domain errors
+ * through the code table, framework HTTP errors (unknown route, malformed JSON, body too
+ * large) to the same shape, an unreachable database to 503, and anything else to a 500
+ * that carries a logged error id but never a stack trace or SQL.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    if (response.headersSent) return;
+    const [status, body] = this.toBody(exception);
+    response.status(status).json(body);
+  }
+
+  toBody(exception: unknown): [number, ErrorBody] {
+    if (exception instanceof DomainError) {
+      return [ERROR_STATUS[exception.code], body(exception.code, exception.message, exception.details)];
+    }
+    if (exception instanceof HttpException) {
+      return this.fromHttpException(exception);
+    }
+    if (isClientHttpError(exception)) {
+      // body-parser's errors (malformed JSON, body too large, bad charset) come as plain http-errors.
+      const code = STATUS_CODES[exception.status] ?? ErrorCode.InvalidRequest;
+      return [exception.status, body(code, exception.message, exception.type ? { reason: exception.type } : {})];
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`Database unavailable: ${(exception as Error).message}`);
+      return [
+        HttpStatus.SERVICE_UNAVAILABLE,
+        body(ErrorCode.ServiceUnavailable, 'The database is unavailable; try again shortly', { component: 'database' }),
+      ];
+    }
+    const errorId = randomUUID();
+    this.logger.error(`Unhandled error ${errorId}`, exception instanceof Error ? exception.stack : String(exception));
+    return [
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      body(ErrorCode.InternalError, 'An unexpected error occurred', { error_id: errorId }),
+    ];
+  }
+
+  private fromHttpException(exception: HttpException): [number, ErrorBody] {
+    const status = exception.getStatus();
+    const code = STATUS_CODES[status] ?? (status >= 500 ? ErrorCode.InternalError : ErrorCode.InvalidRequest);
+    const raw = exception.getResponse();
+    const message = typeof raw === 'string' ? raw : readMessage(raw) ?? exception.message;
+    return [status, body(code, message, {})];
+  }
+}
+
+function isClientHttpError(error: unknown): error is { status: number; message: string; type?: string } {
+  const e = error as { status?: unknown; expose?: unknown } | null;
+  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true;
+}
+
+function readMessage(raw: object): string | undefined {
+  const message = (raw as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  return typeof message === 'string' ? message : undefined;
+}
+
+function body(code: ErrorCode, message: string, details: Record<string, unknown>): ErrorBody {
+  return { error: ERROR_TITLE[code], message, code, details };
+}

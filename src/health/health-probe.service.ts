@@ -1,0 +1,80 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { PrismaService } from '../prisma/prisma.service';
+import { REDIS_CLIENT } from '../queues/redis.provider';
+import { TaskQueueService } from '../queues/task-queue.service';
+import { TASK_TYPES, TaskType } from '../queues/task-types';
+
+export interface ComponentHealth {
+  status: 'healthy' | 'unhealthy';
+  latency_ms?: number;
+  error?: string;
+  [key: string]: unknown;
+}
+
+const PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * Real probes of the service's dependencies, shared by `/health` and the `health_check`
+ * task type: a round trip to PostgreSQL, to Redis (with its key count and waiting jobs),
+ * and to every task queue. Each probe is bounded so a hung dependency reads as unhealthy.
+ */
+@Injectable()
+export class HealthProbeService {
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly queues: TaskQueueService,
+  ) {}
+
+  database(): Promise<ComponentHealth> {
+    return timed(async () => {
+      await this.prisma.$queryRaw`SELECT 1`;
+      return {};
+    });
+  }
+
+  redisServer(): Promise<ComponentHealth> {
+    return timed(async () => {
+      const pong = await this.redis.ping();
+      if (pong !== 'PONG') throw new Error(`unexpected PING reply ${pong}`);
+      return { size: await this.queues.totalWaiting(), keys: await this.redis.dbsize() };
+    });
+  }
+
+  queueSystem(): Promise<ComponentHealth> {
+    return timed(async () => {
+      const counts = await Promise.all(TASK_TYPES.map(async (type) => [type, await this.queues.counts(type)] as const));
+      const queues = Object.fromEntries(
+        counts.map(([type, c]) => [type, { waiting: c.waiting + c.prioritized, delayed: c.delayed, active: c.active, failed: c.failed, paused: c.paused > 0 }]),
+      ) as Record<TaskType, unknown>;
+      return { queues };
+    });
+  }
+}
+
+async function timed(probe: () => Promise<Record<string, unknown>>): Promise<ComponentHealth> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const extra = await Promise.race([
+      probe(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+      }),
+    ]);
+    return { status: 'healthy', latency_ms: Math.round((performance.now() - started) * 100) / 100, ...extra };
+  } catch (error) {
+    return { status: 'unhealthy', error: summarize(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A one-line reason without connection strings or stack traces. */
+function summarize(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string })?.code;
+  const firstLine = message.split('\n').find((line) => line.trim()) ?? 'unreachable';
+  return (code && !firstLine.includes(code) ? `${code}: ${firstLine}` : firstLine).replace(/\w+:\/\/\S+/g, '<url>').slice(0, 200);
+}

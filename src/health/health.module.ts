@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { HealthController } from './health.controller';
+import { HealthProbeService } from './health-probe.service';
+import { DependencyHealthIndicators } from './indicators/dependency.health';
+
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false })],
+  controllers: [HealthController],
+  providers: [HealthProbeService, DependencyHealthIndicators],
+  exports: [HealthProbeService],
+})
+export class HealthModule {}

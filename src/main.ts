@@ -1,0 +1,33 @@
+import 'reflect-metadata';
+import { Logger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { configureHttpApp } from './bootstrap';
+import { AppRole, validateEnvironment } from './config/env.validation';
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+async function main(): Promise<void> {
+  const env = validateEnvironment(process.env);
+  const logger = LOG_LEVELS.slice(0, Math.max(1, LOG_LEVELS.indexOf(env.LOG_LEVEL as LogLevel) + 1));
+  const module = AppModule.forRole(env.APP_ROLE);
+
+  if (env.APP_ROLE === AppRole.Worker) {
+    const context = await NestFactory.createApplicationContext(module, { logger });
+    context.enableShutdownHooks();
+    Logger.log('task-manager workers running (no HTTP in the worker role)', 'Bootstrap');
+    return;
+  }
+
+  const app = await NestFactory.create<NestExpressApplication>(module, { logger, bodyParser: false });
+  configureHttpApp(app);
+  await app.listen(env.PORT, env.HOST);
+  Logger.log(`task-manager (${env.APP_ROLE}) listening on http://${env.HOST}:${env.PORT} — Swagger UI at /docs`, 'Bootstrap');
+}
+
+main().catch((error: Error) => {
+  // A bad environment or an unreachable dependency at boot: say why and exit non-zero.
+  console.error(error.message);
+  process.exit(1);
+});

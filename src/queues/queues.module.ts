@@ -1,0 +1,38 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '../config/app.config';
+import { QueuesController } from './queues.controller';
+import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
+import { redisOptionsFromUrl } from './redis-connection';
+import { TaskQueueService } from './task-queue.service';
+import { TASK_TYPES } from './task-types';
+import { WorkerDirectoryService } from './worker-directory.service';
+
+/** The BullMQ queues (one per task type), the plain Redis client and the worker directory. */
+@Global()
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AllConfig, true>) => {
+        const queue = config.getOrThrow('queue', { infer: true });
+        return { connection: redisOptionsFromUrl(queue.redisUrl, 'worker'), prefix: queue.prefix };
+      },
+    }),
+    // Workers are built from their queue's options, so queues keep BullMQ's blocking-safe
+    // connection; the API's fail-fast behaviour lives in TaskQueueService.dispatch instead.
+    BullModule.registerQueue(...TASK_TYPES.map((name) => ({ name }))),
+  ],
+  controllers: [QueuesController],
+  providers: [TaskQueueService, WorkerDirectoryService, redisClientProvider],
+  exports: [TaskQueueService, WorkerDirectoryService, REDIS_CLIENT, BullModule],
+})
+export class QueuesModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

@@ -1,0 +1,23 @@
+import { Provider } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import Redis from 'ioredis';
+import type { AllConfig } from '../config/app.config';
+import { redisOptionsFromUrl } from './redis-connection';
+
+/** A fail-fast Redis client for plain commands: worker registry, cancel broadcasts, health. */
+export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
+
+export const redisClientProvider: Provider = {
+  provide: REDIS_CLIENT,
+  inject: [ConfigService],
+  useFactory: (config: ConfigService<AllConfig, true>) =>
+    new Redis(redisOptionsFromUrl(config.getOrThrow('queue.redisUrl', { infer: true }), 'producer')),
+};
+
+/** Redis key names under the service's prefix, in one place. */
+export const redisKeys = (prefix: string) => ({
+  workers: `${prefix}:workers`,
+  worker: (id: string) => `${prefix}:worker:${id}`,
+  cancelChannel: `${prefix}:cancel`,
+  reconcileLock: `${prefix}:reconcile-lock`,
+});

@@ -1,0 +1,194 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JobsOptions, Queue } from 'bullmq';
+import type Redis from 'ioredis';
+import { ServiceUnavailableError } from '../common/errors/domain.error';
+import type { AllConfig } from '../config/app.config';
+import { REDIS_CLIENT, redisKeys } from './redis.provider';
+import { BULLMQ_PRIORITY, TASK_TYPES, TaskJobData, TaskPriority, TaskType } from './task-types';
+
+const REDIS_TIMEOUT_MS = 2000;
+
+/** What the queue needs to know of a task to dispatch it. */
+export interface DispatchableTask {
+  id: string;
+  taskType: TaskType;
+  priority: TaskPriority;
+  scheduleFor: Date | null;
+  maxRetries: number;
+}
+
+export interface QueueCounts {
+  waiting: number;
+  prioritized: number;
+  delayed: number;
+  active: number;
+  failed: number;
+  completed: number;
+  paused: number;
+}
+
+/**
+ * The six BullMQ queues, one per task type. The job id is the task id, so dispatching the
+ * same task twice is a no-op while its job exists — which lets the reconciler repeat it safely.
+ */
+@Injectable()
+export class TaskQueueService {
+  private readonly logger = new Logger(TaskQueueService.name);
+  private readonly queues: Record<TaskType, Queue<TaskJobData>>;
+  private readonly backoffMs: number;
+  private readonly cancelChannel: string;
+
+  constructor(
+    config: ConfigService<AllConfig, true>,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @InjectQueue(TaskType.document_processing) documentProcessing: Queue<TaskJobData>,
+    @InjectQueue(TaskType.batch_processing) batchProcessing: Queue<TaskJobData>,
+    @InjectQueue(TaskType.knowledge_indexing) knowledgeIndexing: Queue<TaskJobData>,
+    @InjectQueue(TaskType.embedding_generation) embeddingGeneration: Queue<TaskJobData>,
+    @InjectQueue(TaskType.vector_storage) vectorStorage: Queue<TaskJobData>,
+    @InjectQueue(TaskType.health_check) healthCheck: Queue<TaskJobData>,
+  ) {
+    this.queues = {
+      document_processing: documentProcessing,
+      batch_processing: batchProcessing,
+      knowledge_indexing: knowledgeIndexing,
+      embedding_generation: embeddingGeneration,
+      vector_storage: vectorStorage,
+      health_check: healthCheck,
+    };
+    this.backoffMs = config.getOrThrow('queue.retryBackoffMs', { infer: true });
+    this.cancelChannel = redisKeys(config.getOrThrow('queue.prefix', { infer: true })).cancelChannel;
+  }
+
+  queue(taskType: TaskType): Queue<TaskJobData> {
+    return this.queues[taskType];
+  }
+
+  async dispatch(task: DispatchableTask): Promise<void> {
+    await this.guard(() => this.queues[task.taskType].add(task.taskType, { taskId: task.id }, this.jobOptions(task, new Date())));
+  }
+
+  /** One round trip per task type instead of one per task. */
+  async dispatchMany(tasks: DispatchableTask[]): Promise<void> {
+    const now = new Date();
+    const byType = new Map<TaskType, DispatchableTask[]>();
+    for (const task of tasks) byType.set(task.taskType, [...(byType.get(task.taskType) ?? []), task]);
+    await this.guard(() =>
+      Promise.all(
+        [...byType.entries()].map(([type, group]) =>
+          this.queues[type].addBulk(
+            group.map((task) => ({ name: type, data: { taskId: task.id }, opts: this.jobOptions(task, now) })),
+          ),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Removes a waiting or delayed job. Returns false when the job is running (locked by a
+   * worker) — that one is stopped through cancellation instead.
+   */
+  async removeWaitingJob(taskType: TaskType, taskId: string): Promise<boolean> {
+    const job = await this.guard(() => this.queues[taskType].getJob(taskId));
+    if (!job) return true;
+    if (await job.isActive()) return false;
+    try {
+      await job.remove();
+      return true;
+    } catch (error) {
+      this.logger.debug(`Job ${taskId} could not be removed: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Drops a finished job so the task can be dispatched again under the same job id. */
+  async removeFinishedJob(taskType: TaskType, taskId: string): Promise<void> {
+    const job = await this.guard(() => this.queues[taskType].getJob(taskId));
+    if (job && !(await job.isActive())) await job.remove();
+  }
+
+  /** Whether a task's job can still run ('live'), has ended in Redis ('finished') or is gone ('missing'). */
+  async jobState(taskType: TaskType, taskId: string): Promise<'live' | 'finished' | 'missing'> {
+    const state = await this.guard(() => this.queues[taskType].getJobState(taskId));
+    if (state === 'unknown') return 'missing';
+    return state === 'completed' || state === 'failed' ? 'finished' : 'live';
+  }
+
+  /** Tells every worker process to stop this task if it is running there. */
+  async broadcastCancel(taskId: string): Promise<void> {
+    await this.guard(() => this.redis.publish(this.cancelChannel, taskId));
+  }
+
+  async counts(taskType: TaskType): Promise<QueueCounts> {
+    const c = await this.guard(() =>
+      this.queues[taskType].getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed', 'paused'),
+    );
+    return {
+      waiting: c.waiting ?? 0,
+      prioritized: c.prioritized ?? 0,
+      delayed: c.delayed ?? 0,
+      active: c.active ?? 0,
+      failed: c.failed ?? 0,
+      completed: c.completed ?? 0,
+      paused: c.paused ?? 0,
+    };
+  }
+
+  /** Jobs ready to run (not delayed, not running), per priority. */
+  async waitingByPriority(taskType: TaskType): Promise<Record<TaskPriority, number>> {
+    const ranks = Object.values(BULLMQ_PRIORITY);
+    const counts = await this.guard(() => this.queues[taskType].getCountsPerPriority(ranks));
+    return Object.fromEntries(
+      (Object.entries(BULLMQ_PRIORITY) as Array<[TaskPriority, number]>).map(([priority, rank]) => [priority, counts[rank] ?? 0]),
+    ) as Record<TaskPriority, number>;
+  }
+
+  /** Ready-to-run jobs over every queue. */
+  async totalWaiting(): Promise<number> {
+    const counts = await this.guard(() =>
+      Promise.all(TASK_TYPES.map((type) => this.queues[type].getJobCounts('waiting', 'prioritized'))),
+    );
+    return counts.reduce((sum, c) => sum + (c.waiting ?? 0) + (c.prioritized ?? 0), 0);
+  }
+
+  /**
+   * Queue connections wait for Redis forever (BullMQ needs that for its workers); calls made
+   * for an API request must not. While Redis is unreachable they fail at once — and a
+   * reply that does not come in time fails too — with 503 SERVICE_UNAVAILABLE.
+   */
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.redis.status !== 'ready') {
+      throw new ServiceUnavailableError('The task queue (Redis) is unavailable; try again shortly', { component: 'redis' });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        operation(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new ServiceUnavailableError('The task queue (Redis) did not answer in time', { component: 'redis' })),
+            REDIS_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private jobOptions(task: DispatchableTask, now: Date): JobsOptions {
+    const delay = task.scheduleFor ? Math.max(0, task.scheduleFor.getTime() - now.getTime()) : 0;
+    return {
+      jobId: task.id,
+      priority: BULLMQ_PRIORITY[task.priority],
+      delay,
+      attempts: task.maxRetries + 1,
+      backoff: { type: 'exponential', delay: this.backoffMs },
+      // PostgreSQL keeps the history; Redis only needs a finished job briefly.
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 24 * 3600, count: 5000 },
+    };
+  }
+}

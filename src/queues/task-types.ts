@@ -1,0 +1,51 @@
+import { TaskPriority, TaskStatus, TaskType } from '../generated/prisma/enums';
+
+export { TaskPriority, TaskStatus, TaskType };
+
+/** Every task type; each one is also the name of its BullMQ queue and has exactly one processor. */
+export const TASK_TYPES = Object.values(TaskType) as TaskType[];
+export const TASK_PRIORITIES = Object.values(TaskPriority) as TaskPriority[];
+export const TASK_STATUSES = Object.values(TaskStatus) as TaskStatus[];
+
+/** Statuses a task never leaves on its own (only an explicit retry re-queues failed/cancelled). */
+export const TERMINAL_STATUSES: readonly TaskStatus[] = [TaskStatus.completed, TaskStatus.failed, TaskStatus.cancelled];
+
+/**
+ * BullMQ runs lower numbers first and jobs without a priority before all prioritised
+ * ones, so every task gets an explicit rank: critical, then high, normal, low.
+ */
+export const BULLMQ_PRIORITY: Record<TaskPriority, number> = {
+  [TaskPriority.critical]: 1,
+  [TaskPriority.high]: 2,
+  [TaskPriority.normal]: 3,
+  [TaskPriority.low]: 4,
+};
+
+export const HEALTH_COMPONENTS = ['database', 'redis', 'queues'] as const;
+export type HealthComponent = (typeof HEALTH_COMPONENTS)[number];
+
+/** Payload shapes per task type, so a processor's payload is typed. */
+export interface HealthCheckPayload {
+  /** Which components to probe; all when omitted. */
+  checks?: HealthComponent[];
+  /** Probe rounds (1–1000, default 1). */
+  samples?: number;
+  /** Pause between rounds in ms (0–60000, default 0). */
+  interval_ms?: number;
+}
+
+export interface TaskPayloads {
+  [TaskType.document_processing]: Record<string, unknown>;
+  [TaskType.batch_processing]: Record<string, unknown>;
+  [TaskType.knowledge_indexing]: Record<string, unknown>;
+  [TaskType.embedding_generation]: Record<string, unknown>;
+  [TaskType.vector_storage]: Record<string, unknown>;
+  [TaskType.health_check]: HealthCheckPayload;
+}
+
+export type PayloadOf<T extends TaskType> = TaskPayloads[T];
+
+/** What travels in a BullMQ job: only the task id. PostgreSQL holds the rest, so Redis stays small and rebuildable. */
+export interface TaskJobData {
+  taskId: string;
+}

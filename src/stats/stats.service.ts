@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import { TaskQueueService } from '../queues/task-queue.service';
+import { TASK_STATUSES, TaskStatus } from '../queues/task-types';
+import { WorkerDirectoryService, WorkerSnapshot } from '../queues/worker-directory.service';
+import { SystemStatsResponseDto, TaskStatsResponseDto, WorkerStatsDto } from './dto/stats-response.dto';
+
+const ACTIVE_WINDOW_MS = 60_000;
+const RATE_WINDOW_SECONDS = 60;
+
+/** Aggregates for `/api/v1/stats/*`, computed in PostgreSQL and from the live worker directory. */
+@Injectable()
+export class StatsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly queues: TaskQueueService,
+    private readonly workers: WorkerDirectoryService,
+  ) {}
+
+  async taskStats(kbId?: string): Promise<TaskStatsResponseDto> {
+    const where = kbId ? { kbId } : {};
+    const kbFilter = kbId ? Prisma.sql`AND kb_id = ${kbId}` : Prisma.empty;
+    const [groups, [timing]] = await Promise.all([
+      this.prisma.task.groupBy({ by: ['status', 'taskType'], where, _count: { _all: true } }),
+      this.prisma.$queryRaw<Array<{ avg: number | null }>>`
+        SELECT avg(extract(epoch FROM completed_at - started_at))::float8 AS avg
+        FROM tasks WHERE status = 'completed' AND started_at IS NOT NULL ${kbFilter}`,
+    ]);
+    const status_breakdown = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    const type_breakdown: Record<string, number> = {};
+    for (const group of groups) {
+      status_breakdown[group.status] += group._count._all;
+      type_breakdown[group.taskType] = (type_breakdown[group.taskType] ?? 0) + group._count._all;
+    }
+    const finished = status_breakdown.completed + status_breakdown.failed;
+    return {
+      total_tasks: Object.values(status_breakdown).reduce((a, b) => a + b, 0),
+      queued_tasks: status_breakdown.queued,
+      processing_tasks: status_breakdown.processing,
+      completed_tasks: status_breakdown.completed,
+      failed_tasks: status_breakdown.failed,
+      cancelled_tasks: status_breakdown.cancelled,
+      avg_process_time: round(timing?.avg ?? 0, 3),
+      success_rate: finished === 0 ? 0 : round((status_breakdown.completed / finished) * 100, 1),
+      status_breakdown,
+      type_breakdown,
+    };
+  }
+
+  async systemStats(): Promise<SystemStatsResponseDto> {
+    const [workers, queue_size, finishedRecently, task_stats] = await Promise.all([
+      this.workers.liveWorkers(),
+      this.queues.totalWaiting(),
+      this.prisma.task.count({
+        where: {
+          status: { in: [TaskStatus.completed, TaskStatus.failed] },
+          completedAt: { gte: new Date(Date.now() - RATE_WINDOW_SECONDS * 1000) },
+        },
+      }),
+      this.taskStats(),
+    ]);
+    const now = Date.now();
+    const busy = workers.filter((w) => w.current_task_ids.length > 0);
+    const active = workers.filter((w) => w.current_task_ids.length > 0 || recentlyFinished(w, now));
+    return {
+      total_workers: workers.length,
+      active_workers: active.length,
+      idle_workers: workers.length - active.length,
+      busy_workers: busy.length,
+      queue_size,
+      processing_rate: round(finishedRecently / RATE_WINDOW_SECONDS, 2),
+      workers: workers.map(toWorkerStats),
+      task_stats,
+    };
+  }
+}
+
+function recentlyFinished(worker: WorkerSnapshot, now: number): boolean {
+  return worker.last_task_finished_at !== null && now - Date.parse(worker.last_task_finished_at) < ACTIVE_WINDOW_MS;
+}
+
+function toWorkerStats(w: WorkerSnapshot): WorkerStatsDto {
+  return {
+    id: w.id,
+    status: w.status,
+    current_task_id: w.current_task_id,
+    current_task_ids: w.current_task_ids,
+    concurrency: w.concurrency,
+    tasks_processed: w.tasks_processed,
+    tasks_succeeded: w.tasks_succeeded,
+    tasks_failed: w.tasks_failed,
+    last_heartbeat: w.last_heartbeat,
+    started_at: w.started_at,
+    average_task_time: w.average_task_time,
+  };
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,62 @@
+import { DateTimeField, EnumField, IntField, ObjectField, StringField } from '../../common/decorators/validation.decorators';
+import { TASK_PRIORITIES, TASK_TYPES, TaskPriority, TaskType } from '../../queues/task-types';
+
+export const KB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+export const MAX_RETRIES_LIMIT = 25;
+export const TIMEOUT_LIMIT_SECONDS = 86400;
+
+/** A task to submit: `POST /api/v1/tasks`, and each item of `POST /api/v1/tasks/batch`. */
+export class CreateTaskDto {
+  @EnumField(TASK_TYPES, { example: TaskType.document_processing, description: 'What kind of work to run' })
+  task_type!: TaskType;
+
+  @StringField({
+    maxLength: 128,
+    pattern: KB_ID_PATTERN,
+    patternMessage: '$property may hold letters, digits, _ . : - and must start with a letter or digit',
+    example: 'kb_123456',
+    description: 'Knowledge base the task belongs to',
+  })
+  kb_id!: string;
+
+  @EnumField(TASK_PRIORITIES, {
+    required: false,
+    default: TaskPriority.normal,
+    example: TaskPriority.high,
+    description: 'critical runs before high, before normal, before low',
+  })
+  priority?: TaskPriority;
+
+  @ObjectField({
+    example: { file_path: '/tmp/uploads/document.pdf', chunk_size: 1000, chunk_overlap: 200 },
+    description: 'Task-type specific input (a JSON object)',
+  })
+  payload!: Record<string, unknown>;
+
+  @IntField({
+    required: false,
+    min: 0,
+    max: MAX_RETRIES_LIMIT,
+    default: 3,
+    example: 3,
+    description: 'Automatic retries after a failed attempt, with exponential backoff',
+  })
+  max_retries?: number;
+
+  @IntField({
+    required: false,
+    min: 1,
+    max: TIMEOUT_LIMIT_SECONDS,
+    default: 300,
+    example: 300,
+    description: 'Seconds one attempt may run before it fails with a timeout error',
+  })
+  timeout?: number;
+
+  @DateTimeField({
+    required: false,
+    example: '2025-07-28T14:30:00Z',
+    description: 'Run no earlier than this instant (ISO 8601); a past instant runs at once',
+  })
+  schedule_for?: string;
+}

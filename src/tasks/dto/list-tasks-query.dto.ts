@@ -1,0 +1,44 @@
+import { EnumField, IntField, StringField } from '../../common/decorators/validation.decorators';
+import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, TaskPriority, TaskStatus, TaskType } from '../../queues/task-types';
+import { KB_ID_PATTERN } from './create-task.dto';
+
+export const SORT_FIELDS = [
+  'created_at',
+  'updated_at',
+  'started_at',
+  'completed_at',
+  'priority',
+  'status',
+  'task_type',
+  'progress',
+] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
+
+/** Filters, sorting and paging of `GET /api/v1/tasks`. */
+export class ListTasksQueryDto {
+  @StringField({ required: false, maxLength: 128, pattern: KB_ID_PATTERN, example: 'kb_123' })
+  kb_id?: string;
+
+  @EnumField(TASK_STATUSES, { required: false, example: TaskStatus.processing })
+  status?: TaskStatus;
+
+  @EnumField(TASK_TYPES, { required: false, example: TaskType.document_processing })
+  task_type?: TaskType;
+
+  @EnumField(TASK_PRIORITIES, { required: false, example: TaskPriority.high })
+  priority?: TaskPriority;
+
+  @IntField({ required: false, min: 1, max: 1_000_000, default: 1, example: 1, fromQuery: true })
+  page: number = 1;
+
+  @IntField({ required: false, min: 1, max: 100, default: 20, example: 20, fromQuery: true })
+  page_size: number = 20;
+
+  @EnumField(SORT_FIELDS, { required: false, default: 'created_at', description: 'Field to sort by (ties broken by id)' })
+  sort_by: SortField = 'created_at';
+
+  @EnumField(SORT_ORDERS, { required: false, default: 'desc' })
+  sort_order: SortOrder = 'desc';
+}

@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { WorkerDirectoryService } from '../queues/worker-directory.service';
+import { TaskStatus, TaskType } from '../queues/task-types';
+import { TaskResponseDto } from './dto/task-response.dto';
+import { estimateCompletion } from './task-estimates';
+import { TaskRecord, TasksRepository } from './tasks.repository';
+
+const AVERAGE_SAMPLE = 100;
+const CACHE_MS = 2000;
+
+interface Cached<T> {
+  value: T;
+  at: number;
+}
+
+/**
+ * Turns stored tasks into API responses — the only place a row becomes JSON — adding the
+ * live figures: queue position and estimated completion. The inputs to those (recent run
+ * times per type, live worker concurrency) are cached for two seconds, so a burst of
+ * requests costs one query instead of one per request.
+ */
+@Injectable()
+export class TaskPresenterService {
+  private readonly averages = new Map<TaskType | 'all', Cached<number | null>>();
+  private concurrency?: Cached<number>;
+
+  constructor(
+    private readonly tasks: TasksRepository,
+    private readonly workers: WorkerDirectoryService,
+  ) {}
+
+  async present(task: TaskRecord): Promise<TaskResponseDto> {
+    return (await this.presentMany([task]))[0];
+  }
+
+  async presentMany(tasks: TaskRecord[]): Promise<TaskResponseDto[]> {
+    const now = new Date();
+    return Promise.all(
+      tasks.map(async (task) => {
+        const waiting = task.status === TaskStatus.queued;
+        const due = waiting && (!task.scheduleFor || task.scheduleFor <= now);
+        const needsEstimate = waiting || task.status === TaskStatus.processing;
+        const [queuePosition, averageRunSeconds, concurrency] = await Promise.all([
+          due ? this.tasks.queuePosition(task, now) : Promise.resolve(null),
+          needsEstimate ? this.averageRunSeconds(task.taskType) : Promise.resolve(null),
+          waiting ? this.liveConcurrency() : Promise.resolve(0),
+        ]);
+        const estimated = estimateCompletion({
+          status: task.status,
+          now,
+          startedAt: task.startedAt,
+          completedAt: task.completedAt,
+          scheduleFor: task.scheduleFor,
+          progress: task.progress,
+          queuePosition,
+          averageRunSeconds,
+          concurrency,
+        });
+        return toResponse(task, waiting ? queuePosition : 0, estimated);
+      }),
+    );
+  }
+
+  private async averageRunSeconds(taskType: TaskType): Promise<number | null> {
+    const ofType = await this.cached(this.averages, taskType, () => this.tasks.recentAverageRunSeconds(taskType, AVERAGE_SAMPLE));
+    if (ofType !== null) return ofType;
+    return this.cached(this.averages, 'all', () => this.tasks.recentAverageRunSeconds(null, AVERAGE_SAMPLE));
+  }
+
+  private async liveConcurrency(): Promise<number> {
+    if (this.concurrency && Date.now() - this.concurrency.at < CACHE_MS) return this.concurrency.value;
+    // Without Redis there is no basis for an estimate, which is not a reason to fail the request.
+    const workers = await this.workers.liveWorkers().catch(() => []);
+    const value = workers.filter((w) => w.status !== 'stopping').reduce((sum, w) => sum + w.concurrency, 0);
+    this.concurrency = { value, at: Date.now() };
+    return value;
+  }
+
+  private async cached<K, T>(cache: Map<K, Cached<T>>, key: K, load: () => Promise<T>): Promise<T> {
+    const hit = cache.get(key);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
+    const value = await load();
+    cache.set(key, { value, at: Date.now() });
+    return value;
+  }
+}
+
+export function toResponse(task: TaskRecord, queuePosition: number | null, estimated: Date | null): TaskResponseDto {
+  return {
+    id: task.id,
+    task_type: task.taskType,
+    status: task.status,
+    priority: task.priority,
+    kb_id: task.kbId,
+    payload: task.payload as Record<string, unknown>,
+    result: task.result ?? null,
+    progress: task.progress,
+    progress_message: task.progressMessage,
+    retry_count: task.retryCount,
+    max_retries: task.maxRetries,
+    timeout: task.timeoutSeconds,
+    schedule_for: iso(task.scheduleFor),
+    error_message: task.errorMessage ?? '',
+    worker_id: task.workerId,
+    parent_id: task.parentId,
+    created_at: task.createdAt.toISOString(),
+    updated_at: task.updatedAt.toISOString(),
+    started_at: iso(task.startedAt),
+    completed_at: iso(task.completedAt),
+    estimated_completion: iso(estimated),
+    queue_position: queuePosition,
+  };
+}
+
+function iso(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}

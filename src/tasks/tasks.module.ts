@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TaskPresenterService } from './task-presenter.service';
+import { TaskReconcilerService } from './task-reconciler.service';
+import { TasksController } from './tasks.controller';
+import { TasksRepository } from './tasks.repository';
+import { TasksService } from './tasks.service';
+
+@Module({
+  controllers: [TasksController],
+  providers: [TasksRepository, TasksService, TaskPresenterService, TaskReconcilerService],
+  exports: [TasksRepository],
+})
+export class TasksModule {}

@@ -1,0 +1,239 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma, Task } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import { TASK_PRIORITIES, TaskPriority, TaskStatus, TaskType } from '../queues/task-types';
+import type { SortField, SortOrder } from './dto/list-tasks-query.dto';
+
+export type TaskRecord = Task;
+
+export interface NewTask {
+  taskType: TaskType;
+  kbId: string;
+  priority: TaskPriority;
+  payload: Record<string, unknown>;
+  maxRetries: number;
+  timeoutSeconds: number;
+  scheduleFor: Date | null;
+  parentId?: string | null;
+}
+
+export interface TaskFilter {
+  kbId?: string;
+  status?: TaskStatus;
+  taskType?: TaskType;
+  priority?: TaskPriority;
+}
+
+const SORT_COLUMNS: Record<SortField, keyof Prisma.TaskOrderByWithRelationInput> = {
+  created_at: 'createdAt',
+  updated_at: 'updatedAt',
+  started_at: 'startedAt',
+  completed_at: 'completedAt',
+  priority: 'priority',
+  status: 'status',
+  task_type: 'taskType',
+  progress: 'progress',
+};
+
+/** Never-started or unfinished tasks sort after the others whichever the direction. */
+const NULLABLE_SORT_COLUMNS = new Set<SortField>(['started_at', 'completed_at']);
+
+/**
+ * All reads and writes of the tasks table. State changes are conditional updates on the
+ * current status (and, for a worker, on its attempt number), so a stale or duplicate
+ * writer changes nothing instead of overwriting a newer state.
+ */
+@Injectable()
+export class TasksRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(task: NewTask): Promise<TaskRecord> {
+    return this.prisma.task.create({ data: toCreateInput(task) });
+  }
+
+  /** All-or-nothing: one statement, so either every task is stored or none is. */
+  createMany(tasks: NewTask[]): Promise<TaskRecord[]> {
+    return this.prisma.task.createManyAndReturn({ data: tasks.map(toCreateInput) });
+  }
+
+  findById(id: string): Promise<TaskRecord | null> {
+    return this.prisma.task.findUnique({ where: { id } });
+  }
+
+  async findPage(
+    filter: TaskFilter,
+    sort: { field: SortField; order: SortOrder },
+    page: { page: number; pageSize: number },
+  ): Promise<{ tasks: TaskRecord[]; total: number }> {
+    const where = toWhere(filter);
+    const column = SORT_COLUMNS[sort.field];
+    const [tasks, total] = await Promise.all([
+      this.prisma.task.findMany({
+        where,
+        orderBy: [{ [column]: NULLABLE_SORT_COLUMNS.has(sort.field) ? { sort: sort.order, nulls: 'last' } : sort.order }, { id: sort.order }],
+        skip: (page.page - 1) * page.pageSize,
+        take: page.pageSize,
+      }),
+      this.prisma.task.count({ where }),
+    ]);
+    return { tasks, total };
+  }
+
+  /** Moves a task from `from` to cancelled; null when it was no longer in `from`. */
+  async markCancelled(id: string, from: TaskStatus): Promise<TaskRecord | null> {
+    const now = new Date();
+    const [row] = await this.prisma.task.updateManyAndReturn({
+      where: { id, status: from },
+      data: { status: TaskStatus.cancelled, completedAt: now, updatedAt: now, progressMessage: 'Canceled by request' },
+    });
+    return row ?? null;
+  }
+
+  /** Puts a failed or cancelled task back in the queue, counting the retry. */
+  async requeueForRetry(id: string, from: TaskStatus): Promise<TaskRecord | null> {
+    const [row] = await this.prisma.task.updateManyAndReturn({
+      where: { id, status: from },
+      data: {
+        status: TaskStatus.queued,
+        retryCount: { increment: 1 },
+        progress: 0,
+        progressMessage: null,
+        result: Prisma.DbNull,
+        workerId: null,
+        startedAt: null,
+        completedAt: null,
+        updatedAt: new Date(),
+      },
+    });
+    return row ?? null;
+  }
+
+  /**
+   * A worker claims a task for a new attempt. `processing` is accepted too: that is a task
+   * whose previous worker died mid-run and whose job BullMQ handed out again.
+   */
+  async markProcessing(id: string, workerId: string): Promise<TaskRecord | null> {
+    const now = new Date();
+    const [row] = await this.prisma.task.updateManyAndReturn({
+      where: { id, status: { in: [TaskStatus.queued, TaskStatus.processing] } },
+      data: {
+        status: TaskStatus.processing,
+        attempt: { increment: 1 },
+        workerId,
+        startedAt: now,
+        updatedAt: now,
+        progress: 0,
+        progressMessage: null,
+      },
+    });
+    return row ?? null;
+  }
+
+  async markCompleted(id: string, attempt: number, result: unknown): Promise<boolean> {
+    const now = new Date();
+    const { count } = await this.prisma.task.updateMany({
+      where: { id, attempt, status: TaskStatus.processing },
+      data: {
+        status: TaskStatus.completed,
+        result: result === undefined || result === null ? Prisma.DbNull : (result as Prisma.InputJsonValue),
+        progress: 100,
+        errorMessage: null,
+        completedAt: now,
+        updatedAt: now,
+      },
+    });
+    return count === 1;
+  }
+
+  /** A failed attempt: final ones end the task, others send it back to the queue for BullMQ's retry. */
+  async markAttemptFailed(id: string, attempt: number, errorMessage: string, final: boolean): Promise<boolean> {
+    const now = new Date();
+    const { count } = await this.prisma.task.updateMany({
+      where: { id, attempt, status: TaskStatus.processing },
+      data: final
+        ? { status: TaskStatus.failed, errorMessage, completedAt: now, updatedAt: now }
+        : { status: TaskStatus.queued, errorMessage, retryCount: { increment: 1 }, updatedAt: now },
+    });
+    return count === 1;
+  }
+
+  /** For failures BullMQ decides outside a handler (a job stalled too often): ends whatever attempt is running. */
+  async markFailedIfProcessing(id: string, errorMessage: string): Promise<boolean> {
+    const now = new Date();
+    const { count } = await this.prisma.task.updateMany({
+      where: { id, status: TaskStatus.processing },
+      data: { status: TaskStatus.failed, errorMessage, completedAt: now, updatedAt: now },
+    });
+    return count === 1;
+  }
+
+  /** Progress of a running task; `attempt` pins it to one execution when a worker reports. */
+  async updateProgress(id: string, progress: number, message: string | null, attempt?: number): Promise<TaskRecord | null> {
+    const [row] = await this.prisma.task.updateManyAndReturn({
+      where: { id, status: TaskStatus.processing, ...(attempt === undefined ? {} : { attempt }) },
+      data: { progress, progressMessage: message, updatedAt: new Date() },
+    });
+    return row ?? null;
+  }
+
+  /** 1-based place among due waiting tasks of the same type, by urgency then age. */
+  async queuePosition(task: TaskRecord, now: Date): Promise<number> {
+    const higher = TASK_PRIORITIES.slice(TASK_PRIORITIES.indexOf(task.priority) + 1);
+    const ahead = await this.prisma.task.count({
+      where: {
+        taskType: task.taskType,
+        status: TaskStatus.queued,
+        OR: [{ scheduleFor: null }, { scheduleFor: { lte: now } }],
+        AND: [{ OR: [{ priority: { in: higher } }, { priority: task.priority, createdAt: { lt: task.createdAt } }] }],
+      },
+    });
+    return ahead + 1;
+  }
+
+  /** Mean run time in seconds of the last `sample` completed tasks of a type (all types when null). */
+  async recentAverageRunSeconds(taskType: TaskType | null, sample: number): Promise<number | null> {
+    const typeFilter = taskType ? Prisma.sql`AND task_type = ${taskType}::task_type` : Prisma.empty;
+    const rows = await this.prisma.$queryRaw<Array<{ avg: number | null }>>`
+      SELECT avg(extract(epoch FROM completed_at - started_at))::float8 AS avg FROM (
+        SELECT completed_at, started_at FROM tasks
+        WHERE status = 'completed' AND started_at IS NOT NULL ${typeFilter}
+        ORDER BY completed_at DESC LIMIT ${sample}
+      ) recent`;
+    return rows[0]?.avg ?? null;
+  }
+
+  /** Queued tasks last touched before `olderThan`, newest first: what the reconciler checks against BullMQ. */
+  findDueQueued(
+    olderThan: Date,
+    limit: number,
+  ): Promise<Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'updatedAt'>[]> {
+    return this.prisma.task.findMany({
+      where: { status: TaskStatus.queued, updatedAt: { lt: olderThan } },
+      select: { id: true, taskType: true, priority: true, scheduleFor: true, maxRetries: true, updatedAt: true },
+      orderBy: { updatedAt: 'desc' },
+      take: limit,
+    });
+  }
+}
+
+function toCreateInput(task: NewTask): Prisma.TaskCreateManyInput {
+  return {
+    taskType: task.taskType,
+    kbId: task.kbId,
+    priority: task.priority,
+    payload: task.payload as Prisma.InputJsonValue,
+    maxRetries: task.maxRetries,
+    timeoutSeconds: task.timeoutSeconds,
+    scheduleFor: task.scheduleFor,
+    parentId: task.parentId ?? null,
+  };
+}
+
+function toWhere(filter: TaskFilter): Prisma.TaskWhereInput {
+  return {
+    ...(filter.kbId ? { kbId: filter.kbId } : {}),
+    ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.taskType ? { taskType: filter.taskType } : {}),
+    ...(filter.priority ? { priority: filter.priority } : {}),
+  };
+}

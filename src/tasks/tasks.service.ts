@@ -1,0 +1,168 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DomainError, InvalidRequestError, TaskNotFoundError } from '../common/errors/domain.error';
+import { ErrorCode } from '../common/errors/error-codes';
+import { describeFieldErrors } from '../common/pipes/validation.pipe';
+import { TaskMetricsService } from '../metrics/task-metrics.service';
+import { TaskQueueService } from '../queues/task-queue.service';
+import { TaskPriority, TaskStatus, TERMINAL_STATUSES } from '../queues/task-types';
+import { CreateTaskDto } from './dto/create-task.dto';
+import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
+import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
+import { UpdateProgressDto } from './dto/update-progress.dto';
+import { FieldErrors, validatePayload } from './payload-validation';
+import { TaskPresenterService } from './task-presenter.service';
+import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RETRYABLE: readonly TaskStatus[] = [TaskStatus.failed, TaskStatus.cancelled];
+/** How often a state change racing ours is re-read before giving up. */
+const RACE_RETRIES = 3;
+
+/**
+ * The task use cases behind the REST API. PostgreSQL is written first and is the truth;
+ * Redis is told afterwards, and a dispatch that fails is left to the reconciler, so an
+ * accepted task is never lost to a Redis outage.
+ */
+@Injectable()
+export class TasksService {
+  private readonly logger = new Logger(TasksService.name);
+
+  constructor(
+    private readonly tasks: TasksRepository,
+    private readonly queue: TaskQueueService,
+    private readonly presenter: TaskPresenterService,
+    private readonly metrics: TaskMetricsService,
+  ) {}
+
+  async create(dto: CreateTaskDto): Promise<TaskResponseDto> {
+    const task = await this.tasks.create(toNewTask(dto, 'payload'));
+    this.metrics.taskCreated(task);
+    await this.dispatch([task]);
+    return this.presenter.present(task);
+  }
+
+  /** All or nothing: every item is validated before any is stored, and they are stored in one statement. */
+  async createBatch(dtos: CreateTaskDto[]): Promise<BatchCreateResponseDto> {
+    const newTasks = dtos.map((dto, i) => toNewTask(dto, `[${i}].payload`));
+    const tasks = await this.tasks.createMany(newTasks);
+    for (const task of tasks) this.metrics.taskCreated(task);
+    await this.dispatch(tasks);
+    return { tasks: await this.presenter.presentMany(tasks), count: tasks.length };
+  }
+
+  async get(id: string): Promise<TaskResponseDto> {
+    return this.presenter.present(await this.load(id));
+  }
+
+  async list(query: ListTasksQueryDto): Promise<TaskListResponseDto> {
+    const { tasks, total } = await this.tasks.findPage(
+      { kbId: query.kb_id, status: query.status, taskType: query.task_type, priority: query.priority },
+      { field: query.sort_by, order: query.sort_order },
+      { page: query.page, pageSize: query.page_size },
+    );
+    return {
+      tasks: await this.presenter.presentMany(tasks),
+      pagination: { page: query.page, page_size: query.page_size, total, total_pages: Math.ceil(total / query.page_size) },
+    };
+  }
+
+  /**
+   * Queued: its job is removed. Running: every worker is told to abort it. Either way the
+   * task is `cancelled` in PostgreSQL first, so a worker that picks it up anyway skips it
+   * and a handler that finishes anyway has its result discarded.
+   */
+  async cancel(id: string): Promise<CancelTaskResponseDto> {
+    for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
+      const task = await this.load(id);
+      if (TERMINAL_STATUSES.includes(task.status)) {
+        throw new DomainError(ErrorCode.TaskNotCancelable, `Task is ${task.status} and can no longer be canceled`, {
+          task_id: id,
+          status: task.status,
+        });
+      }
+      const cancelled = await this.tasks.markCancelled(id, task.status);
+      if (!cancelled) continue;
+      await this.stopJob(cancelled);
+      return { message: 'Task canceled successfully', task_id: id };
+    }
+    throw new DomainError(ErrorCode.TaskNotCancelable, 'Task changed state repeatedly while being canceled; try again', { task_id: id });
+  }
+
+  /** Failed or cancelled tasks go back to the queue with a fresh set of attempts; the retry is counted. */
+  async retry(id: string): Promise<TaskResponseDto> {
+    for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
+      const task = await this.load(id);
+      if (!RETRYABLE.includes(task.status)) {
+        throw new DomainError(ErrorCode.TaskNotRetryable, `Only failed or cancelled tasks can be retried; task is ${task.status}`, {
+          task_id: id,
+          status: task.status,
+        });
+      }
+      const requeued = await this.tasks.requeueForRetry(id, task.status);
+      if (!requeued) continue;
+      // The finished job still holds this job id; BullMQ would ignore a new job under it.
+      await this.queue.removeFinishedJob(requeued.taskType, id).catch((error: Error) => this.deferred(id, error));
+      await this.dispatch([requeued]);
+      return this.presenter.present(requeued);
+    }
+    throw new DomainError(ErrorCode.TaskNotRetryable, 'Task changed state repeatedly while being retried; try again', { task_id: id });
+  }
+
+  async updateProgress(id: string, dto: UpdateProgressDto): Promise<TaskResponseDto> {
+    const updated = await this.tasks.updateProgress(id, dto.progress, dto.message ?? null);
+    if (updated) return this.presenter.present(updated);
+    const task = await this.load(id);
+    throw new DomainError(ErrorCode.TaskNotProcessing, `Progress can only be reported for a processing task; task is ${task.status}`, {
+      task_id: id,
+      status: task.status,
+    });
+  }
+
+  private async load(id: string): Promise<TaskRecord> {
+    const task = UUID.test(id) ? await this.tasks.findById(id) : null;
+    if (!task) throw new TaskNotFoundError(id);
+    return task;
+  }
+
+  private async dispatch(tasks: TaskRecord[]): Promise<void> {
+    try {
+      if (tasks.length === 1) await this.queue.dispatch(tasks[0]);
+      else await this.queue.dispatchMany(tasks);
+    } catch (error) {
+      for (const task of tasks) this.deferred(task.id, error as Error);
+    }
+  }
+
+  private async stopJob(task: TaskRecord): Promise<void> {
+    try {
+      const removed = await this.queue.removeWaitingJob(task.taskType, task.id);
+      if (!removed) await this.queue.broadcastCancel(task.id);
+    } catch (error) {
+      // Redis is unreachable: the worker will find the task cancelled in PostgreSQL.
+      this.logger.warn(`Task ${task.id} cancelled in PostgreSQL only: ${(error as Error).message}`);
+    }
+  }
+
+  private deferred(taskId: string, error: Error): void {
+    this.logger.warn(`Task ${taskId} stored but not dispatched (${error.message}); the reconciler will dispatch it`);
+  }
+}
+
+function toNewTask(dto: CreateTaskDto, payloadPath: string): NewTask {
+  const errors = validatePayload(dto.task_type, dto.payload);
+  if (Object.keys(errors).length > 0) {
+    const fields: FieldErrors = Object.fromEntries(
+      Object.entries(errors).map(([field, messages]) => [field.replace(/^payload/, payloadPath), messages]),
+    );
+    throw new InvalidRequestError(describeFieldErrors(fields), { fields });
+  }
+  return {
+    taskType: dto.task_type,
+    kbId: dto.kb_id,
+    priority: dto.priority ?? TaskPriority.normal,
+    payload: dto.payload,
+    maxRetries: dto.max_retries ?? 3,
+    timeoutSeconds: dto.timeout ?? 300,
+    scheduleFor: dto.schedule_for ? new Date(dto.schedule_for) : null,
+  };
+}

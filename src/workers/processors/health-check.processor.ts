@@ -1,0 +1,74 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Job } from 'bullmq';
+import { ComponentHealth, HealthProbeService } from '../../health/health-probe.service';
+import { HEALTH_COMPONENTS, HealthComponent, TaskJobData, TaskType } from '../../queues/task-types';
+import { validatePayload } from '../../tasks/payload-validation';
+import { PermanentTaskError } from '../task-errors';
+import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
+
+interface ComponentSummary {
+  status: 'healthy' | 'unhealthy';
+  samples: number;
+  failures: number;
+  latency_ms: { min: number; avg: number; max: number } | null;
+  last: ComponentHealth;
+}
+
+/**
+ * `health_check`: probes PostgreSQL, Redis and the queues for real and returns what it
+ * found. With `samples` > 1 it probes repeatedly, `interval_ms` apart, and reports latency
+ * min/avg/max and failures per component — a synthetic check over a time window.
+ */
+@Processor(TaskType.health_check, { autorun: false })
+export class HealthCheckProcessor extends WorkerHost {
+  constructor(
+    private readonly lifecycle: TaskLifecycleService,
+    private readonly probe: HealthProbeService,
+  ) {
+    super();
+  }
+
+  process(job: Job<TaskJobData>): Promise<unknown> {
+    return this.lifecycle.run<typeof TaskType.health_check>(job, (context) => this.check(context));
+  }
+
+  private async check({ payload, reportProgress, signal }: TaskContext<typeof TaskType.health_check>) {
+    const errors = validatePayload(TaskType.health_check, payload as Record<string, unknown>);
+    if (Object.keys(errors).length > 0) throw new PermanentTaskError(Object.values(errors).flat().join('; '));
+    const components = payload.checks ? [...new Set(payload.checks)] : HEALTH_COMPONENTS;
+    const samples = payload.samples ?? 1;
+    const intervalMs = payload.interval_ms ?? 0;
+    const probes: Record<HealthComponent, () => Promise<ComponentHealth>> = {
+      database: () => this.probe.database(),
+      redis: () => this.probe.redisServer(),
+      queues: () => this.probe.queueSystem(),
+    };
+    const results = new Map<HealthComponent, ComponentHealth[]>(components.map((c) => [c, []]));
+    for (let round = 1; round <= samples; round++) {
+      signal.throwIfAborted();
+      for (const component of components) results.get(component)!.push(await probes[component]());
+      await reportProgress((round / samples) * 100, `Probe round ${round} of ${samples}`);
+      if (round < samples && intervalMs > 0) await delay(intervalMs, undefined, { signal });
+    }
+    const checks = Object.fromEntries(components.map((c) => [c, summarize(results.get(c)!)]));
+    const healthy = Object.values(checks).every((c) => c.status === 'healthy');
+    return { status: healthy ? 'healthy' : 'unhealthy', checks, checked_at: new Date().toISOString() };
+  }
+}
+
+function summarize(results: ComponentHealth[]): ComponentSummary {
+  const latencies = results.flatMap((r) => (typeof r.latency_ms === 'number' ? [r.latency_ms] : []));
+  const failures = results.filter((r) => r.status !== 'healthy').length;
+  const round2 = (n: number) => Math.round(n * 100) / 100;
+  return {
+    status: failures === 0 ? 'healthy' : 'unhealthy',
+    samples: results.length,
+    failures,
+    latency_ms:
+      latencies.length === 0
+        ? null
+        : { min: round2(Math.min(...latencies)), avg: round2(latencies.reduce((a, b) => a + b, 0) / latencies.length), max: round2(Math.max(...latencies)) },
+    last: results[results.length - 1],
+  };
+}

@@ -1,0 +1,19 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Job } from 'bullmq';
+import { TaskJobData, TaskType } from '../../queues/task-types';
+import { PermanentTaskError } from '../task-errors';
+import { TaskLifecycleService } from '../task-lifecycle';
+
+/** `knowledge_indexing`: its pipeline stage is not built yet, so the task fails honestly instead of pretending. */
+@Processor(TaskType.knowledge_indexing, { autorun: false })
+export class KnowledgeIndexingProcessor extends WorkerHost {
+  constructor(private readonly lifecycle: TaskLifecycleService) {
+    super();
+  }
+
+  process(job: Job<TaskJobData>): Promise<unknown> {
+    return this.lifecycle.run(job, async () => {
+      throw new PermanentTaskError('knowledge_indexing is not implemented yet');
+    });
+  }
+}

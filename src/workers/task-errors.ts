@@ -1,0 +1,26 @@
+/** The attempt ran past the task's `timeout`; retried like any other failure. */
+export class TaskTimeoutError extends Error {
+  constructor(readonly seconds: number) {
+    super(`Task timed out after ${seconds}s`);
+    this.name = 'TaskTimeoutError';
+  }
+}
+
+/** The task was cancelled while running; never retried. */
+export class TaskCancelledError extends Error {
+  constructor() {
+    super('Task was canceled');
+    this.name = 'TaskCancelledError';
+  }
+}
+
+/**
+ * A failure no retry can fix (an invalid payload, an unsupported file format): the task
+ * fails at once instead of burning its attempts.
+ */
+export class PermanentTaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentTaskError';
+  }
+}

@@ -1,0 +1,150 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Job, UnrecoverableError } from 'bullmq';
+import type { AllConfig } from '../config/app.config';
+import { TaskMetricsService } from '../metrics/task-metrics.service';
+import type { PayloadOf, TaskJobData, TaskType } from '../queues/task-types';
+import { TaskRecord, TasksRepository } from '../tasks/tasks.repository';
+import { ConcurrencyLimiter } from './concurrency-limiter';
+import { PermanentTaskError, TaskCancelledError, TaskTimeoutError } from './task-errors';
+import { TaskCancellationService } from './task-cancellation.service';
+import { WorkerHeartbeatService } from './worker-heartbeat.service';
+import { WORKER_ID } from './worker-identity';
+
+/** What a handler gets: its task, its typed payload, a signal to honour, and a way to report progress. */
+export interface TaskContext<T extends TaskType> {
+  task: TaskRecord;
+  payload: PayloadOf<T>;
+  /** Aborted on cancel (reason TaskCancelledError) or timeout (reason TaskTimeoutError). */
+  signal: AbortSignal;
+  reportProgress(progress: number, message?: string): Promise<void>;
+}
+
+export type TaskHandler<T extends TaskType> = (context: TaskContext<T>) => Promise<unknown>;
+
+/**
+ * The one place a task's state moves while it runs. Every processor hands its job here:
+ * claim the task in PostgreSQL (processing, worker id, attempt), run the handler under the
+ * timeout and cancellation signal, then record completed, queued-for-retry or failed. Every
+ * write is conditional on the attempt it claimed, so a late writer changes nothing.
+ * Errors propagate to BullMQ, whose attempts and backoff do the retrying.
+ */
+@Injectable()
+export class TaskLifecycleService {
+  private readonly logger = new Logger(TaskLifecycleService.name);
+  private readonly limiter: ConcurrencyLimiter;
+
+  constructor(
+    private readonly tasks: TasksRepository,
+    private readonly cancellation: TaskCancellationService,
+    private readonly heartbeat: WorkerHeartbeatService,
+    private readonly metrics: TaskMetricsService,
+    @Inject(WORKER_ID) private readonly workerId: string,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.limiter = new ConcurrencyLimiter(config.getOrThrow('queue.workerConcurrency', { infer: true }));
+  }
+
+  run<T extends TaskType>(job: Job<TaskJobData>, handler: TaskHandler<T>): Promise<unknown> {
+    return this.limiter.run(async () => {
+      const task = await this.tasks.markProcessing(job.data.taskId, this.workerId);
+      // Cancelled, finished or deleted since it was queued: nothing to run.
+      if (!task) return { skipped: true };
+      return this.execute(job, task, handler);
+    });
+  }
+
+  /** BullMQ failed a job without our handler (it stalled too often): end the task in PostgreSQL too. */
+  async onJobFailedOutsideHandler(job: Job<TaskJobData> | undefined, error: Error): Promise<void> {
+    const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!job || (!final && !/stalled/i.test(error.message))) return;
+    const changed = await this.tasks.markFailedIfProcessing(job.data.taskId, error.message).catch(() => false);
+    if (changed) this.logger.warn(`Task ${job.data.taskId} failed outside its handler: ${error.message}`);
+  }
+
+  private async execute<T extends TaskType>(job: Job<TaskJobData>, task: TaskRecord, handler: TaskHandler<T>): Promise<unknown> {
+    const started = process.hrtime.bigint();
+    const controller = new AbortController();
+    const untrack = this.cancellation.track(task.id, controller);
+    const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.timeoutSeconds)), task.timeoutSeconds * 1000);
+    this.heartbeat.taskStarted(task.id);
+    const labels = { taskType: task.taskType, priority: task.priority };
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const context: TaskContext<T> = {
+        task,
+        payload: task.payload as PayloadOf<T>,
+        signal: controller.signal,
+        reportProgress: async (progress, message) => {
+          await this.tasks.updateProgress(task.id, clampProgress(progress), message ?? null, task.attempt);
+        },
+      };
+      const result = await untilAborted(handler(context), controller.signal);
+      const recorded = await this.tasks.markCompleted(task.id, task.attempt, result ?? null);
+      if (!recorded) {
+        // Cancelled while finishing: the cancellation stands.
+        this.heartbeat.taskReleased(task.id);
+        return { discarded: true };
+      }
+      this.heartbeat.taskFinished(task.id, 'succeeded', elapsed());
+      this.metrics.taskCompleted(labels, elapsed());
+      return result;
+    } catch (error) {
+      throw await this.recordFailure(job, task, error, elapsed(), labels);
+    } finally {
+      clearTimeout(timer);
+      untrack();
+    }
+  }
+
+  /** Records a failed attempt and returns what to throw so BullMQ retries only what may be retried. */
+  private async recordFailure(
+    job: Job<TaskJobData>,
+    task: TaskRecord,
+    error: unknown,
+    seconds: number,
+    labels: { taskType: TaskType; priority: TaskRecord['priority'] },
+  ): Promise<Error> {
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (err instanceof TaskCancelledError) {
+      this.heartbeat.taskReleased(task.id);
+      return new UnrecoverableError(err.message);
+    }
+    const permanent = err instanceof PermanentTaskError || err instanceof UnrecoverableError;
+    const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const recorded = await this.tasks.markAttemptFailed(task.id, task.attempt, err.message, final);
+    if (!recorded) {
+      this.heartbeat.taskReleased(task.id);
+      return new UnrecoverableError(`Task ${task.id} is no longer processing; attempt result discarded`);
+    }
+    this.heartbeat.taskFinished(task.id, 'failed', seconds);
+    this.metrics.attemptFailed(labels, seconds, err instanceof TaskTimeoutError ? 'timeout' : permanent ? 'permanent' : 'error', final);
+    return final && !(err instanceof UnrecoverableError) ? new UnrecoverableError(err.message) : err;
+  }
+}
+
+function clampProgress(progress: number): number {
+  return Math.max(0, Math.min(100, Math.round(progress)));
+}
+
+/**
+ * Settles with the handler, or rejects with the signal's reason as soon as it aborts —
+ * so a timeout or cancel ends the attempt even when a handler ignores its signal.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,87 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, BeforeApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Job } from 'bullmq';
+import type { AllConfig } from '../config/app.config';
+import { TASK_TYPES, TaskJobData, TaskType } from '../queues/task-types';
+import { BatchProcessingProcessor } from './processors/batch-processing.processor';
+import { DocumentProcessingProcessor } from './processors/document-processing.processor';
+import { EmbeddingGenerationProcessor } from './processors/embedding-generation.processor';
+import { HealthCheckProcessor } from './processors/health-check.processor';
+import { KnowledgeIndexingProcessor } from './processors/knowledge-indexing.processor';
+import { VectorStorageProcessor } from './processors/vector-storage.processor';
+import { TaskLifecycleService } from './task-lifecycle';
+import { WorkerHeartbeatService } from './worker-heartbeat.service';
+
+/**
+ * Starts the six BullMQ workers once their settings are known. Processors are declared
+ * with `autorun: false` because decorator options are static, while concurrency, lock and
+ * stall timings come from the validated environment. Refuses to boot if a task type has
+ * no processor, and on shutdown stops taking work and lets running tasks finish.
+ */
+@Injectable()
+export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(WorkerBootstrapService.name);
+  private readonly processors: Record<TaskType, WorkerHost>;
+
+  constructor(
+    private readonly config: ConfigService<AllConfig, true>,
+    private readonly lifecycle: TaskLifecycleService,
+    private readonly heartbeat: WorkerHeartbeatService,
+    documentProcessing: DocumentProcessingProcessor,
+    batchProcessing: BatchProcessingProcessor,
+    knowledgeIndexing: KnowledgeIndexingProcessor,
+    embeddingGeneration: EmbeddingGenerationProcessor,
+    vectorStorage: VectorStorageProcessor,
+    healthCheck: HealthCheckProcessor,
+  ) {
+    this.processors = {
+      document_processing: documentProcessing,
+      batch_processing: batchProcessing,
+      knowledge_indexing: knowledgeIndexing,
+      embedding_generation: embeddingGeneration,
+      vector_storage: vectorStorage,
+      health_check: healthCheck,
+    };
+  }
+
+  onApplicationBootstrap(): void {
+    const missing = TASK_TYPES.filter((type) => !this.processors[type]?.worker);
+    if (missing.length > 0) throw new Error(`No processor registered for task type(s): ${missing.join(', ')}`);
+    const queue = this.config.getOrThrow('queue', { infer: true });
+    for (const type of TASK_TYPES) {
+      const worker = this.processors[type].worker;
+      worker.concurrency = queue.workerConcurrency;
+      Object.assign(worker.opts, { lockDuration: queue.lockDurationMs, stalledInterval: queue.stalledIntervalMs });
+      worker.on('failed', (job: Job<TaskJobData> | undefined, error: Error) => void this.lifecycle.onJobFailedOutsideHandler(job, error));
+      worker.on('error', (error) => this.logger.warn(`Worker ${type}: ${error.message}`));
+      void worker.run().catch((error: Error) => this.logger.error(`Worker ${type} stopped: ${error.message}`));
+    }
+    this.logger.log(`Workers started as ${this.heartbeat.workerId} (concurrency ${queue.workerConcurrency})`);
+  }
+
+  /**
+   * SIGTERM: stop fetching new jobs and give running ones the grace period to finish.
+   * Whatever is still running afterwards keeps its lock until the process exits; BullMQ's
+   * stall check then returns it to the queue for another worker.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.heartbeat.markStopping();
+    const graceMs = this.config.getOrThrow('queue.shutdownGraceMs', { infer: true });
+    const closing = Promise.all(TASK_TYPES.map((type) => this.processors[type].worker.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      closing.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.logger.warn(`Tasks still running after the ${graceMs} ms grace period; they return to the queue`);
+      await Promise.all(TASK_TYPES.map((type) => this.processors[type].worker.close(true)));
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.logger.log('Workers stopped');
+  }
+}

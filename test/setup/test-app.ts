@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { App } from 'supertest/types';
+import { AppModule } from '../../src/app.module';
+import { configureHttpApp } from '../../src/bootstrap';
+import { AppRole } from '../../src/config/env.validation';
+import { PrismaService } from '../../src/prisma/prisma.service';
+import { applyTestEnv } from './test-env';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  http: App;
+  prisma: PrismaService;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real application (API and workers in one process unless told otherwise) against the
+ * real PostgreSQL and Redis. Each app gets its own BullMQ prefix, so test files never see
+ * each other's queues or workers.
+ */
+export async function createTestApp(env: Record<string, string> = {}, role = AppRole.Both): Promise<TestApp> {
+  applyTestEnv();
+  const prefix = `tmtest_${randomBytes(4).toString('hex')}`;
+  Object.assign(process.env, { QUEUE_PREFIX: prefix, APP_ROLE: role }, env);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRole(role), {
+    logger: ['error'],
+    bodyParser: false,
+    abortOnError: false,
+  });
+  configureHttpApp(app);
+  await app.init();
+  return {
+    app,
+    http: app.getHttpServer() as App,
+    prisma: app.get(PrismaService),
+    prefix,
+    close: () => app.close(),
+  };
+}
+
+/** Polls `probe` until `done` holds or the deadline passes; never a fixed sleep. */
+export async function waitFor<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  { timeoutMs = 15000, intervalMs = 50, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!done(last)) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    last = await probe();
+  }
+  return last;
+}
+
+export function uniqueKb(label: string): string {
+  return `kb_${label}_${randomBytes(4).toString('hex')}`;
+}

@@ -1,0 +1,17 @@
+/**
+ * Environment every test process runs with: its own database (never the service's) and
+ * short timings so retries, heartbeats and reconciliation happen within a test's patience.
+ */
+export const TEST_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/task_manager_test';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function applyTestEnv(): void {
+  process.env.DATABASE_URL = TEST_DATABASE_URL;
+  process.env.REDIS_URL = TEST_REDIS_URL;
+  process.env.LOG_LEVEL ??= 'error';
+  process.env.TASK_RETRY_BACKOFF_MS ??= '100';
+  process.env.WORKER_HEARTBEAT_MS ??= '1000';
+  process.env.RECONCILE_INTERVAL_MS ??= '2000';
+  process.env.WORKER_SHUTDOWN_GRACE_MS ??= '2000';
+}
