@@ -17,6 +17,9 @@ const swc = [
 ];
 
 module.exports = {
+  // Jest reads testTimeout only from the top level (a project's own value is ignored), so the
+  // e2e tests' patience — tasks that retry, time out or wait for a schedule — is set here.
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -32,7 +35,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       transform: { '^.+\\.(t|j)s$': swc },
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
-      testTimeout: 60000,
     },
   ],
 };
