@@ -6,6 +6,7 @@ import { createValidationPipe } from './common/pipes/validation.pipe';
 import { allConfigs } from './config/app.config';
 import { AppRole, validateEnvironment } from './config/env.validation';
 import { HealthModule } from './health/health.module';
+import { KbsModule } from './kbs/kbs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { QueuesModule } from './queues/queues.module';
@@ -20,7 +21,7 @@ import { WorkersModule } from './workers/workers.module';
 @Module({})
 export class AppModule {
   static forRole(role: AppRole): DynamicModule {
-    const api: Type[] = [TasksModule, StatsModule, HealthModule];
+    const api: Type[] = [TasksModule, StatsModule, HealthModule, KbsModule];
     const workers: Type[] = [WorkersModule];
     return {
       module: AppModule,

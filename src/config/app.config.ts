@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerAs } from '@nestjs/config';
-import { AppRole, EnvironmentVariables, validateEnvironment } from './env.validation';
+import { resolve } from 'node:path';
+import { AppRole, EmbeddingProviderKind, EnvironmentVariables, validateEnvironment } from './env.validation';
 
 /** Typed, namespaced configuration read with `config.getOrThrow('app.port', { infer: true })`. */
 export interface AppConfig {
@@ -30,10 +31,24 @@ export interface QueueConfig {
   lockDurationMs: number;
 }
 
+export interface PipelineConfig {
+  uploadDir: string;
+  maxFileBytes: number;
+  embedding: {
+    provider: EmbeddingProviderKind;
+    dimension: number;
+    baseUrl: string;
+    apiKey: string;
+    model: string;
+    batchSize: number;
+  };
+}
+
 export interface AllConfig {
   app: AppConfig;
   database: DatabaseConfig;
   queue: QueueConfig;
+  pipeline: PipelineConfig;
 }
 
 const env = (): EnvironmentVariables => validateEnvironment(process.env);
@@ -76,4 +91,20 @@ export const queueConfig = registerAs('queue', (): QueueConfig => {
   };
 });
 
-export const allConfigs = [appConfig, databaseConfig, queueConfig];
+export const pipelineConfig = registerAs('pipeline', (): PipelineConfig => {
+  const e = env();
+  return {
+    uploadDir: resolve(e.UPLOAD_DIR),
+    maxFileBytes: e.MAX_FILE_BYTES,
+    embedding: {
+      provider: e.EMBEDDING_PROVIDER,
+      dimension: e.EMBEDDING_DIMENSION,
+      baseUrl: e.EMBEDDING_BASE_URL,
+      apiKey: e.EMBEDDING_API_KEY,
+      model: e.EMBEDDING_MODEL,
+      batchSize: e.EMBEDDING_BATCH_SIZE,
+    },
+  };
+});
+
+export const allConfigs = [appConfig, databaseConfig, queueConfig, pipelineConfig];

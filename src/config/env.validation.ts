@@ -1,5 +1,10 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsEnum, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateIf, validateSync } from 'class-validator';
+
+export enum EmbeddingProviderKind {
+  Hashing = 'hashing',
+  OpenAi = 'openai',
+}
 
 export enum AppRole {
   Api = 'api',
@@ -106,6 +111,49 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   LOG_LEVEL = 'log';
+
+  @IsOptional()
+  @IsString()
+  UPLOAD_DIR = './uploads';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+  @IsOptional()
+  @IsEnum(EmbeddingProviderKind)
+  EMBEDDING_PROVIDER: EmbeddingProviderKind = EmbeddingProviderKind.Hashing;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(8)
+  @Max(8192)
+  EMBEDDING_DIMENSION = 384;
+
+  @IsOptional()
+  @ValidateIf((env: EnvironmentVariables) => env.EMBEDDING_PROVIDER === EmbeddingProviderKind.OpenAi)
+  @Matches(/^https?:\/\//, { message: 'EMBEDDING_BASE_URL must be an http(s) URL when EMBEDDING_PROVIDER=openai' })
+  EMBEDDING_BASE_URL = '';
+
+  @IsOptional()
+  @IsString()
+  EMBEDDING_API_KEY = '';
+
+  @IsOptional()
+  @ValidateIf((env: EnvironmentVariables) => env.EMBEDDING_PROVIDER === EmbeddingProviderKind.OpenAi)
+  @IsString()
+  @MinLength(1, { message: 'EMBEDDING_MODEL is required when EMBEDDING_PROVIDER=openai' })
+  EMBEDDING_MODEL = '';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(2048)
+  EMBEDDING_BATCH_SIZE = 64;
 }
 
 /** ConfigModule's `validate` hook: returns the typed, defaulted env or throws naming every bad variable. */

@@ -23,7 +23,7 @@ export class HealthController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Service health: database, Redis (with waiting-job count as size) and queues' })
+  @ApiOperation({ summary: 'Service health: database, Redis (with waiting-job count as size), queues and the vector store backend' })
   @ApiOkResponse({ type: HealthResponseDto })
   @ApiServiceUnavailableResponse({ type: HealthResponseDto, description: 'A dependency is down; it is marked unhealthy' })
   async check(@Res({ passthrough: true }) res: Response): Promise<HealthResponseDto> {
@@ -31,6 +31,7 @@ export class HealthController {
       () => this.dependencies.database(),
       () => this.dependencies.redis(),
       () => this.dependencies.queue(),
+      () => this.dependencies.vectorStore(),
     ]);
   }
 

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { KbsModule } from '../kbs/kbs.module';
 import { HealthController } from './health.controller';
 import { HealthProbeService } from './health-probe.service';
 import { DependencyHealthIndicators } from './indicators/dependency.health';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
+  imports: [TerminusModule.forRoot({ logger: false }), KbsModule],
   controllers: [HealthController],
   providers: [HealthProbeService, DependencyHealthIndicators],
   exports: [HealthProbeService],

@@ -1,4 +1,4 @@
-import { Provider } from '@nestjs/common';
+import { Logger, Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
@@ -10,8 +10,13 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 export const redisClientProvider: Provider = {
   provide: REDIS_CLIENT,
   inject: [ConfigService],
-  useFactory: (config: ConfigService<AllConfig, true>) =>
-    new Redis(redisOptionsFromUrl(config.getOrThrow('queue.redisUrl', { infer: true }), 'producer')),
+  useFactory: async (config: ConfigService<AllConfig, true>) => {
+    const client = new Redis({ ...redisOptionsFromUrl(config.getOrThrow('queue.redisUrl', { infer: true }), 'producer'), lazyConnect: true });
+    // Connected before the first heartbeat uses it; if Redis is down the service starts
+    // anyway (creates are stored and dispatched later) and ioredis keeps reconnecting.
+    await client.connect().catch((error: Error) => new Logger('Redis').warn(`Redis unavailable at start-up: ${error.message}`));
+    return client;
+  },
 };
 
 /** Redis key names under the service's prefix, in one place. */

@@ -109,6 +109,11 @@ export class TaskQueueService {
     if (job && !(await job.isActive())) await job.remove();
   }
 
+  /** Stops a task's job wherever it is: removed while waiting, aborted (via broadcast) while running. */
+  async stopTask(taskType: TaskType, taskId: string): Promise<void> {
+    if (!(await this.removeWaitingJob(taskType, taskId))) await this.broadcastCancel(taskId);
+  }
+
   /** Whether a task's job can still run ('live'), has ended in Redis ('finished') or is gone ('missing'). */
   async jobState(taskType: TaskType, taskId: string): Promise<'live' | 'finished' | 'missing'> {
     const state = await this.guard(() => this.queues[taskType].getJobState(taskId));

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { PayloadValidatorService } from './payload-validator.service';
+import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
 import { TaskReconcilerService } from './task-reconciler.service';
 import { TasksController } from './tasks.controller';
@@ -7,7 +9,7 @@ import { TasksService } from './tasks.service';
 
 @Module({
   controllers: [TasksController],
-  providers: [TasksRepository, TasksService, TaskPresenterService, TaskReconcilerService],
-  exports: [TasksRepository],
+  providers: [TasksRepository, TasksService, TaskPresenterService, TaskReconcilerService, PayloadValidatorService, TaskFamilyService],
+  exports: [TasksRepository, PayloadValidatorService, TaskFamilyService],
 })
 export class TasksModule {}

@@ -145,6 +145,20 @@ export class TasksRepository {
     return count === 1;
   }
 
+  /** The parent's own step is done; it stays processing, holding its partial result, while its children run. */
+  async markAwaitingChildren(id: string, attempt: number, result: unknown, progress: number): Promise<TaskRecord | null> {
+    const [row] = await this.prisma.task.updateManyAndReturn({
+      where: { id, attempt, status: TaskStatus.processing },
+      data: {
+        result: result === undefined || result === null ? Prisma.DbNull : (result as Prisma.InputJsonValue),
+        progress,
+        progressMessage: 'Waiting for child tasks',
+        updatedAt: new Date(),
+      },
+    });
+    return row ?? null;
+  }
+
   /** A failed attempt: final ones end the task, others send it back to the queue for BullMQ's retry. */
   async markAttemptFailed(id: string, attempt: number, errorMessage: string, final: boolean): Promise<boolean> {
     const now = new Date();

@@ -9,7 +9,8 @@ import { CreateTaskDto } from './dto/create-task.dto';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
-import { FieldErrors, validatePayload } from './payload-validation';
+import { FieldErrors, PayloadValidatorService } from './payload-validator.service';
+import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
 import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
 
@@ -32,10 +33,13 @@ export class TasksService {
     private readonly queue: TaskQueueService,
     private readonly presenter: TaskPresenterService,
     private readonly metrics: TaskMetricsService,
+    private readonly payloads: PayloadValidatorService,
+    private readonly family: TaskFamilyService,
   ) {}
 
   async create(dto: CreateTaskDto): Promise<TaskResponseDto> {
-    const task = await this.tasks.create(toNewTask(dto, 'payload'));
+    await this.assertPayloads([dto], () => 'payload');
+    const task = await this.tasks.create(toNewTask(dto));
     this.metrics.taskCreated(task);
     await this.dispatch([task]);
     return this.presenter.present(task);
@@ -43,8 +47,8 @@ export class TasksService {
 
   /** All or nothing: every item is validated before any is stored, and they are stored in one statement. */
   async createBatch(dtos: CreateTaskDto[]): Promise<BatchCreateResponseDto> {
-    const newTasks = dtos.map((dto, i) => toNewTask(dto, `[${i}].payload`));
-    const tasks = await this.tasks.createMany(newTasks);
+    await this.assertPayloads(dtos, (i) => `[${i}].payload`);
+    const tasks = await this.tasks.createMany(dtos.map(toNewTask));
     for (const task of tasks) this.metrics.taskCreated(task);
     await this.dispatch(tasks);
     return { tasks: await this.presenter.presentMany(tasks), count: tasks.length };
@@ -69,7 +73,8 @@ export class TasksService {
   /**
    * Queued: its job is removed. Running: every worker is told to abort it. Either way the
    * task is `cancelled` in PostgreSQL first, so a worker that picks it up anyway skips it
-   * and a handler that finishes anyway has its result discarded.
+   * and a handler that finishes anyway has its result discarded. Its children are
+   * cancelled with it, and its parent (if any) is told.
    */
   async cancel(id: string): Promise<CancelTaskResponseDto> {
     for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
@@ -83,6 +88,8 @@ export class TasksService {
       const cancelled = await this.tasks.markCancelled(id, task.status);
       if (!cancelled) continue;
       await this.stopJob(cancelled);
+      await this.family.cancelChildren(id);
+      if (cancelled.parentId) await this.family.childSettled(cancelled.parentId);
       return { message: 'Task canceled successfully', task_id: id };
     }
     throw new DomainError(ErrorCode.TaskNotCancelable, 'Task changed state repeatedly while being canceled; try again', { task_id: id });
@@ -118,6 +125,13 @@ export class TasksService {
     });
   }
 
+  /** Validates every payload before anything is stored; all problems are reported at once. */
+  private async assertPayloads(dtos: CreateTaskDto[], prefix: (index: number) => string): Promise<void> {
+    const fields: FieldErrors = {};
+    for (const [i, dto] of dtos.entries()) Object.assign(fields, await this.payloads.validate(dto.task_type, dto.kb_id, dto.payload, prefix(i)));
+    if (Object.keys(fields).length > 0) throw new InvalidRequestError(describeFieldErrors(fields), { fields });
+  }
+
   private async load(id: string): Promise<TaskRecord> {
     const task = UUID.test(id) ? await this.tasks.findById(id) : null;
     if (!task) throw new TaskNotFoundError(id);
@@ -135,8 +149,7 @@ export class TasksService {
 
   private async stopJob(task: TaskRecord): Promise<void> {
     try {
-      const removed = await this.queue.removeWaitingJob(task.taskType, task.id);
-      if (!removed) await this.queue.broadcastCancel(task.id);
+      await this.queue.stopTask(task.taskType, task.id);
     } catch (error) {
       // Redis is unreachable: the worker will find the task cancelled in PostgreSQL.
       this.logger.warn(`Task ${task.id} cancelled in PostgreSQL only: ${(error as Error).message}`);
@@ -148,14 +161,7 @@ export class TasksService {
   }
 }
 
-function toNewTask(dto: CreateTaskDto, payloadPath: string): NewTask {
-  const errors = validatePayload(dto.task_type, dto.payload);
-  if (Object.keys(errors).length > 0) {
-    const fields: FieldErrors = Object.fromEntries(
-      Object.entries(errors).map(([field, messages]) => [field.replace(/^payload/, payloadPath), messages]),
-    );
-    throw new InvalidRequestError(describeFieldErrors(fields), { fields });
-  }
+function toNewTask(dto: CreateTaskDto): NewTask {
   return {
     taskType: dto.task_type,
     kbId: dto.kb_id,

@@ -21,13 +21,16 @@ export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
   constructor(config: ConfigService<AllConfig, true>) {
     const queue = config.getOrThrow('queue', { infer: true });
     this.channel = redisKeys(queue.prefix).cancelChannel;
-    this.subscriber = new Redis(redisOptionsFromUrl(queue.redisUrl, 'worker'));
+    this.subscriber = new Redis({ ...redisOptionsFromUrl(queue.redisUrl, 'worker'), lazyConnect: true });
   }
 
   async onModuleInit(): Promise<void> {
     this.subscriber.on('message', (_channel: string, taskId: string) => this.cancelLocal(taskId));
     this.subscriber.on('error', (error) => this.logger.warn(`Cancel channel: ${error.message}`));
-    await this.subscriber.subscribe(this.channel);
+    // Subscribing only once connected keeps ioredis's ready check off the subscriber
+    // connection; ioredis re-subscribes by itself after a reconnect.
+    await this.subscriber.connect().catch((error: Error) => this.logger.warn(`Cancel channel not connected yet: ${error.message}`));
+    this.subscriber.subscribe(this.channel).catch((error: Error) => this.logger.warn(`Cancel channel: ${error.message}`));
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -4,7 +4,9 @@ import { Job, UnrecoverableError } from 'bullmq';
 import type { AllConfig } from '../config/app.config';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import type { PayloadOf, TaskJobData, TaskType } from '../queues/task-types';
-import { TaskRecord, TasksRepository } from '../tasks/tasks.repository';
+import { PayloadValidatorService } from '../tasks/payload-validator.service';
+import { TaskFamilyService } from '../tasks/task-family.service';
+import { NewTask, TaskRecord, TasksRepository } from '../tasks/tasks.repository';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { PermanentTaskError, TaskCancelledError, TaskTimeoutError } from './task-errors';
 import { TaskCancellationService } from './task-cancellation.service';
@@ -23,6 +25,18 @@ export interface TaskContext<T extends TaskType> {
 export type TaskHandler<T extends TaskType> = (context: TaskContext<T>) => Promise<unknown>;
 
 /**
+ * What a parent's handler returns when its own step is done but its task finishes only
+ * with its children: the partial result to keep, the progress so far and the children to start.
+ */
+export class AwaitChildren {
+  constructor(
+    readonly partialResult: Record<string, unknown>,
+    readonly children: NewTask[],
+    readonly progress: number,
+  ) {}
+}
+
+/**
  * The one place a task's state moves while it runs. Every processor hands its job here:
  * claim the task in PostgreSQL (processing, worker id, attempt), run the handler under the
  * timeout and cancellation signal, then record completed, queued-for-retry or failed. Every
@@ -39,6 +53,8 @@ export class TaskLifecycleService {
     private readonly cancellation: TaskCancellationService,
     private readonly heartbeat: WorkerHeartbeatService,
     private readonly metrics: TaskMetricsService,
+    private readonly payloads: PayloadValidatorService,
+    private readonly family: TaskFamilyService,
     @Inject(WORKER_ID) private readonly workerId: string,
     config: ConfigService<AllConfig, true>,
   ) {
@@ -50,7 +66,10 @@ export class TaskLifecycleService {
       const task = await this.tasks.markProcessing(job.data.taskId, this.workerId);
       // Cancelled, finished or deleted since it was queued: nothing to run.
       if (!task) return { skipped: true };
-      return this.execute(job, task, handler);
+      return this.execute<T>(job, task, async (context) => {
+        await this.payloads.assertValid(task.taskType, task.kbId, task.payload);
+        return handler(context);
+      });
     });
   }
 
@@ -59,7 +78,30 @@ export class TaskLifecycleService {
     const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!job || (!final && !/stalled/i.test(error.message))) return;
     const changed = await this.tasks.markFailedIfProcessing(job.data.taskId, error.message).catch(() => false);
-    if (changed) this.logger.warn(`Task ${job.data.taskId} failed outside its handler: ${error.message}`);
+    if (!changed) return;
+    this.logger.warn(`Task ${job.data.taskId} failed outside its handler: ${error.message}`);
+    const task = await this.tasks.findById(job.data.taskId).catch(() => null);
+    if (task) await this.notifyParent(task);
+  }
+
+  /** The parent's step is done: keep its partial result, start its children, and free the worker. */
+  private async awaitChildren(task: TaskRecord, pending: AwaitChildren, seconds: number): Promise<unknown> {
+    const parent = await this.tasks.markAwaitingChildren(task.id, task.attempt, pending.partialResult, pending.progress);
+    if (!parent) {
+      this.heartbeat.taskReleased(task.id);
+      return { discarded: true };
+    }
+    await this.family.startChildren(parent, pending.children);
+    this.heartbeat.taskFinished(task.id, 'succeeded', seconds);
+    return { awaiting_children: true };
+  }
+
+  /** A child reached its end: its parent may now advance or finish. */
+  private async notifyParent(task: TaskRecord): Promise<void> {
+    if (!task.parentId) return;
+    await this.family
+      .childSettled(task.parentId)
+      .catch((error: Error) => this.logger.warn(`Parent ${task.parentId} not updated after ${task.id}: ${error.message}`));
   }
 
   private async execute<T extends TaskType>(job: Job<TaskJobData>, task: TaskRecord, handler: TaskHandler<T>): Promise<unknown> {
@@ -80,6 +122,7 @@ export class TaskLifecycleService {
         },
       };
       const result = await untilAborted(handler(context), controller.signal);
+      if (result instanceof AwaitChildren) return await this.awaitChildren(task, result, elapsed());
       const recorded = await this.tasks.markCompleted(task.id, task.attempt, result ?? null);
       if (!recorded) {
         // Cancelled while finishing: the cancellation stands.
@@ -88,6 +131,7 @@ export class TaskLifecycleService {
       }
       this.heartbeat.taskFinished(task.id, 'succeeded', elapsed());
       this.metrics.taskCompleted(labels, elapsed());
+      await this.notifyParent(task);
       return result;
     } catch (error) {
       throw await this.recordFailure(job, task, error, elapsed(), labels);
@@ -119,6 +163,7 @@ export class TaskLifecycleService {
     }
     this.heartbeat.taskFinished(task.id, 'failed', seconds);
     this.metrics.attemptFailed(labels, seconds, err instanceof TaskTimeoutError ? 'timeout' : permanent ? 'permanent' : 'error', final);
+    if (final) await this.notifyParent(task);
     return final && !(err instanceof UnrecoverableError) ? new UnrecoverableError(err.message) : err;
   }
 }

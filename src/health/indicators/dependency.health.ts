@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { VectorStoreService } from '../../kbs/vector-store.service';
 import { ComponentHealth, HealthProbeService } from '../health-probe.service';
 
 /**
@@ -11,6 +12,7 @@ export class DependencyHealthIndicators {
   constructor(
     private readonly indicators: HealthIndicatorService,
     private readonly probe: HealthProbeService,
+    private readonly vectors: VectorStoreService,
   ) {}
 
   database(): Promise<HealthIndicatorResult> {
@@ -23,6 +25,14 @@ export class DependencyHealthIndicators {
 
   queue(): Promise<HealthIndicatorResult> {
     return this.check('queue', () => this.probe.queueSystem());
+  }
+
+  /** Which vector store backend start-up chose; healthy whenever the database is. */
+  vectorStore(): Promise<HealthIndicatorResult> {
+    return this.check('vector_store', async () => {
+      const database = await this.probe.database();
+      return { ...this.vectors.info(), status: database.status };
+    });
   }
 
   private async check(key: string, probe: () => Promise<ComponentHealth>): Promise<HealthIndicatorResult> {

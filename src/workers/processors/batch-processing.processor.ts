@@ -1,10 +1,16 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
-import { TaskJobData, TaskType } from '../../queues/task-types';
-import { PermanentTaskError } from '../task-errors';
-import { TaskLifecycleService } from '../task-lifecycle';
+import type { BatchProcessingPayload } from '../../kbs/kb-payloads';
+import { TaskJobData, TaskPriority, TaskType } from '../../queues/task-types';
+import { childDefaults } from '../../tasks/task-family.service';
+import type { NewTask, TaskRecord } from '../../tasks/tasks.repository';
+import { AwaitChildren, TaskLifecycleService } from '../task-lifecycle';
 
-/** `batch_processing`: its pipeline stage is not built yet, so the task fails honestly instead of pretending. */
+/**
+ * `batch_processing`: creates its child tasks — the given task requests, or one
+ * document_processing task per file — and completes when all of them have finished,
+ * with their outcomes listed in its result. Its progress is the children's aggregate.
+ */
 @Processor(TaskType.batch_processing, { autorun: false })
 export class BatchProcessingProcessor extends WorkerHost {
   constructor(private readonly lifecycle: TaskLifecycleService) {
@@ -12,8 +18,34 @@ export class BatchProcessingProcessor extends WorkerHost {
   }
 
   process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run(job, async () => {
-      throw new PermanentTaskError('batch_processing is not implemented yet');
+    return this.lifecycle.run(job, async ({ task, payload }) => {
+      const children = toChildren(task, payload as BatchProcessingPayload);
+      return new AwaitChildren({ children: children.length }, children, 0);
     });
   }
+}
+
+function toChildren(parent: TaskRecord, payload: BatchProcessingPayload): NewTask[] {
+  const defaults = childDefaults(parent);
+  if (payload.file_paths) {
+    return payload.file_paths.map((file_path) => ({
+      ...defaults,
+      taskType: TaskType.document_processing,
+      payload: {
+        file_path,
+        ...(payload.chunk_size === undefined ? {} : { chunk_size: payload.chunk_size }),
+        ...(payload.chunk_overlap === undefined ? {} : { chunk_overlap: payload.chunk_overlap }),
+        ...(payload.pipeline ? { pipeline: true } : {}),
+      },
+    }));
+  }
+  return (payload.items ?? []).map((item) => ({
+    ...defaults,
+    taskType: item.task_type as TaskType,
+    priority: (item.priority as TaskPriority | undefined) ?? defaults.priority,
+    payload: item.payload as Record<string, unknown>,
+    maxRetries: (item.max_retries as number | undefined) ?? 3,
+    timeoutSeconds: (item.timeout as number | undefined) ?? 300,
+    scheduleFor: typeof item.schedule_for === 'string' ? new Date(item.schedule_for) : null,
+  }));
 }

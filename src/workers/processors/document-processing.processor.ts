@@ -1,19 +1,38 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import { DocumentIngestionService } from '../../kbs/document-ingestion.service';
+import type { DocumentProcessingPayload } from '../../kbs/kb-payloads';
 import { TaskJobData, TaskType } from '../../queues/task-types';
-import { PermanentTaskError } from '../task-errors';
-import { TaskLifecycleService } from '../task-lifecycle';
+import { AwaitChildren, TaskLifecycleService } from '../task-lifecycle';
 
-/** `document_processing`: its pipeline stage is not built yet, so the task fails honestly instead of pretending. */
+/** Share of a pipelined task's progress taken by its own step (the other stages share the rest). */
+const OWN_STEP_SHARE = 25;
+
+/**
+ * `document_processing`: extracts, chunks and stores one uploaded document. With
+ * `pipeline: true` the task then waits while embedding_generation, vector_storage and
+ * knowledge_indexing run for the document as its child tasks.
+ */
 @Processor(TaskType.document_processing, { autorun: false })
 export class DocumentProcessingProcessor extends WorkerHost {
-  constructor(private readonly lifecycle: TaskLifecycleService) {
+  constructor(
+    private readonly lifecycle: TaskLifecycleService,
+    private readonly ingestion: DocumentIngestionService,
+  ) {
     super();
   }
 
   process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run(job, async () => {
-      throw new PermanentTaskError('document_processing is not implemented yet');
+    return this.lifecycle.run(job, async ({ task, payload, signal, reportProgress }) => {
+      const p = payload as unknown as DocumentProcessingPayload;
+      const scale = p.pipeline ? OWN_STEP_SHARE / 100 : 1;
+      const result = await this.ingestion.ingest(p, {
+        taskId: task.id,
+        kbId: task.kbId,
+        signal,
+        reportProgress: (progress, message) => reportProgress(progress * scale, message),
+      });
+      return p.pipeline ? new AwaitChildren({ ...result }, [], OWN_STEP_SHARE) : result;
     });
   }
 }

@@ -1,19 +1,23 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import { EmbeddingService } from '../../kbs/embedding.service';
+import type { EmbeddingGenerationPayload } from '../../kbs/kb-payloads';
 import { TaskJobData, TaskType } from '../../queues/task-types';
-import { PermanentTaskError } from '../task-errors';
 import { TaskLifecycleService } from '../task-lifecycle';
 
-/** `embedding_generation`: its pipeline stage is not built yet, so the task fails honestly instead of pretending. */
+/** `embedding_generation`: embeds the chunks in scope that have no embedding for the configured model. */
 @Processor(TaskType.embedding_generation, { autorun: false })
 export class EmbeddingGenerationProcessor extends WorkerHost {
-  constructor(private readonly lifecycle: TaskLifecycleService) {
+  constructor(
+    private readonly lifecycle: TaskLifecycleService,
+    private readonly embeddings: EmbeddingService,
+  ) {
     super();
   }
 
   process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run(job, async () => {
-      throw new PermanentTaskError('embedding_generation is not implemented yet');
-    });
+    return this.lifecycle.run(job, ({ task, payload, signal, reportProgress }) =>
+      this.embeddings.embedChunks(payload as EmbeddingGenerationPayload, { kbId: task.kbId, signal, reportProgress }),
+    );
   }
 }

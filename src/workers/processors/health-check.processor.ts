@@ -3,8 +3,6 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { ComponentHealth, HealthProbeService } from '../../health/health-probe.service';
 import { HEALTH_COMPONENTS, HealthComponent, TaskJobData, TaskType } from '../../queues/task-types';
-import { validatePayload } from '../../tasks/payload-validation';
-import { PermanentTaskError } from '../task-errors';
 import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
 
 interface ComponentSummary {
@@ -34,8 +32,6 @@ export class HealthCheckProcessor extends WorkerHost {
   }
 
   private async check({ payload, reportProgress, signal }: TaskContext<typeof TaskType.health_check>) {
-    const errors = validatePayload(TaskType.health_check, payload as Record<string, unknown>);
-    if (Object.keys(errors).length > 0) throw new PermanentTaskError(Object.values(errors).flat().join('; '));
     const components = payload.checks ? [...new Set(payload.checks)] : HEALTH_COMPONENTS;
     const samples = payload.samples ?? 1;
     const intervalMs = payload.interval_ms ?? 0;

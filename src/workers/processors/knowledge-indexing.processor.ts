@@ -1,19 +1,23 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import { IndexingService } from '../../kbs/indexing.service';
+import type { KnowledgeIndexingPayload } from '../../kbs/kb-payloads';
 import { TaskJobData, TaskType } from '../../queues/task-types';
-import { PermanentTaskError } from '../task-errors';
 import { TaskLifecycleService } from '../task-lifecycle';
 
-/** `knowledge_indexing`: its pipeline stage is not built yet, so the task fails honestly instead of pretending. */
+/** `knowledge_indexing`: rebuilds the kb's full-text index and reports what is searchable. */
 @Processor(TaskType.knowledge_indexing, { autorun: false })
 export class KnowledgeIndexingProcessor extends WorkerHost {
-  constructor(private readonly lifecycle: TaskLifecycleService) {
+  constructor(
+    private readonly lifecycle: TaskLifecycleService,
+    private readonly indexing: IndexingService,
+  ) {
     super();
   }
 
   process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run(job, async () => {
-      throw new PermanentTaskError('knowledge_indexing is not implemented yet');
-    });
+    return this.lifecycle.run(job, ({ task, payload, signal, reportProgress }) =>
+      this.indexing.rebuild(payload as KnowledgeIndexingPayload, { kbId: task.kbId, signal, reportProgress }),
+    );
   }
 }

@@ -1,19 +1,23 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import type { VectorStoragePayload } from '../../kbs/kb-payloads';
+import { VectorStoreService } from '../../kbs/vector-store.service';
 import { TaskJobData, TaskType } from '../../queues/task-types';
-import { PermanentTaskError } from '../task-errors';
 import { TaskLifecycleService } from '../task-lifecycle';
 
-/** `vector_storage`: its pipeline stage is not built yet, so the task fails honestly instead of pretending. */
+/** `vector_storage`: upserts given vectors, or a document's chunk embeddings, into the kb's vector store. */
 @Processor(TaskType.vector_storage, { autorun: false })
 export class VectorStorageProcessor extends WorkerHost {
-  constructor(private readonly lifecycle: TaskLifecycleService) {
+  constructor(
+    private readonly lifecycle: TaskLifecycleService,
+    private readonly vectors: VectorStoreService,
+  ) {
     super();
   }
 
   process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run(job, async () => {
-      throw new PermanentTaskError('vector_storage is not implemented yet');
-    });
+    return this.lifecycle.run(job, ({ task, payload, signal, reportProgress }) =>
+      this.vectors.store(payload as VectorStoragePayload, { kbId: task.kbId, signal, reportProgress }),
+    );
   }
 }

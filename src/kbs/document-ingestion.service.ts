@@ -1,0 +1,129 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '../config/app.config';
+import { FileAccessError, FileAccessReason, UploadConfinement } from '../pipeline/file-confinement';
+import { DocumentReadError, extractText, UnsupportedFormatError } from '../pipeline/text-extractor';
+import { splitText } from '../pipeline/text-splitter';
+import { PermanentTaskError } from '../workers/task-errors';
+import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap, DocumentProcessingPayload } from './kb-payloads';
+import { KnowledgeBaseRepository } from './knowledge-base.repository';
+
+export interface IngestionResult {
+  document_id: string;
+  file_path: string;
+  format: string;
+  characters: number;
+  pages: number | null;
+  chunk_count: number;
+  content_hash: string;
+  /** True when the file's content and chunking were unchanged and nothing was rewritten. */
+  unchanged: boolean;
+}
+
+export interface IngestionContext {
+  taskId: string;
+  kbId: string;
+  signal: AbortSignal;
+  reportProgress(progress: number, message?: string): Promise<void>;
+}
+
+/** A missing or unreadable file may still be landing in the upload folder, so those are retried. */
+const RETRYABLE_FILE_ERRORS = new Set<string>([FileAccessReason.FileNotFound, FileAccessReason.FileNotReadable]);
+
+/**
+ * document_processing: reads a confined upload, extracts its text, splits it and stores
+ * the document with its chunks (and their full-text vectors) for the kb. The same file
+ * (same document id, or same kb and path) replaces its earlier chunks; an unchanged file
+ * with unchanged chunking is left as it is.
+ */
+@Injectable()
+export class DocumentIngestionService {
+  readonly confinement: UploadConfinement;
+
+  constructor(
+    private readonly kb: KnowledgeBaseRepository,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    const pipeline = config.getOrThrow('pipeline', { infer: true });
+    this.confinement = new UploadConfinement({ root: pipeline.uploadDir, maxFileBytes: pipeline.maxFileBytes });
+  }
+
+  async ingest(payload: DocumentProcessingPayload, ctx: IngestionContext): Promise<IngestionResult> {
+    const chunkSize = payload.chunk_size ?? DEFAULT_CHUNK_SIZE;
+    const chunkOverlap = payload.chunk_overlap ?? defaultChunkOverlap(chunkSize);
+    const file = await this.confinement.checkBeforeRead(payload.file_path).catch((error: unknown) => {
+      if (error instanceof FileAccessError && !RETRYABLE_FILE_ERRORS.has(error.reason)) throw new PermanentTaskError(error.message);
+      throw error;
+    });
+    const bytes = await readFile(file.realPath, { signal: ctx.signal });
+    const contentHash = createHash('sha256').update(bytes).digest('hex');
+
+    const existing = await this.findExisting(payload, ctx.kbId);
+    if (existing && existing.contentHash === contentHash && existing.chunkSize === chunkSize && existing.chunkOverlap === chunkOverlap) {
+      await this.kb.touchDocument(existing.id, ctx.taskId);
+      return {
+        document_id: existing.id,
+        file_path: payload.file_path,
+        format: existing.format,
+        characters: existing.characters,
+        pages: existing.pages,
+        chunk_count: existing.chunkCount,
+        content_hash: contentHash,
+        unchanged: true,
+      };
+    }
+
+    await ctx.reportProgress(5, 'Extracting text');
+    const extracted = await extractText(file.realPath, {
+      signal: ctx.signal,
+      sourceName: payload.file_path,
+      onPage: (page, total) => void ctx.reportProgress(5 + (page / total) * 60, `Extracted page ${page} of ${total}`).catch(() => undefined),
+    }).catch((error: unknown) => {
+      if (error instanceof UnsupportedFormatError || error instanceof DocumentReadError) throw new PermanentTaskError(error.message);
+      throw error;
+    });
+    ctx.signal.throwIfAborted();
+
+    const chunks = splitText(extracted.text, { chunkSize, chunkOverlap });
+    await ctx.reportProgress(70, `Storing ${chunks.length} chunks`);
+    const document = await this.kb.replaceDocument(
+      {
+        id: existing?.id ?? payload.document_id ?? randomUUID(),
+        kbId: ctx.kbId,
+        sourcePath: payload.file_path,
+        format: extracted.format,
+        contentHash,
+        characters: [...extracted.text].length,
+        pages: extracted.pages ?? null,
+        chunkSize,
+        chunkOverlap,
+        metadata: payload.metadata ?? null,
+        taskId: ctx.taskId,
+      },
+      chunks.map((c) => ({ index: c.index, content: c.content, start: c.start, end: c.end })),
+    );
+    return {
+      document_id: document.id,
+      file_path: payload.file_path,
+      format: document.format,
+      characters: document.characters,
+      pages: document.pages,
+      chunk_count: document.chunkCount,
+      content_hash: contentHash,
+      unchanged: false,
+    };
+  }
+
+  private async findExisting(payload: DocumentProcessingPayload, kbId: string) {
+    if (payload.document_id) {
+      const byId = await this.kb.findDocument(payload.document_id);
+      if (byId && byId.kbId !== kbId) {
+        throw new PermanentTaskError(`Document ${payload.document_id} belongs to another knowledge base`);
+      }
+      return byId;
+    }
+    return this.kb.findDocumentByPath(kbId, payload.file_path);
+  }
+}

@@ -1,0 +1,77 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EmbeddingError, type EmbeddingProvider } from '../pipeline/embedding/embedding-provider';
+import { PermanentTaskError } from '../workers/task-errors';
+import { EMBEDDING_PROVIDER } from './embedding-provider.provider';
+import type { EmbeddingGenerationPayload } from './kb-payloads';
+import { KnowledgeBaseRepository } from './knowledge-base.repository';
+
+export interface EmbeddingResult {
+  model: string;
+  dimension: number;
+  /** Chunks in scope. */
+  chunks: number;
+  /** Chunks embedded by this task. */
+  embedded: number;
+  /** Chunks that already had an embedding for this model. */
+  already_embedded: number;
+  document_id: string | null;
+}
+
+export interface StageContext {
+  kbId: string;
+  signal: AbortSignal;
+  reportProgress(progress: number, message?: string): Promise<void>;
+}
+
+/** embedding_generation: embeds, batch by batch, every chunk in scope that has no embedding for the model yet. */
+@Injectable()
+export class EmbeddingService {
+  constructor(
+    private readonly kb: KnowledgeBaseRepository,
+    @Inject(EMBEDDING_PROVIDER) readonly provider: EmbeddingProvider,
+  ) {}
+
+  async embedChunks(payload: EmbeddingGenerationPayload, ctx: StageContext): Promise<EmbeddingResult> {
+    const { provider } = this;
+    if (payload.model && payload.model !== provider.model) {
+      throw new PermanentTaskError(`Model ${payload.model} is not configured; this service embeds with ${provider.model}`);
+    }
+    if (payload.document_id) await this.requireDocument(payload.document_id, ctx.kbId);
+    const scope = { documentId: payload.document_id, chunkIds: payload.chunk_ids };
+    const [total, pending] = await Promise.all([
+      this.kb.countChunks(ctx.kbId, scope),
+      this.kb.chunksWithoutEmbedding(ctx.kbId, provider.model, scope),
+    ]);
+    const batchSize = payload.batch_size ?? 64;
+    for (let start = 0; start < pending.length; start += batchSize) {
+      ctx.signal.throwIfAborted();
+      const batch = pending.slice(start, start + batchSize);
+      const vectors = await provider.embed(batch.map((c) => c.content), ctx.signal).catch((error: unknown) => {
+        if (error instanceof EmbeddingError && !error.retryable) throw new PermanentTaskError(error.message);
+        throw error;
+      });
+      await this.kb.saveEmbeddings(provider.model, batch.map((c, i) => ({ chunkId: c.id, values: vectors[i] })));
+      const done = Math.min(start + batchSize, pending.length);
+      await ctx.reportProgress((done / pending.length) * 100, `Embedded ${done} of ${pending.length} chunks`);
+    }
+    return {
+      model: provider.model,
+      dimension: provider.dimension,
+      chunks: total,
+      embedded: pending.length,
+      already_embedded: total - pending.length,
+      document_id: payload.document_id ?? null,
+    };
+  }
+
+  /** The query's vector for search, with the same model as the stored chunks. */
+  async embedQuery(text: string): Promise<number[]> {
+    const [vector] = await this.provider.embed([text]);
+    return vector;
+  }
+
+  private async requireDocument(documentId: string, kbId: string): Promise<void> {
+    const document = await this.kb.findDocument(documentId);
+    if (!document || document.kbId !== kbId) throw new PermanentTaskError(`Document ${documentId} not found in knowledge base ${kbId}`);
+  }
+}

@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { DocumentIngestionService } from './document-ingestion.service';
+import { embeddingProviderProvider } from './embedding-provider.provider';
+import { EmbeddingService } from './embedding.service';
+import { IndexingService } from './indexing.service';
+import { KbsController } from './kbs.controller';
+import { KnowledgeBaseRepository } from './knowledge-base.repository';
+import { SearchService } from './search.service';
+import { VectorStoreService } from './vector-store.service';
+
+/** Knowledge-base content: the pipeline stages the processors run, and the endpoints to see and search the result. */
+@Module({
+  controllers: [KbsController],
+  providers: [
+    KnowledgeBaseRepository,
+    embeddingProviderProvider,
+    DocumentIngestionService,
+    EmbeddingService,
+    VectorStoreService,
+    IndexingService,
+    SearchService,
+  ],
+  exports: [DocumentIngestionService, EmbeddingService, VectorStoreService, IndexingService],
+})
+export class KbsModule {}
