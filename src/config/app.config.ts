@@ -29,6 +29,15 @@ export interface QueueConfig {
   retryBackoffMs: number;
   stalledIntervalMs: number;
   lockDurationMs: number;
+  /** Waiting tasks beyond which creates answer 503 QUEUE_FULL; 0 means no limit. */
+  maxQueuedTasks: number;
+}
+
+export interface RetentionConfig {
+  /** Finished tasks older than this are deleted; 0 keeps them forever. */
+  taskRetentionDays: number;
+  idempotencyTtlHours: number;
+  intervalMs: number;
 }
 
 export interface PipelineConfig {
@@ -49,6 +58,7 @@ export interface AllConfig {
   database: DatabaseConfig;
   queue: QueueConfig;
   pipeline: PipelineConfig;
+  retention: RetentionConfig;
 }
 
 const env = (): EnvironmentVariables => validateEnvironment(process.env);
@@ -88,6 +98,7 @@ export const queueConfig = registerAs('queue', (): QueueConfig => {
     retryBackoffMs: e.TASK_RETRY_BACKOFF_MS,
     stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
     lockDurationMs: e.WORKER_LOCK_DURATION_MS,
+    maxQueuedTasks: e.MAX_QUEUED_TASKS,
   };
 });
 
@@ -107,4 +118,9 @@ export const pipelineConfig = registerAs('pipeline', (): PipelineConfig => {
   };
 });
 
-export const allConfigs = [appConfig, databaseConfig, queueConfig, pipelineConfig];
+export const retentionConfig = registerAs('retention', (): RetentionConfig => {
+  const e = env();
+  return { taskRetentionDays: e.TASK_RETENTION_DAYS, idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS, intervalMs: e.RETENTION_INTERVAL_MS };
+});
+
+export const allConfigs = [appConfig, databaseConfig, queueConfig, pipelineConfig, retentionConfig];

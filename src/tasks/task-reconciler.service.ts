@@ -5,6 +5,8 @@ import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
+import { WorkerDirectoryService } from '../queues/worker-directory.service';
+import { TaskFamilyService } from './task-family.service';
 import { TasksRepository } from './tasks.repository';
 
 const BATCH = 500;
@@ -15,14 +17,15 @@ const SETTLE_MS = 5000;
  * PostgreSQL is the truth and Redis can be rebuilt from it: at start-up and then
  * periodically, one instance (holding a Redis lock) finds queued tasks that have no live
  * BullMQ job — Redis was flushed or down at create time, or a finished job still held the
- * id — and dispatches them again. Dispatch is idempotent (job id = task id), so repeating
- * it is harmless.
+ * id — and dispatches them again; and it recovers processing tasks whose worker and job
+ * are both gone. Dispatch is idempotent (job id = task id), so repeating it is harmless.
  */
 @Injectable()
 export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TaskReconcilerService.name);
   private readonly lockKey: string;
   private readonly intervalMs: number;
+  private readonly staleAfterMs: number;
   private readonly owner = randomUUID();
   private timer?: NodeJS.Timeout;
   private running = false;
@@ -30,12 +33,16 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
   constructor(
     private readonly tasks: TasksRepository,
     private readonly queue: TaskQueueService,
+    private readonly family: TaskFamilyService,
+    private readonly workers: WorkerDirectoryService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     config: ConfigService<AllConfig, true>,
   ) {
     const queueConfig = config.getOrThrow('queue', { infer: true });
     this.lockKey = redisKeys(queueConfig.prefix).reconcileLock;
     this.intervalMs = queueConfig.reconcileIntervalMs;
+    // Past two lock periods a live worker would have renewed its job's lock or finished.
+    this.staleAfterMs = Math.max(2 * queueConfig.lockDurationMs, 10_000);
   }
 
   onApplicationBootstrap(): void {
@@ -56,7 +63,7 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
       const locked = await this.redis.set(this.lockKey, this.owner, 'PX', this.intervalMs * 2, 'NX');
       if (locked !== 'OK') return 0;
       try {
-        return await this.redispatchOrphans();
+        return (await this.redispatchOrphans()) + (await this.recoverStaleProcessing());
       } finally {
         // Release only our own lock.
         await this.redis.eval(
@@ -72,6 +79,33 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * Processing tasks nobody is working on: a parent whose last child update was lost is
+   * re-evaluated; a task whose job is gone (Redis flushed) and that no live worker lists as
+   * running goes back to the queue. A task with a live job is BullMQ's to recover (stall
+   * detection), so it is left alone.
+   */
+  private async recoverStaleProcessing(): Promise<number> {
+    let recovered = 0;
+    const olderThan = new Date(Date.now() - this.staleAfterMs);
+    const stale = await this.tasks.findStaleProcessing(olderThan, BATCH);
+    if (stale.length === 0) return 0;
+    const running = new Set((await this.workers.liveWorkers()).flatMap((w) => w.current_task_ids));
+    for (const task of stale) {
+      if (task._count.children > 0) {
+        await this.family.childSettled(task.id);
+        continue;
+      }
+      if (running.has(task.id) || (await this.queue.jobState(task.taskType, task.id)) === 'live') continue;
+      if (!(await this.tasks.requeueOrphaned(task.id, task.attempt))) continue;
+      await this.queue.removeFinishedJob(task.taskType, task.id);
+      await this.queue.dispatch(task);
+      recovered++;
+    }
+    if (recovered > 0) this.logger.warn(`Requeued ${recovered} processing task(s) whose worker and job were lost`);
+    return recovered;
   }
 
   private async redispatchOrphans(): Promise<number> {

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Post, Put, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { CreateTaskDto } from './dto/create-task.dto';
@@ -7,7 +8,20 @@ import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
 import { MAX_BATCH_SIZE, ParseTaskBatchPipe } from './parse-task-batch.pipe';
-import { TasksService } from './tasks.service';
+import { Created, TasksService } from './tasks.service';
+
+const IDEMPOTENCY_KEY = ApiHeader({
+  name: 'Idempotency-Key',
+  required: false,
+  description:
+    'Makes the create safe to repeat: the same key with the same body returns the original task(s) (header Idempotent-Replayed: true); with another body, 409 IDEMPOTENCY_KEY_REUSED',
+});
+
+/** Marks a replayed create so a client can tell it from a fresh one; the status stays 201. */
+function replayAware<T>(res: Response, created: Created<T>): T {
+  if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
+  return created.body;
+}
 
 const TASK_ID = ApiParam({ name: 'task_id', format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000' });
 
@@ -19,19 +33,29 @@ export class TasksController {
 
   @Post()
   @ApiOperation({ summary: 'Submit a task to its queue' })
+  @IDEMPOTENCY_KEY
   @ApiCreatedResponse({ type: TaskResponseDto })
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  create(@Body() dto: CreateTaskDto): Promise<TaskResponseDto> {
-    return this.tasks.create(dto);
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.IdempotencyKeyReused, ErrorCode.QueueFull, ErrorCode.ServiceUnavailable)
+  async create(
+    @Body() dto: CreateTaskDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TaskResponseDto> {
+    return replayAware(res, await this.tasks.create(dto, idempotencyKey));
   }
 
   @Post('batch')
   @ApiOperation({ summary: `Submit 1–${MAX_BATCH_SIZE} tasks at once; one invalid item rejects the whole batch and nothing is stored` })
   @ApiBody({ schema: { type: 'array', items: { $ref: getSchemaPath(CreateTaskDto) }, maxItems: MAX_BATCH_SIZE } })
+  @IDEMPOTENCY_KEY
   @ApiCreatedResponse({ type: BatchCreateResponseDto })
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  createBatch(@Body(ParseTaskBatchPipe) dtos: CreateTaskDto[]): Promise<BatchCreateResponseDto> {
-    return this.tasks.createBatch(dtos);
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.IdempotencyKeyReused, ErrorCode.QueueFull, ErrorCode.ServiceUnavailable)
+  async createBatch(
+    @Body(ParseTaskBatchPipe) dtos: CreateTaskDto[],
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<BatchCreateResponseDto> {
+    return replayAware(res, await this.tasks.createBatch(dtos, idempotencyKey));
   }
 
   @Get()

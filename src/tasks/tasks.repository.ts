@@ -47,13 +47,20 @@ const NULLABLE_SORT_COLUMNS = new Set<SortField>(['started_at', 'completed_at'])
 export class TasksRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(task: NewTask): Promise<TaskRecord> {
-    return this.prisma.task.create({ data: toCreateInput(task) });
+  /** All-or-nothing: one statement, so either every task is stored or none is. `tx` joins a caller's transaction. */
+  createMany(tasks: NewTask[], tx: Prisma.TransactionClient = this.prisma): Promise<TaskRecord[]> {
+    return tx.task.createManyAndReturn({ data: tasks.map(toCreateInput) });
   }
 
-  /** All-or-nothing: one statement, so either every task is stored or none is. */
-  createMany(tasks: NewTask[]): Promise<TaskRecord[]> {
-    return this.prisma.task.createManyAndReturn({ data: tasks.map(toCreateInput) });
+  /** Tasks by id, in the order of `ids`. */
+  async findByIds(ids: string[]): Promise<TaskRecord[]> {
+    const rows = await this.prisma.task.findMany({ where: { id: { in: ids } } });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  countQueued(): Promise<number> {
+    return this.prisma.task.count({ where: { status: TaskStatus.queued } });
   }
 
   findById(id: string): Promise<TaskRecord | null> {
@@ -214,6 +221,25 @@ export class TasksRepository {
         ORDER BY completed_at DESC LIMIT ${sample}
       ) recent`;
     return rows[0]?.avg ?? null;
+  }
+
+  /** Processing tasks not touched since `olderThan`: candidates for a lost worker or a lost parent update. */
+  findStaleProcessing(olderThan: Date, limit: number) {
+    return this.prisma.task.findMany({
+      where: { status: TaskStatus.processing, updatedAt: { lt: olderThan } },
+      select: { id: true, taskType: true, priority: true, scheduleFor: true, maxRetries: true, attempt: true, _count: { select: { children: true } } },
+      orderBy: { updatedAt: 'asc' },
+      take: limit,
+    });
+  }
+
+  /** A processing task whose job and worker are both gone goes back to the queue (same attempt count). */
+  async requeueOrphaned(id: string, attempt: number): Promise<boolean> {
+    const { count } = await this.prisma.task.updateMany({
+      where: { id, attempt, status: TaskStatus.processing },
+      data: { status: TaskStatus.queued, workerId: null, progressMessage: 'Requeued: its worker and job were lost', updatedAt: new Date() },
+    });
+    return count === 1;
   }
 
   /** Queued tasks last touched before `olderThan`, newest first: what the reconciler checks against BullMQ. */

@@ -10,9 +10,18 @@ import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
 import { FieldErrors, PayloadValidatorService } from './payload-validator.service';
+import { Prisma } from '../generated/prisma/client';
+import { IdempotencyService, IdempotentKind, IdempotentOutcome } from './idempotency.service';
+import { TaskAdmissionService } from './task-admission.service';
 import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
 import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
+
+/** A create's response, and whether it replays an earlier request with the same Idempotency-Key. */
+export interface Created<T> {
+  body: T;
+  replayed: boolean;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RETRYABLE: readonly TaskStatus[] = [TaskStatus.failed, TaskStatus.cancelled];
@@ -35,23 +44,21 @@ export class TasksService {
     private readonly metrics: TaskMetricsService,
     private readonly payloads: PayloadValidatorService,
     private readonly family: TaskFamilyService,
+    private readonly admission: TaskAdmissionService,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
-  async create(dto: CreateTaskDto): Promise<TaskResponseDto> {
+  async create(dto: CreateTaskDto, idempotencyKey?: string): Promise<Created<TaskResponseDto>> {
     await this.assertPayloads([dto], () => 'payload');
-    const task = await this.tasks.create(toNewTask(dto));
-    this.metrics.taskCreated(task);
-    await this.dispatch([task]);
-    return this.presenter.present(task);
+    const { tasks, replayed } = await this.store([dto], 'single', dto, idempotencyKey);
+    return { body: await this.presenter.present(tasks[0]), replayed };
   }
 
   /** All or nothing: every item is validated before any is stored, and they are stored in one statement. */
-  async createBatch(dtos: CreateTaskDto[]): Promise<BatchCreateResponseDto> {
+  async createBatch(dtos: CreateTaskDto[], idempotencyKey?: string): Promise<Created<BatchCreateResponseDto>> {
     await this.assertPayloads(dtos, (i) => `[${i}].payload`);
-    const tasks = await this.tasks.createMany(dtos.map(toNewTask));
-    for (const task of tasks) this.metrics.taskCreated(task);
-    await this.dispatch(tasks);
-    return { tasks: await this.presenter.presentMany(tasks), count: tasks.length };
+    const { tasks, replayed } = await this.store(dtos, 'batch', dtos, idempotencyKey);
+    return { body: { tasks: await this.presenter.presentMany(tasks), count: tasks.length }, replayed };
   }
 
   async get(id: string): Promise<TaskResponseDto> {
@@ -123,6 +130,23 @@ export class TasksService {
       task_id: id,
       status: task.status,
     });
+  }
+
+  /**
+   * Admission, then one INSERT (inside the idempotency key's transaction when a key is
+   * given), then dispatch. A replay neither admits nor dispatches anything new.
+   */
+  private async store(dtos: CreateTaskDto[], kind: IdempotentKind, body: unknown, key?: string): Promise<IdempotentOutcome> {
+    const insert = async (tx?: Prisma.TransactionClient) => {
+      await this.admission.admit(dtos.length);
+      return this.tasks.createMany(dtos.map(toNewTask), tx);
+    };
+    const outcome = key ? await this.idempotency.run(key, kind, body, insert) : { tasks: await insert(), replayed: false };
+    if (!outcome.replayed) {
+      for (const task of outcome.tasks) this.metrics.taskCreated(task);
+      await this.dispatch(outcome.tasks);
+    }
+    return outcome;
   }
 
   /** Validates every payload before anything is stored; all problems are reported at once. */

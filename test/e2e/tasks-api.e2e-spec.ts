@@ -183,7 +183,7 @@ describe('Tasks API (e2e)', () => {
       }
       await request(t.http)
         .post('/api/v1/tasks')
-        .send(taskRequest({ kb_id: kb, task_type: 'vector_storage', payload: { vectors: [] }, schedule_for: '2999-01-01T00:00:00Z' }))
+        .send(taskRequest({ kb_id: kb, task_type: 'vector_storage', payload: { vectors: [{ values: [1, 0] }] }, schedule_for: '2999-01-01T00:00:00Z' }))
         .expect(201);
     });
 

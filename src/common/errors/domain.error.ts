@@ -9,6 +9,8 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** Sent as the Retry-After header: when trying again makes sense. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'DomainError';
@@ -30,5 +32,11 @@ export class InvalidRequestError extends DomainError {
 export class ServiceUnavailableError extends DomainError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super(ErrorCode.ServiceUnavailable, message, details);
+  }
+}
+
+export class QueueFullError extends DomainError {
+  constructor(waiting: number, limit: number, retryAfterSeconds: number) {
+    super(ErrorCode.QueueFull, 'Too many tasks are waiting; try again later', { waiting, limit }, retryAfterSeconds);
   }
 }
