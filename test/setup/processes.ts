@@ -1,0 +1,135 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, Server, Socket, connect } from 'node:net';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { applyTestEnv } from './test-env';
+import { waitFor } from './test-app';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** A port nothing listens on right now: the OS picks one and we release it. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** A process the test owns; killed when the test is done with it. */
+export interface OwnedProcess {
+  child: ChildProcess;
+  output: string[];
+  /** Sends a signal and waits for the exit: its code, or the signal that ended it. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function own(child: ChildProcess): OwnedProcess {
+  const output: string[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  return {
+    child,
+    output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** A throwaway redis-server on a spare port: free to flush, stop and restart. */
+export async function startRedis(port?: number): Promise<OwnedProcess & { port: number; url: string }> {
+  const p = port ?? (await freePort());
+  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'pipe' });
+  const owned = own(child);
+  const probe = new Redis({ port: p, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  await waitFor(
+    async () => {
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } catch {
+        probe.disconnect();
+        return false;
+      }
+    },
+    Boolean,
+    { timeoutMs: 10000, what: `redis-server on ${p}` },
+  );
+  probe.disconnect();
+  return { ...owned, port: p, url: `redis://127.0.0.1:${p}` };
+}
+
+export interface ServiceProcess extends OwnedProcess {
+  port: number;
+  url: string;
+}
+
+/**
+ * The real service in its own process (`APP_ROLE` api, worker or both), as production runs
+ * it, for tests that kill, signal or cut one process while others keep going.
+ */
+export async function startService(role: 'api' | 'worker' | 'both', env: Record<string, string>): Promise<ServiceProcess> {
+  applyTestEnv();
+  const port = role === 'worker' ? 0 : await freePort();
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'log', ...env, APP_ROLE: role, ...(port ? { PORT: String(port) } : {}) },
+    stdio: 'pipe',
+  });
+  const owned = own(child);
+  const ready = role === 'worker' ? /Workers started/ : /listening on/;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${owned.output.join('')}`);
+      return ready.test(owned.output.join(''));
+    },
+    Boolean,
+    { timeoutMs: 30000, intervalMs: 100, what: `${role} process to start` },
+  );
+  return { ...owned, port, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * A TCP proxy in front of PostgreSQL (or anything): `cut()` drops every connection and
+ * refuses new ones, as a network partition would; `restore()` lets traffic through again.
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async start(port = 0): Promise<number> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    this.server.listen(port, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.port = (this.server.address() as { port: number }).port;
+    return this.port;
+  }
+
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
+
+  async restore(): Promise<void> {
+    await this.start(this.port);
+  }
+}
