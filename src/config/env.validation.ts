@@ -65,7 +65,7 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
-  @Min(1000)
+  @Min(200)
   @Max(600000)
   WORKER_HEARTBEAT_MS = 5000;
 

@@ -233,11 +233,11 @@ export class TasksRepository {
     });
   }
 
-  /** A processing task whose job and worker are both gone goes back to the queue (same attempt count). */
-  async requeueOrphaned(id: string, attempt: number): Promise<boolean> {
+  /** A processing task whose worker is gone (or shutting down) goes back to the queue; not a failed attempt. */
+  async requeueOrphaned(id: string, attempt: number, reason = 'its worker and job were lost'): Promise<boolean> {
     const { count } = await this.prisma.task.updateMany({
       where: { id, attempt, status: TaskStatus.processing },
-      data: { status: TaskStatus.queued, workerId: null, progressMessage: 'Requeued: its worker and job were lost', updatedAt: new Date() },
+      data: { status: TaskStatus.queued, workerId: null, progressMessage: `Requeued: ${reason}`, updatedAt: new Date() },
     });
     return count === 1;
   }

@@ -45,6 +45,12 @@ export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
+  /** Aborts every task running in this process (shutdown after the grace period); returns how many. */
+  abortAll(reason: Error): number {
+    for (const controller of this.running.values()) controller.abort(reason);
+    return this.running.size;
+  }
+
   cancelLocal(taskId: string): boolean {
     const controller = this.running.get(taskId);
     if (!controller) return false;

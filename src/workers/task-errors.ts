@@ -24,3 +24,14 @@ export class PermanentTaskError extends Error {
     this.name = 'PermanentTaskError';
   }
 }
+
+/**
+ * The worker process is shutting down and its grace period is over: the attempt is not a
+ * failure, the task goes back to the queue for another worker.
+ */
+export class WorkerShutdownError extends Error {
+  constructor() {
+    super('Worker shut down before the task finished; returned to the queue');
+    this.name = 'WorkerShutdownError';
+  }
+}

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Job, UnrecoverableError } from 'bullmq';
+import { Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { AllConfig } from '../config/app.config';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import type { PayloadOf, TaskJobData, TaskType } from '../queues/task-types';
@@ -8,7 +8,7 @@ import { PayloadValidatorService } from '../tasks/payload-validator.service';
 import { TaskFamilyService } from '../tasks/task-family.service';
 import { NewTask, TaskRecord, TasksRepository } from '../tasks/tasks.repository';
 import { ConcurrencyLimiter } from './concurrency-limiter';
-import { PermanentTaskError, TaskCancelledError, TaskTimeoutError } from './task-errors';
+import { PermanentTaskError, TaskCancelledError, TaskTimeoutError, WorkerShutdownError } from './task-errors';
 import { TaskCancellationService } from './task-cancellation.service';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 import { WORKER_ID } from './worker-identity';
@@ -134,11 +134,25 @@ export class TaskLifecycleService {
       await this.notifyParent(task);
       return result;
     } catch (error) {
+      if (error instanceof WorkerShutdownError) throw await this.handBack(job, task);
       throw await this.recordFailure(job, task, error, elapsed(), labels);
     } finally {
       clearTimeout(timer);
       untrack();
     }
+  }
+
+  /**
+   * Shutdown cut the attempt short: the task goes back to `queued` and its job back to the
+   * queue at once (not a failed attempt), so another worker takes it without waiting for
+   * the lock to expire.
+   */
+  private async handBack(job: Job<TaskJobData>, task: TaskRecord): Promise<Error> {
+    this.heartbeat.taskReleased(task.id);
+    await this.tasks.requeueOrphaned(task.id, task.attempt, 'its worker shut down');
+    await job.moveToWait(job.token);
+    // Tells BullMQ the job was moved on purpose: neither completed nor failed.
+    return new WaitingError();
   }
 
   /** Records a failed attempt and returns what to throw so BullMQ retries only what may be retried. */

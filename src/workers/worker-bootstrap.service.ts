@@ -10,6 +10,8 @@ import { EmbeddingGenerationProcessor } from './processors/embedding-generation.
 import { HealthCheckProcessor } from './processors/health-check.processor';
 import { KnowledgeIndexingProcessor } from './processors/knowledge-indexing.processor';
 import { VectorStorageProcessor } from './processors/vector-storage.processor';
+import { TaskCancellationService } from './task-cancellation.service';
+import { WorkerShutdownError } from './task-errors';
 import { TaskLifecycleService } from './task-lifecycle';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 
@@ -28,6 +30,7 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
     private readonly config: ConfigService<AllConfig, true>,
     private readonly lifecycle: TaskLifecycleService,
     private readonly heartbeat: WorkerHeartbeatService,
+    private readonly cancellation: TaskCancellationService,
     documentProcessing: DocumentProcessingProcessor,
     batchProcessing: BatchProcessingProcessor,
     knowledgeIndexing: KnowledgeIndexingProcessor,
@@ -52,7 +55,14 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
     for (const type of TASK_TYPES) {
       const worker = this.processors[type].worker;
       worker.concurrency = queue.workerConcurrency;
-      Object.assign(worker.opts, { lockDuration: queue.lockDurationMs, stalledInterval: queue.stalledIntervalMs });
+      Object.assign(worker.opts, {
+        lockDuration: queue.lockDurationMs,
+        lockRenewTime: queue.lockDurationMs / 2,
+        stalledInterval: queue.stalledIntervalMs,
+      });
+      // The lock manager copied the lock timings when the worker was built; rebuild it with
+      // ours (safe before run(), which is what starts it).
+      (worker as unknown as { createLockManager(): void }).createLockManager();
       worker.on('failed', (job: Job<TaskJobData> | undefined, error: Error) => void this.lifecycle.onJobFailedOutsideHandler(job, error));
       worker.on('error', (error) => this.logger.warn(`Worker ${type}: ${error.message}`));
       void worker.run().catch((error: Error) => this.logger.error(`Worker ${type} stopped: ${error.message}`));
@@ -62,8 +72,8 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
 
   /**
    * SIGTERM: stop fetching new jobs and give running ones the grace period to finish.
-   * Whatever is still running afterwards keeps its lock until the process exits; BullMQ's
-   * stall check then returns it to the queue for another worker.
+   * Whatever still runs afterwards is aborted and handed back to the queue at once (status
+   * queued, job moved back), so another worker picks it up without waiting for a lock to expire.
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.heartbeat.markStopping();
@@ -76,8 +86,9 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      this.logger.warn(`Tasks still running after the ${graceMs} ms grace period; they return to the queue`);
-      await Promise.all(TASK_TYPES.map((type) => this.processors[type].worker.close(true)));
+      const aborted = this.cancellation.abortAll(new WorkerShutdownError());
+      this.logger.warn(`${aborted} task(s) still running after the ${graceMs} ms grace period; they return to the queue`);
+      await closing;
     }
   }
 
