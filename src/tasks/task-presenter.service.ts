@@ -35,30 +35,30 @@ export class TaskPresenterService {
 
   async presentMany(tasks: TaskRecord[]): Promise<TaskResponseDto[]> {
     const now = new Date();
-    return Promise.all(
-      tasks.map(async (task) => {
-        const waiting = task.status === TaskStatus.queued;
-        const due = waiting && (!task.scheduleFor || task.scheduleFor <= now);
-        const needsEstimate = waiting || task.status === TaskStatus.processing;
-        const [queuePosition, averageRunSeconds, concurrency] = await Promise.all([
-          due ? this.tasks.queuePosition(task, now) : Promise.resolve(null),
-          needsEstimate ? this.averageRunSeconds(task.taskType) : Promise.resolve(null),
-          waiting ? this.liveConcurrency() : Promise.resolve(0),
-        ]);
-        const estimated = estimateCompletion({
-          status: task.status,
-          now,
-          startedAt: task.startedAt,
-          completedAt: task.completedAt,
-          scheduleFor: task.scheduleFor,
-          progress: task.progress,
-          queuePosition,
-          averageRunSeconds,
-          concurrency,
-        });
-        return toResponse(task, waiting ? queuePosition : 0, estimated);
-      }),
-    );
+    const due = tasks.filter((t) => t.status === TaskStatus.queued && (!t.scheduleFor || t.scheduleFor <= now));
+    const waitingOrRunning = tasks.some((t) => t.status === TaskStatus.queued || t.status === TaskStatus.processing);
+    const [positions, concurrency] = await Promise.all([
+      this.tasks.queuePositions(due, now),
+      waitingOrRunning ? this.liveConcurrency() : Promise.resolve(0),
+    ]);
+    const types = [...new Set(tasks.filter((t) => t.status === TaskStatus.queued || t.status === TaskStatus.processing).map((t) => t.taskType))];
+    const averages = new Map(await Promise.all(types.map(async (type) => [type, await this.averageRunSeconds(type)] as const)));
+    return tasks.map((task) => {
+      const waiting = task.status === TaskStatus.queued;
+      const queuePosition = positions.get(task.id) ?? null;
+      const estimated = estimateCompletion({
+        status: task.status,
+        now,
+        startedAt: task.startedAt,
+        completedAt: task.completedAt,
+        scheduleFor: task.scheduleFor,
+        progress: task.progress,
+        queuePosition,
+        averageRunSeconds: averages.get(task.taskType) ?? null,
+        concurrency,
+      });
+      return toResponse(task, waiting ? queuePosition : 0, estimated);
+    });
   }
 
   private async averageRunSeconds(taskType: TaskType): Promise<number | null> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, Task } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { TASK_PRIORITIES, TaskPriority, TaskStatus, TaskType } from '../queues/task-types';
+import { TaskPriority, TaskStatus, TaskType } from '../queues/task-types';
 import type { SortField, SortOrder } from './dto/list-tasks-query.dto';
 
 export type TaskRecord = Task;
@@ -197,18 +197,23 @@ export class TasksRepository {
     return row ?? null;
   }
 
-  /** 1-based place among due waiting tasks of the same type, by urgency then age. */
-  async queuePosition(task: TaskRecord, now: Date): Promise<number> {
-    const higher = TASK_PRIORITIES.slice(TASK_PRIORITIES.indexOf(task.priority) + 1);
-    const ahead = await this.prisma.task.count({
-      where: {
-        taskType: task.taskType,
-        status: TaskStatus.queued,
-        OR: [{ scheduleFor: null }, { scheduleFor: { lte: now } }],
-        AND: [{ OR: [{ priority: { in: higher } }, { priority: task.priority, createdAt: { lt: task.createdAt } }] }],
-      },
-    });
-    return ahead + 1;
+  /**
+   * 1-based place of each task among due waiting tasks of its type, by urgency then age —
+   * for a whole page or batch in one round trip (and one connection).
+   */
+  async queuePositions(tasks: Array<Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'createdAt'>>, now: Date): Promise<Map<string, number>> {
+    if (tasks.length === 0) return new Map();
+    const rows = await this.prisma.$queryRaw<Array<{ id: string; ahead: number }>>`
+      SELECT t.id, (
+        SELECT count(*)::int FROM tasks q
+        WHERE q.task_type = t.task_type AND q.status = 'queued'
+          AND (q.schedule_for IS NULL OR q.schedule_for <= ${now})
+          AND (q.priority > t.priority OR (q.priority = t.priority AND q.created_at < t.created_at))
+      ) AS ahead
+      FROM unnest(${tasks.map((t) => t.id)}::uuid[], ${tasks.map((t) => t.taskType)}::task_type[],
+                  ${tasks.map((t) => t.priority)}::task_priority[], ${tasks.map((t) => t.createdAt)}::timestamptz[])
+           AS t(id, task_type, priority, created_at)`;
+    return new Map(rows.map((r) => [r.id, r.ahead + 1]));
   }
 
   /** Mean run time in seconds of the last `sample` completed tasks of a type (all types when null). */
