@@ -44,7 +44,8 @@ export class HealthCheckProcessor extends WorkerHost {
     for (let round = 1; round <= samples; round++) {
       signal.throwIfAborted();
       for (const component of components) results.get(component)!.push(await probes[component]());
-      await reportProgress((round / samples) * 100, `Probe round ${round} of ${samples}`);
+      // A single round's progress would be overwritten by the completion a moment later.
+      if (samples > 1) await reportProgress((round / samples) * 100, `Probe round ${round} of ${samples}`);
       if (round < samples && intervalMs > 0) await delay(intervalMs, undefined, { signal });
     }
     const checks = Object.fromEntries(components.map((c) => [c, summarize(results.get(c)!)]));
