@@ -2,31 +2,57 @@ import { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { applyAuthToDocument, withSecuritySchemes } from './auth/auth-openapi';
+import { Authenticator } from './auth/authenticator.service';
+import { browserAuth } from './auth/browser-auth.middleware';
+import { Role } from './auth/roles';
+import { corsOptions, securityHeaders } from './common/security/http-hardening';
+import { inputLimits } from './common/security/input-limits';
 import type { AllConfig } from './config/app.config';
 
 /**
  * HTTP setup shared by main.ts and the e2e tests, so tests exercise exactly what runs:
- * body limits, Swagger at /docs (JSON at /docs-json), shutdown hooks.
+ * security headers, CORS, body and JSON depth limits, the browser login for the pages
+ * (Bull Board, dashboard, docs), Swagger at /docs (JSON at /docs-json), shutdown hooks.
+ * Order matters: express runs these before the routes Nest registers at init.
  */
 export function configureHttpApp(app: NestExpressApplication): INestApplication {
   const config = app.get<ConfigService<AllConfig, true>>(ConfigService);
+  const http = config.getOrThrow('http', { infer: true });
+  const auth = config.getOrThrow('auth', { infer: true });
   const bodyLimit = config.getOrThrow('app.bodyLimit', { infer: true });
+  app.set('trust proxy', http.trustProxy);
+  app.disable('x-powered-by');
+  app.use(securityHeaders());
+  const cors = corsOptions(http.corsOrigins);
+  if (cors) app.enableCors(cors);
   app.useBodyParser('json', { limit: bodyLimit });
   app.useBodyParser('urlencoded', { limit: bodyLimit, extended: false });
-  app.disable('x-powered-by');
+  app.use(inputLimits(http.maxJsonDepth));
   app.enableShutdownHooks();
+
+  const authenticator = app.get(Authenticator);
+  app.use('/admin/queues', browserAuth(authenticator, Role.Admin));
+  app.use('/dashboard', browserAuth(authenticator, Role.Read));
+  if (auth.docsRequireAuth) for (const path of ['/docs', '/docs-json']) app.use(path, browserAuth(authenticator, Role.Read));
 
   const document = SwaggerModule.createDocument(
     app,
-    new DocumentBuilder()
+    withSecuritySchemes(new DocumentBuilder())
       .setTitle('task-manager')
       .setDescription(
         'Background-task service of the knowledge-base platform: queues, schedules, runs, retries, tracks and reports work. ' +
-          'Errors always have the body { error, message, code, details }.',
+          'Errors always have the body { error, message, code, details }. ' +
+          'When API keys or a JWT key are configured, every route except the health probes (and /metrics unless METRICS_REQUIRE_AUTH) ' +
+          'needs an API key (X-API-Key or Authorization: Bearer) or a bearer JWT; each operation names the role it needs.',
       )
       .setVersion(config.getOrThrow('app.version', { infer: true }))
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', customSiteTitle: 'task-manager API' });
+  SwaggerModule.setup('docs', app, applyAuthToDocument(document, { metricsRequireAuth: auth.metricsRequireAuth }), {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: 'task-manager API',
+    swaggerOptions: { persistAuthorization: true },
+  });
   return app;
 }

@@ -3,14 +3,17 @@ import { Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import { Authenticator } from './auth/authenticator.service';
 import { configureHttpApp } from './bootstrap';
+import { RedactingLogger } from './common/security/redacting.logger';
+import { redactSecrets } from './common/security/redact';
 import { AppRole, validateEnvironment } from './config/env.validation';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 async function main(): Promise<void> {
   const env = validateEnvironment(process.env);
-  const logger = LOG_LEVELS.slice(0, Math.max(1, LOG_LEVELS.indexOf(env.LOG_LEVEL as LogLevel) + 1));
+  const logger = new RedactingLogger({ logLevels: LOG_LEVELS.slice(0, Math.max(1, LOG_LEVELS.indexOf(env.LOG_LEVEL as LogLevel) + 1)) });
   const module = AppModule.forRole(env.APP_ROLE);
 
   if (env.APP_ROLE === AppRole.Worker) {
@@ -23,11 +26,14 @@ async function main(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(module, { logger, bodyParser: false });
   configureHttpApp(app);
   await app.listen(env.PORT, env.HOST);
+  if (!app.get(Authenticator).enabled) {
+    Logger.warn('AUTHENTICATION IS OFF: no API_KEYS, JWT_SECRET or JWT_PUBLIC_KEY is set, so anyone who reaches this port can use every endpoint', 'Security');
+  }
   Logger.log(`task-manager (${env.APP_ROLE}) listening on http://${env.HOST}:${env.PORT} — Swagger UI at /docs`, 'Bootstrap');
 }
 
 main().catch((error: Error) => {
   // A bad environment or an unreachable dependency at boot: say why and exit non-zero.
-  console.error(error.message);
+  console.error(redactSecrets(error.message));
   process.exit(1);
 });

@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { resolve } from 'node:path';
 import { AppRole, EmbeddingProviderKind, EnvironmentVariables, validateEnvironment } from './env.validation';
+import { ApiKeyEntry, parseApiKeys } from '../auth/api-keys';
+import { jwtSettings } from '../auth/auth-settings';
+import type { JwtVerifierOptions } from '../auth/jwt-verifier';
+import { registerSecrets, secretsFromEnv } from '../common/security/redact';
 
 /** Typed, namespaced configuration read with `config.getOrThrow('app.port', { infer: true })`. */
 export interface AppConfig {
@@ -53,12 +57,61 @@ export interface PipelineConfig {
   };
 }
 
+export interface EventsConfig {
+  /** How often a process reads new task events while it has SSE subscribers. */
+  pollIntervalMs: number;
+  /** Comment line sent on idle SSE streams so proxies keep them open. */
+  heartbeatMs: number;
+}
+
+export interface WebhooksConfig {
+  /** Host names (`*.example.com` wildcards) callback URLs may target; empty allows any public host. */
+  allowedHosts: string[];
+  /** Allow private, loopback and link-local addresses (tests, internal deployments). */
+  allowPrivate: boolean;
+  maxAttempts: number;
+  retryBackoffMs: number;
+  timeoutMs: number;
+}
+
+export interface BulkConfig {
+  /** Bulk actions matching at most this many tasks are answered when done (200); larger ones run in the background (202). */
+  syncLimit: number;
+  /** Tasks changed per transaction. */
+  batchSize: number;
+}
+
+export interface AuthConfig {
+  /** On when any API key or a JWT key is configured; off, every route is open. */
+  enabled: boolean;
+  apiKeys: ApiKeyEntry[];
+  /** Null when JWTs are not accepted. */
+  jwt: JwtVerifierOptions | null;
+  metricsRequireAuth: boolean;
+  docsRequireAuth: boolean;
+  /** Requests per minute per caller (API key, token subject, or IP without auth); 0 disables. */
+  rateLimitPerMinute: number;
+}
+
+export interface HttpConfig {
+  /** Origins allowed by CORS: empty (CORS off), ['*'], or exact origins. */
+  corsOrigins: string[];
+  maxJsonDepth: number;
+  /** Express `trust proxy`: whose X-Forwarded-For to believe for the client IP. */
+  trustProxy: boolean | number | string;
+}
+
 export interface AllConfig {
   app: AppConfig;
   database: DatabaseConfig;
   queue: QueueConfig;
   pipeline: PipelineConfig;
   retention: RetentionConfig;
+  events: EventsConfig;
+  webhooks: WebhooksConfig;
+  bulk: BulkConfig;
+  auth: AuthConfig;
+  http: HttpConfig;
 }
 
 const env = (): EnvironmentVariables => validateEnvironment(process.env);
@@ -123,4 +176,55 @@ export const retentionConfig = registerAs('retention', (): RetentionConfig => {
   return { taskRetentionDays: e.TASK_RETENTION_DAYS, idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS, intervalMs: e.RETENTION_INTERVAL_MS };
 });
 
-export const allConfigs = [appConfig, databaseConfig, queueConfig, pipelineConfig, retentionConfig];
+export const eventsConfig = registerAs('events', (): EventsConfig => {
+  const e = env();
+  return { pollIntervalMs: e.EVENTS_POLL_INTERVAL_MS, heartbeatMs: e.EVENTS_HEARTBEAT_MS };
+});
+
+export const webhooksConfig = registerAs('webhooks', (): WebhooksConfig => {
+  const e = env();
+  return {
+    allowedHosts: e.WEBHOOK_ALLOWED_HOSTS.split(',')
+      .map((host) => host.trim().toLowerCase())
+      .filter(Boolean),
+    allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+    maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+    retryBackoffMs: e.WEBHOOK_RETRY_BACKOFF_MS,
+    timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+  };
+});
+
+export const bulkConfig = registerAs('bulk', (): BulkConfig => {
+  const e = env();
+  return { syncLimit: e.BULK_SYNC_LIMIT, batchSize: e.BULK_BATCH_SIZE };
+});
+
+export const authConfig = registerAs('auth', (): AuthConfig => {
+  const e = env();
+  // Every process loads this namespace, so from here on the logger redacts the env's secrets.
+  registerSecrets(secretsFromEnv(process.env));
+  const apiKeys = parseApiKeys(e.API_KEYS);
+  const jwt = jwtSettings(e);
+  return {
+    enabled: apiKeys.length > 0 || jwt !== null,
+    apiKeys,
+    jwt,
+    metricsRequireAuth: e.METRICS_REQUIRE_AUTH,
+    docsRequireAuth: e.DOCS_REQUIRE_AUTH,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+  };
+});
+
+export const httpConfig = registerAs('http', (): HttpConfig => {
+  const e = env();
+  const proxy = e.TRUST_PROXY.trim();
+  return {
+    corsOrigins: e.CORS_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    maxJsonDepth: e.MAX_JSON_DEPTH,
+    trustProxy: proxy === 'true' ? true : proxy === 'false' || proxy === '' ? false : /^\d+$/.test(proxy) ? Number(proxy) : proxy,
+  };
+});
+
+export const allConfigs = [appConfig, databaseConfig, queueConfig, pipelineConfig, retentionConfig, eventsConfig, webhooksConfig, bulkConfig, authConfig, httpConfig];

@@ -1,5 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateIf, validateSync } from 'class-validator';
+import { IsBoolean, IsEnum, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateBy, ValidateIf, validateSync } from 'class-validator';
+import { apiKeysProblem, JwtEnvironment, jwtProblem } from '../auth/auth-settings';
+import { isSecretVariable, redactSecrets } from '../common/security/redact';
 
 export enum EmbeddingProviderKind {
   Hashing = 'hashing',
@@ -14,6 +16,12 @@ export enum AppRole {
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+
+const toBoolean = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  return v === 'true' || v === '1' ? true : v === 'false' || v === '0' || v === '' ? false : value;
+};
 
 /**
  * Every environment variable the service reads, validated once at boot so that a bad
@@ -181,6 +189,145 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(2048)
   EMBEDDING_BATCH_SIZE = 64;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(20)
+  @Max(5000)
+  EVENTS_POLL_INTERVAL_MS = 100;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(300000)
+  EVENTS_HEARTBEAT_MS = 15000;
+
+  @IsOptional()
+  @Matches(/^\s*$|^\s*(\*\.)?[A-Za-z0-9.-]+\s*(,\s*(\*\.)?[A-Za-z0-9.-]+\s*)*$/, {
+    message: 'WEBHOOK_ALLOWED_HOSTS must be a comma-separated list of host names, e.g. hooks.example.com,*.example.org',
+  })
+  WEBHOOK_ALLOWED_HOSTS = '';
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'WEBHOOK_ALLOW_PRIVATE must be true or false' })
+  WEBHOOK_ALLOW_PRIVATE = false;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(25)
+  WEBHOOK_MAX_ATTEMPTS = 10;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600000)
+  WEBHOOK_RETRY_BACKOFF_MS = 2000;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  WEBHOOK_TIMEOUT_MS = 10000;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  BULK_SYNC_LIMIT = 5000;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(10000)
+  BULK_BATCH_SIZE = 500;
+
+  // --- Security (README "Security"). Authentication is on when API_KEYS or a JWT key is set.
+
+  @ValidateBy({
+    name: 'apiKeys',
+    validator: {
+      validate: (value: unknown) => apiKeysProblem(value) === null,
+      defaultMessage: (args) => `API_KEYS: ${apiKeysProblem(args?.value)}`,
+    },
+  })
+  API_KEYS = '';
+
+  @IsOptional()
+  @IsString()
+  JWT_SECRET = '';
+
+  @IsOptional()
+  @IsString()
+  JWT_PUBLIC_KEY = '';
+
+  @ValidateBy({
+    name: 'jwtSettings',
+    validator: {
+      validate: (_value: unknown, args) => jwtProblem(args?.object as JwtEnvironment) === null,
+      defaultMessage: (args) => `${jwtProblem(args?.object as JwtEnvironment)}`,
+    },
+  })
+  JWT_ALGORITHM = '';
+
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER = '';
+
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE = '';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  JWT_CLOCK_SKEW_SECONDS = 30;
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'METRICS_REQUIRE_AUTH must be true or false' })
+  METRICS_REQUIRE_AUTH = false;
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'DOCS_REQUIRE_AUTH must be true or false' })
+  DOCS_REQUIRE_AUTH = false;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100_000_000)
+  RATE_LIMIT_PER_MINUTE = 6000;
+
+  @IsOptional()
+  @Matches(/^\s*$|^\s*\*\s*$|^\s*https?:\/\/[A-Za-z0-9.-]+(:\d+)?\s*(,\s*https?:\/\/[A-Za-z0-9.-]+(:\d+)?\s*)*$/, {
+    message: 'CORS_ORIGINS must be empty, * or a comma-separated list of origins such as https://app.example.com,http://localhost:3000',
+  })
+  CORS_ORIGINS = '';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(1000)
+  MAX_JSON_DEPTH = 32;
+
+  @IsOptional()
+  @Matches(/^\s*(true|false|\d{1,2}|(loopback|linklocal|uniquelocal|[0-9.]+(\/\d{1,2})?|[0-9A-Fa-f:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9.]+(\/\d{1,2})?|[0-9A-Fa-f:]+(\/\d{1,3})?))*)\s*$/, {
+    message: 'TRUST_PROXY must be true, false, a hop count, or a comma-separated list of proxy addresses/subnets (loopback, 10.0.0.0/8, ...)',
+  })
+  TRUST_PROXY = 'false';
 }
 
 /** ConfigModule's `validate` hook: returns the typed, defaulted env or throws naming every bad variable. */
@@ -189,7 +336,9 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
   if (errors.length > 0) {
     const lines = errors.map(
-      (e) => `  ${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+      // A secret's value is never echoed, not even when it is the bad one.
+      (e) =>
+        `  ${e.property}=${isSecretVariable(e.property) ? '<redacted>' : redactSecrets(JSON.stringify(e.value) ?? '')}: ${Object.values(e.constraints ?? {}).join('; ')}`,
     );
     throw new Error(`Invalid environment configuration:\n${lines.join('\n')}`);
   }

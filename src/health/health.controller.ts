@@ -3,13 +3,16 @@ import { ConfigService } from '@nestjs/config';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Public } from '../auth/auth.decorators';
 import type { AllConfig } from '../config/app.config';
 import { HealthResponseDto } from './dto/health-response.dto';
 import { DependencyHealthIndicators } from './indicators/dependency.health';
 
 const SERVICE_NAME = 'task-manager';
 
+/** Public: orchestrators and load balancers probe without credentials; no task data is shown. */
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   private readonly version: string;

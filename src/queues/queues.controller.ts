@@ -1,10 +1,12 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireRole } from '../auth/auth.decorators';
+import { Role } from '../auth/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
-import { QueueInfoQueryDto, QueueInfoResponseDto } from './dto/queue-info.dto';
+import { QueueInfoQueryDto, QueueInfoResponseDto, QueueListDto, QueueParamsDto, QueueStateDto } from './dto/queue-info.dto';
 import { TaskQueueService } from './task-queue.service';
-import { TASK_PRIORITIES, TASK_TYPES } from './task-types';
+import { TASK_PRIORITIES, TASK_TYPES, TaskType } from './task-types';
 
 @ApiTags('queues')
 @Controller('api/v1/queues')
@@ -22,5 +24,49 @@ export class QueuesController {
     const queue_size = perType.reduce((sum, counts) => sum + priorities.reduce((s, p) => s + counts[p], 0), 0);
     const queue_key = ['task_queue', query.task_type, query.priority].filter(Boolean).join(':');
     return { queue_size, queue_key };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Every task queue: paused or not, waiting (by priority), delayed, active, failed' })
+  @ApiOkResponse({ type: QueueListDto })
+  @ApiErrors(ErrorCode.ServiceUnavailable)
+  async list(): Promise<QueueListDto> {
+    return { queues: await Promise.all(TASK_TYPES.map((type) => this.state(type))) };
+  }
+
+  @Post(':task_type/pause')
+  @RequireRole(Role.Admin)
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Stop dispatching a task type in every worker; running tasks finish, new ones still queue' })
+  @ApiOkResponse({ type: QueueStateDto })
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
+  async pause(@Param() params: QueueParamsDto): Promise<QueueStateDto> {
+    await this.queues.pause(params.task_type);
+    return this.state(params.task_type);
+  }
+
+  @Post(':task_type/resume')
+  @RequireRole(Role.Admin)
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Resume dispatching a paused task type' })
+  @ApiOkResponse({ type: QueueStateDto })
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
+  async resume(@Param() params: QueueParamsDto): Promise<QueueStateDto> {
+    await this.queues.resume(params.task_type);
+    return this.state(params.task_type);
+  }
+
+  private async state(type: TaskType): Promise<QueueStateDto> {
+    const [paused, counts, byPriority] = await Promise.all([this.queues.isPaused(type), this.queues.counts(type), this.queues.waitingByPriority(type)]);
+    return {
+      task_type: type,
+      paused,
+      waiting: counts.waiting + counts.prioritized + counts.paused,
+      waiting_by_priority: byPriority,
+      delayed: counts.delayed,
+      active: counts.active,
+      failed: counts.failed,
+      completed: counts.completed,
+    };
   }
 }

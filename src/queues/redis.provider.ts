@@ -25,4 +25,5 @@ export const redisKeys = (prefix: string) => ({
   worker: (id: string) => `${prefix}:worker:${id}`,
   cancelChannel: `${prefix}:cancel`,
   reconcileLock: `${prefix}:reconcile-lock`,
+  bulkOperation: (id: string) => `${prefix}:bulk-operation:${id}`,
 });

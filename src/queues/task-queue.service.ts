@@ -141,6 +141,22 @@ export class TaskQueueService {
     };
   }
 
+  /**
+   * Stops dispatch of a task type: BullMQ keeps the paused flag in Redis, so every worker
+   * process stops taking its jobs; running jobs finish, new tasks still queue up.
+   */
+  async pause(taskType: TaskType): Promise<void> {
+    await this.guard(() => this.queues[taskType].pause());
+  }
+
+  async resume(taskType: TaskType): Promise<void> {
+    await this.guard(() => this.queues[taskType].resume());
+  }
+
+  async isPaused(taskType: TaskType): Promise<boolean> {
+    return this.guard(() => this.queues[taskType].isPaused());
+  }
+
   /** Jobs ready to run (not delayed, not running), per priority. */
   async waitingByPriority(taskType: TaskType): Promise<Record<TaskPriority, number>> {
     const ranks = Object.values(BULLMQ_PRIORITY);

@@ -1,9 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { KbScope, RequireRole } from '../auth/auth.decorators';
+import { Role } from '../auth/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
-import { TaskStatsQueryDto } from './dto/stats-query.dto';
-import { SystemStatsResponseDto, TaskStatsResponseDto } from './dto/stats-response.dto';
+import { TaskStatsQueryDto, TimeseriesQueryDto } from './dto/stats-query.dto';
+import { SystemStatsResponseDto, TaskStatsResponseDto, TimeseriesResponseDto } from './dto/stats-response.dto';
 import { StatsService } from './stats.service';
 
 @ApiTags('stats')
@@ -15,11 +17,20 @@ export class StatsController {
   @ApiOperation({ summary: 'Task counts by status and type, mean run time and success rate' })
   @ApiOkResponse({ type: TaskStatsResponseDto })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  tasks(@Query() query: TaskStatsQueryDto): Promise<TaskStatsResponseDto> {
-    return this.stats.taskStats(query.kb_id);
+  tasks(@Query() query: TaskStatsQueryDto, @KbScope() scope: readonly string[] | null): Promise<TaskStatsResponseDto> {
+    return this.stats.taskStats(query.kb_id, scope);
+  }
+
+  @Get('timeseries')
+  @ApiOperation({ summary: 'Finished tasks per minute, hour or day (completed = throughput, failed, cancelled), for one kb or all' })
+  @ApiOkResponse({ type: TimeseriesResponseDto })
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
+  timeseries(@Query() query: TimeseriesQueryDto, @KbScope() scope: readonly string[] | null): Promise<TimeseriesResponseDto> {
+    return this.stats.timeseries(query.kb_id, query.bucket, query.buckets, scope);
   }
 
   @Get('system')
+  @RequireRole(Role.Admin)
   @ApiOperation({ summary: 'Live workers, queue size, processing rate and task statistics' })
   @ApiOkResponse({ type: SystemStatsResponseDto })
   @ApiErrors(ErrorCode.ServiceUnavailable)

@@ -109,6 +109,7 @@ export function toResponse(task: TaskRecord, queuePosition: number | null, estim
     completed_at: iso(task.completedAt),
     estimated_completion: iso(estimated),
     queue_position: queuePosition,
+    callback_url: task.callbackUrl,
   };
 }
 

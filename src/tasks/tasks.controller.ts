@@ -1,6 +1,8 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Post, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
+import { KbScope, RequireRole } from '../auth/auth.decorators';
+import { Role } from '../auth/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { CreateTaskDto } from './dto/create-task.dto';
@@ -62,8 +64,8 @@ export class TasksController {
   @ApiOperation({ summary: 'List tasks with filters, sorting and paging' })
   @ApiOkResponse({ type: TaskListResponseDto })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  list(@Query() query: ListTasksQueryDto): Promise<TaskListResponseDto> {
-    return this.tasks.list(query);
+  list(@Query() query: ListTasksQueryDto, @KbScope() kbScope: readonly string[] | null): Promise<TaskListResponseDto> {
+    return this.tasks.list(query, kbScope);
   }
 
   @Get(':task_id')
@@ -95,6 +97,7 @@ export class TasksController {
   }
 
   @Put(':task_id/progress')
+  @RequireRole(Role.Worker)
   @TASK_ID
   @ApiOperation({ summary: 'Report progress of a processing task (usually called by a worker)' })
   @ApiOkResponse({ type: TaskResponseDto })

@@ -15,13 +15,30 @@ export interface NewTask {
   timeoutSeconds: number;
   scheduleFor: Date | null;
   parentId?: string | null;
+  callbackUrl?: string | null;
+  callbackSecret?: string | null;
 }
 
 export interface TaskFilter {
   kbId?: string;
+  /** Only these knowledge bases (a caller limited to some); combined with kbId, both must hold. */
+  kbIds?: readonly string[];
   status?: TaskStatus;
   taskType?: TaskType;
   priority?: TaskPriority;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  completedAfter?: Date;
+  completedBefore?: Date;
+  parentId?: string;
+  documentId?: string;
+  errorContains?: string;
+}
+
+/** Where a batch of a bulk action ended: the next batch starts after it (oldest first). */
+export interface BulkCursor {
+  createdAt: Date;
+  id: string;
 }
 
 const SORT_COLUMNS: Record<SortField, keyof Prisma.TaskOrderByWithRelationInput> = {
@@ -98,21 +115,53 @@ export class TasksRepository {
 
   /** Puts a failed or cancelled task back in the queue, counting the retry. */
   async requeueForRetry(id: string, from: TaskStatus): Promise<TaskRecord | null> {
-    const [row] = await this.prisma.task.updateManyAndReturn({
-      where: { id, status: from },
-      data: {
-        status: TaskStatus.queued,
-        retryCount: { increment: 1 },
-        progress: 0,
-        progressMessage: null,
-        result: Prisma.DbNull,
-        workerId: null,
-        startedAt: null,
-        completedAt: null,
-        updatedAt: new Date(),
-      },
-    });
+    const [row] = await this.prisma.task.updateManyAndReturn({ where: { id, status: from }, data: retryReset() });
     return row ?? null;
+  }
+
+  count(filter: TaskFilter): Promise<number> {
+    return this.prisma.task.count({ where: toWhere(filter) });
+  }
+
+  /**
+   * The next `limit` ids of tasks in `status` matching `filter`, oldest first, after `after`:
+   * keyset pagination on (created_at, id), which the (…, status, created_at) indexes serve
+   * in order, so each batch of a bulk action reads only its own rows.
+   */
+  findBatchIds(filter: TaskFilter, status: TaskStatus, after: BulkCursor | null, limit: number): Promise<BulkCursor[]> {
+    const cursor: Prisma.TaskWhereInput = after
+      ? { createdAt: { gte: after.createdAt }, OR: [{ createdAt: { gt: after.createdAt } }, { id: { gt: after.id } }] }
+      : {};
+    return this.prisma.task.findMany({
+      where: { AND: [toWhere({ ...filter, status }), cursor] },
+      select: { id: true, createdAt: true },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: limit,
+    });
+  }
+
+  /** Bulk form of markCancelled: one statement; returns the tasks it changed (those still in `from`). */
+  cancelMany(ids: string[], from: TaskStatus): Promise<TaskRecord[]> {
+    const now = new Date();
+    return this.prisma.task.updateManyAndReturn({
+      where: { id: { in: ids }, status: from },
+      data: { status: TaskStatus.cancelled, completedAt: now, updatedAt: now, progressMessage: 'Canceled by request' },
+    });
+  }
+
+  /** Bulk form of requeueForRetry: one statement; returns the tasks it changed (those still in `from`). */
+  requeueManyForRetry(ids: string[], from: TaskStatus): Promise<TaskRecord[]> {
+    return this.prisma.task.updateManyAndReturn({ where: { id: { in: ids }, status: from }, data: retryReset() });
+  }
+
+  /** Which of `ids` still have unfinished children. */
+  async withOpenChildren(ids: string[]): Promise<string[]> {
+    const rows = await this.prisma.task.findMany({
+      where: { parentId: { in: ids }, status: { in: [TaskStatus.queued, TaskStatus.processing] } },
+      select: { parentId: true },
+      distinct: ['parentId'],
+    });
+    return rows.flatMap((row) => (row.parentId ? [row.parentId] : []));
   }
 
   /**
@@ -271,14 +320,48 @@ function toCreateInput(task: NewTask): Prisma.TaskCreateManyInput {
     timeoutSeconds: task.timeoutSeconds,
     scheduleFor: task.scheduleFor,
     parentId: task.parentId ?? null,
+    callbackUrl: task.callbackUrl ?? null,
+    callbackSecret: task.callbackSecret ?? null,
+  };
+}
+
+/** What a retried task starts from: queued again, its last run's traces cleared, the retry counted. */
+function retryReset(): Prisma.TaskUpdateManyMutationInput {
+  return {
+    status: TaskStatus.queued,
+    retryCount: { increment: 1 },
+    progress: 0,
+    progressMessage: null,
+    result: Prisma.DbNull,
+    workerId: null,
+    startedAt: null,
+    completedAt: null,
+    updatedAt: new Date(),
   };
 }
 
 function toWhere(filter: TaskFilter): Prisma.TaskWhereInput {
   return {
-    ...(filter.kbId ? { kbId: filter.kbId } : {}),
+    ...kbWhere(filter),
     ...(filter.status ? { status: filter.status } : {}),
     ...(filter.taskType ? { taskType: filter.taskType } : {}),
     ...(filter.priority ? { priority: filter.priority } : {}),
+    ...(filter.createdAfter || filter.createdBefore ? { createdAt: range(filter.createdAfter, filter.createdBefore) } : {}),
+    ...(filter.completedAfter || filter.completedBefore ? { completedAt: range(filter.completedAfter, filter.completedBefore) } : {}),
+    ...(filter.parentId ? { parentId: filter.parentId } : {}),
+    ...(filter.documentId ? { documentId: filter.documentId } : {}),
+    // ILIKE '%…%', served by the trigram index on error_message (see the task_events migration).
+    ...(filter.errorContains ? { errorMessage: { contains: filter.errorContains, mode: 'insensitive' as const } } : {}),
   };
+}
+
+/** kbId and kbIds together: the one kb, and only if it is among the allowed ones. */
+function kbWhere(filter: TaskFilter): Prisma.TaskWhereInput {
+  if (!filter.kbIds) return filter.kbId ? { kbId: filter.kbId } : {};
+  return { kbId: filter.kbId ? { equals: filter.kbId, in: [...filter.kbIds] } : { in: [...filter.kbIds] } };
+}
+
+/** [after, before): inclusive start, exclusive end, so adjacent ranges never count a task twice. */
+function range(after?: Date, before?: Date): Prisma.DateTimeFilter {
+  return { ...(after ? { gte: after } : {}), ...(before ? { lt: before } : {}) };
 }

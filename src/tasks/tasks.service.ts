@@ -16,6 +16,7 @@ import { TaskAdmissionService } from './task-admission.service';
 import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
 import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
+import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
 
 /** A create's response, and whether it replays an earlier request with the same Idempotency-Key. */
 export interface Created<T> {
@@ -46,6 +47,7 @@ export class TasksService {
     private readonly family: TaskFamilyService,
     private readonly admission: TaskAdmissionService,
     private readonly idempotency: IdempotencyService,
+    private readonly callbacks: WebhookUrlPolicy,
   ) {}
 
   async create(dto: CreateTaskDto, idempotencyKey?: string): Promise<Created<TaskResponseDto>> {
@@ -65,9 +67,23 @@ export class TasksService {
     return this.presenter.present(await this.load(id));
   }
 
-  async list(query: ListTasksQueryDto): Promise<TaskListResponseDto> {
+  /** `kbScope`: the knowledge bases the caller may see (null: all); a list never leaves them. */
+  async list(query: ListTasksQueryDto, kbScope: readonly string[] | null = null): Promise<TaskListResponseDto> {
     const { tasks, total } = await this.tasks.findPage(
-      { kbId: query.kb_id, status: query.status, taskType: query.task_type, priority: query.priority },
+      {
+        kbId: query.kb_id,
+        kbIds: kbScope ?? undefined,
+        status: query.status,
+        taskType: query.task_type,
+        priority: query.priority,
+        createdAfter: toDate(query.created_after),
+        createdBefore: toDate(query.created_before),
+        completedAfter: toDate(query.completed_after),
+        completedBefore: toDate(query.completed_before),
+        parentId: query.parent_id,
+        documentId: query.document_id,
+        errorContains: query.error_contains,
+      },
       { field: query.sort_by, order: query.sort_order },
       { page: query.page, pageSize: query.page_size },
     );
@@ -149,10 +165,14 @@ export class TasksService {
     return outcome;
   }
 
-  /** Validates every payload before anything is stored; all problems are reported at once. */
+  /** Validates every payload (and callback URL) before anything is stored; all problems are reported at once. */
   private async assertPayloads(dtos: CreateTaskDto[], prefix: (index: number) => string): Promise<void> {
     const fields: FieldErrors = {};
-    for (const [i, dto] of dtos.entries()) Object.assign(fields, await this.payloads.validate(dto.task_type, dto.kb_id, dto.payload, prefix(i)));
+    for (const [i, dto] of dtos.entries()) {
+      Object.assign(fields, await this.payloads.validate(dto.task_type, dto.kb_id, dto.payload, prefix(i)));
+      const refusal = dto.callback_url ? await this.callbacks.refusal(dto.callback_url) : null;
+      if (refusal) fields[prefix(i).replace(/payload$/, 'callback_url')] = [refusal];
+    }
     if (Object.keys(fields).length > 0) throw new InvalidRequestError(describeFieldErrors(fields), { fields });
   }
 
@@ -194,5 +214,11 @@ function toNewTask(dto: CreateTaskDto): NewTask {
     maxRetries: dto.max_retries ?? 3,
     timeoutSeconds: dto.timeout ?? 300,
     scheduleFor: dto.schedule_for ? new Date(dto.schedule_for) : null,
+    callbackUrl: dto.callback_url ?? null,
+    callbackSecret: dto.callback_secret ?? null,
   };
+}
+
+function toDate(value: string | undefined): Date | undefined {
+  return value ? new Date(value) : undefined;
 }

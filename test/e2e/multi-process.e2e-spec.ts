@@ -27,8 +27,10 @@ describe('Two APIs, three workers, one killed (e2e)', () => {
     const env = {
       QUEUE_PREFIX: prefix,
       WORKER_CONCURRENCY: String(CONCURRENCY),
-      WORKER_LOCK_DURATION_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
+      // Long enough that a loaded machine does not stall healthy jobs (which would re-run
+      // them legitimately but blur what this test counts); the killed worker's jobs come back after it.
+      WORKER_LOCK_DURATION_MS: '8000',
+      WORKER_STALLED_INTERVAL_MS: '2000',
       WORKER_HEARTBEAT_MS: '200',
       RECONCILE_INTERVAL_MS: '2000',
       LOG_LEVEL: 'log',

@@ -14,4 +14,10 @@ export function applyTestEnv(): void {
   process.env.WORKER_HEARTBEAT_MS ??= '1000';
   process.env.RECONCILE_INTERVAL_MS ??= '2000';
   process.env.WORKER_SHUTDOWN_GRACE_MS ??= '2000';
+  // Webhook receivers in tests listen on 127.0.0.1. Every test app must allow that, not only
+  // the webhook tests' own: the outbox lives in the shared database, so any running test
+  // app's worker may be the one that delivers a webhook.
+  process.env.WEBHOOK_ALLOW_PRIVATE ??= 'true';
+  // Tests fire thousands of requests from one IP; the rate-limit tests set their own limit.
+  process.env.RATE_LIMIT_PER_MINUTE ??= '0';
 }

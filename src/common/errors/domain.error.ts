@@ -40,3 +40,28 @@ export class QueueFullError extends DomainError {
     super(ErrorCode.QueueFull, 'Too many tasks are waiting; try again later', { waiting, limit }, retryAfterSeconds);
   }
 }
+
+/** 401: no credentials, or credentials that do not verify. `challenge` is sent as WWW-Authenticate. */
+export class UnauthorizedError extends DomainError {
+  constructor(
+    message: string,
+    details: Record<string, unknown> = {},
+    readonly challenge = 'Bearer realm="task-manager"',
+  ) {
+    super(ErrorCode.Unauthorized, message, details);
+  }
+}
+
+/** 403: a verified caller whose role does not allow the operation. */
+export class ForbiddenError extends DomainError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(ErrorCode.Forbidden, message, details);
+  }
+}
+
+/** 429: the caller's request budget for the current window is spent. */
+export class RateLimitedError extends DomainError {
+  constructor(limit: number, windowSeconds: number, retryAfterSeconds: number) {
+    super(ErrorCode.RateLimited, `Rate limit of ${limit} requests per ${windowSeconds} s exceeded; retry after ${retryAfterSeconds} s`, { limit, window_seconds: windowSeconds }, retryAfterSeconds);
+  }
+}

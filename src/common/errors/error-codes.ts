@@ -6,6 +6,9 @@ import { HttpStatus } from '@nestjs/common';
  */
 export enum ErrorCode {
   InvalidRequest = 'INVALID_REQUEST',
+  Unauthorized = 'UNAUTHORIZED',
+  Forbidden = 'FORBIDDEN',
+  RateLimited = 'RATE_LIMITED',
   TaskNotFound = 'TASK_NOT_FOUND',
   TaskNotCancelable = 'TASK_NOT_CANCELABLE',
   TaskNotRetryable = 'TASK_NOT_RETRYABLE',
@@ -22,6 +25,9 @@ export enum ErrorCode {
 
 export const ERROR_STATUS: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.InvalidRequest]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.Unauthorized]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
+  [ErrorCode.RateLimited]: HttpStatus.TOO_MANY_REQUESTS,
   [ErrorCode.TaskNotFound]: HttpStatus.NOT_FOUND,
   [ErrorCode.TaskNotCancelable]: HttpStatus.CONFLICT,
   [ErrorCode.TaskNotRetryable]: HttpStatus.CONFLICT,
@@ -39,6 +45,9 @@ export const ERROR_STATUS: Record<ErrorCode, HttpStatus> = {
 /** The short human title (`error` field) for each code. */
 export const ERROR_TITLE: Record<ErrorCode, string> = {
   [ErrorCode.InvalidRequest]: 'Invalid request',
+  [ErrorCode.Unauthorized]: 'Unauthorized',
+  [ErrorCode.Forbidden]: 'Forbidden',
+  [ErrorCode.RateLimited]: 'Too many requests',
   [ErrorCode.TaskNotFound]: 'Task not found',
   [ErrorCode.TaskNotCancelable]: 'Task not cancelable',
   [ErrorCode.TaskNotRetryable]: 'Task not retryable',

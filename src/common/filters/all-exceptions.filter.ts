@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { DomainError } from '../errors/domain.error';
+import { DomainError, UnauthorizedError } from '../errors/domain.error';
 import { ERROR_STATUS, ERROR_TITLE, ErrorCode } from '../errors/error-codes';
 import { isDatabaseUnavailable } from '../errors/infrastructure-errors';
+import { redactSecrets } from '../security/redact';
 
 /** The one error body of the API: `{ error, message, code, details }`, exactly as the spec shows. */
 export interface ErrorBody {
@@ -15,6 +16,9 @@ export interface ErrorBody {
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.BAD_REQUEST]: ErrorCode.InvalidRequest,
+  [HttpStatus.UNAUTHORIZED]: ErrorCode.Unauthorized,
+  [HttpStatus.FORBIDDEN]: ErrorCode.Forbidden,
+  [HttpStatus.TOO_MANY_REQUESTS]: ErrorCode.RateLimited,
   [HttpStatus.NOT_FOUND]: ErrorCode.NotFound,
   [HttpStatus.METHOD_NOT_ALLOWED]: ErrorCode.MethodNotAllowed,
   [HttpStatus.PAYLOAD_TOO_LARGE]: ErrorCode.PayloadTooLarge,
@@ -39,6 +43,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined) {
       response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     }
+    if (exception instanceof UnauthorizedError) response.setHeader('WWW-Authenticate', exception.challenge);
     response.status(status).json(body);
   }
 
@@ -55,14 +60,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return [exception.status, body(code, exception.message, exception.type ? { reason: exception.type } : {})];
     }
     if (isDatabaseUnavailable(exception)) {
-      this.logger.warn(`Database unavailable: ${(exception as Error).message}`);
+      this.logger.warn(redactSecrets(`Database unavailable: ${(exception as Error).message}`));
       return [
         HttpStatus.SERVICE_UNAVAILABLE,
         body(ErrorCode.ServiceUnavailable, 'The database is unavailable; try again shortly', { component: 'database' }),
       ];
     }
     const errorId = randomUUID();
-    this.logger.error(`Unhandled error ${errorId}`, exception instanceof Error ? exception.stack : String(exception));
+    this.logger.error(`Unhandled error ${errorId}`, redactSecrets(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)));
     return [
       HttpStatus.INTERNAL_SERVER_ERROR,
       body(ErrorCode.InternalError, 'An unexpected error occurred', { error_id: errorId }),

@@ -21,3 +21,48 @@ export class QueueInfoResponseDto {
   })
   queue_key!: string;
 }
+
+/** `POST /api/v1/queues/{task_type}/pause|resume`. */
+export class QueueParamsDto {
+  @EnumField(TASK_TYPES, { example: TaskType.document_processing, description: 'The task type whose queue to act on' })
+  task_type!: TaskType;
+}
+
+export class WaitingByPriorityDto {
+  @ApiProperty({ example: 0 }) critical!: number;
+  @ApiProperty({ example: 2 }) high!: number;
+  @ApiProperty({ example: 10 }) normal!: number;
+  @ApiProperty({ example: 1 }) low!: number;
+}
+
+/** One task type's queue as BullMQ sees it. */
+export class QueueStateDto {
+  @ApiProperty({ enum: TASK_TYPES, example: TaskType.document_processing })
+  task_type!: TaskType;
+
+  @ApiProperty({ example: false, description: 'Paused: no worker takes its jobs until it is resumed' })
+  paused!: boolean;
+
+  @ApiProperty({ example: 13, description: 'Ready to run, waiting for a worker (or for the queue to be resumed)' })
+  waiting!: number;
+
+  @ApiProperty({ type: WaitingByPriorityDto })
+  waiting_by_priority!: WaitingByPriorityDto;
+
+  @ApiProperty({ example: 3, description: 'Scheduled for later, or waiting out a retry backoff' })
+  delayed!: number;
+
+  @ApiProperty({ example: 4, description: 'Running now' })
+  active!: number;
+
+  @ApiProperty({ example: 1, description: 'Jobs that failed for good and are still kept in Redis (24 h)' })
+  failed!: number;
+
+  @ApiProperty({ example: 120, description: 'Finished jobs still kept in Redis (1 h)' })
+  completed!: number;
+}
+
+export class QueueListDto {
+  @ApiProperty({ type: [QueueStateDto] })
+  queues!: QueueStateDto[];
+}

@@ -45,3 +45,16 @@ export class SystemStatsResponseDto {
   @ApiProperty({ type: [WorkerStatsDto] }) workers!: WorkerStatsDto[];
   @ApiProperty({ type: TaskStatsResponseDto }) task_stats!: TaskStatsResponseDto;
 }
+
+export class TimeseriesPointDto {
+  @ApiProperty({ format: 'date-time', example: '2025-07-28T14:21:00.000Z', description: 'Start of the bucket' }) at!: string;
+  @ApiProperty({ example: 42, description: 'Tasks completed in the bucket (throughput)' }) completed!: number;
+  @ApiProperty({ example: 1 }) failed!: number;
+  @ApiProperty({ example: 0 }) cancelled!: number;
+}
+
+export class TimeseriesResponseDto {
+  @ApiProperty({ nullable: true, type: String, example: 'kb_123' }) kb_id!: string | null;
+  @ApiProperty({ enum: ['minute', 'hour', 'day'], example: 'minute' }) bucket!: string;
+  @ApiProperty({ type: [TimeseriesPointDto], description: 'Oldest first, one per bucket, empty buckets included' }) points!: TimeseriesPointDto[];
+}

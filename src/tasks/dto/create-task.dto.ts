@@ -59,4 +59,23 @@ export class CreateTaskDto {
     description: 'Run no earlier than this instant (ISO 8601); a past instant runs at once',
   })
   schedule_for?: string;
+
+  @StringField({
+    required: false,
+    maxLength: 2048,
+    pattern: /^https?:\/\//i,
+    patternMessage: '$property must be an http:// or https:// URL',
+    example: 'https://hooks.example.com/task-done',
+    description:
+      'POSTed the task JSON once it is completed, failed or cancelled (retried with backoff until a 2xx). Private, loopback and link-local addresses are refused unless WEBHOOK_ALLOW_PRIVATE',
+  })
+  callback_url?: string;
+
+  @StringField({
+    required: false,
+    maxLength: 256,
+    example: 'whsec_2b7e151628aed2a6abf7158809cf4f3c',
+    description: 'Key of the HMAC-SHA256 signature sent in X-TaskManager-Signature; never returned',
+  })
+  callback_secret?: string;
 }

@@ -1,4 +1,4 @@
-import { EnumField, IntField, StringField } from '../../common/decorators/validation.decorators';
+import { DateTimeField, EnumField, IntField, StringField } from '../../common/decorators/validation.decorators';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, TaskPriority, TaskStatus, TaskType } from '../../queues/task-types';
 import { KB_ID_PATTERN } from './create-task.dto';
 
@@ -15,6 +15,7 @@ export const SORT_FIELDS = [
 export type SortField = (typeof SORT_FIELDS)[number];
 export const SORT_ORDERS = ['asc', 'desc'] as const;
 export type SortOrder = (typeof SORT_ORDERS)[number];
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Filters, sorting and paging of `GET /api/v1/tasks`. */
 export class ListTasksQueryDto {
@@ -29,6 +30,44 @@ export class ListTasksQueryDto {
 
   @EnumField(TASK_PRIORITIES, { required: false, example: TaskPriority.high })
   priority?: TaskPriority;
+
+  @DateTimeField({ required: false, example: '2025-07-28T00:00:00Z', description: 'Created at or after this instant' })
+  created_after?: string;
+
+  @DateTimeField({ required: false, example: '2025-07-29T00:00:00Z', description: 'Created before this instant' })
+  created_before?: string;
+
+  @DateTimeField({ required: false, example: '2025-07-28T00:00:00Z', description: 'Finished (completed, failed or cancelled) at or after this instant' })
+  completed_after?: string;
+
+  @DateTimeField({ required: false, example: '2025-07-29T00:00:00Z', description: 'Finished before this instant' })
+  completed_before?: string;
+
+  @StringField({
+    required: false,
+    maxLength: 36,
+    pattern: UUID_PATTERN,
+    patternMessage: '$property must be a UUID',
+    example: '550e8400-e29b-41d4-a716-446655440000',
+    description: 'Children of this task (batch items, pipeline stages)',
+  })
+  parent_id?: string;
+
+  @StringField({
+    required: false,
+    maxLength: 200,
+    example: '7d0c4a52-3f1e-4c1a-9a55-2c8f7f0e9b11',
+    description: "Tasks about this document: its payload's or its result's document_id",
+  })
+  document_id?: string;
+
+  @StringField({
+    required: false,
+    maxLength: 200,
+    example: 'timed out',
+    description: 'Tasks whose error_message contains this text (case-insensitive)',
+  })
+  error_contains?: string;
 
   @IntField({ required: false, min: 1, max: 1_000_000, default: 1, example: 1, fromQuery: true })
   page: number = 1;

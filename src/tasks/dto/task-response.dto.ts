@@ -80,6 +80,9 @@ export class TaskResponseDto {
     description: '1-based place among due waiting tasks of this type with higher or equal priority; 0 once started or finished; null while scheduled for later',
   })
   queue_position!: number | null;
+
+  @ApiProperty({ nullable: true, type: String, example: null, description: 'Where the webhook goes when the task finishes' })
+  callback_url!: string | null;
 }
 
 export class PaginationDto {

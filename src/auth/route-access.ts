@@ -1,0 +1,47 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Reflector } from '@nestjs/core';
+import { PrometheusController } from '@willsoto/nestjs-prometheus';
+import type { AllConfig } from '../config/app.config';
+import { IS_PUBLIC, REQUIRED_ROLE } from './auth.decorators';
+import { defaultRoleFor, Role } from './roles';
+
+/** What a route asks of its caller. */
+export type RouteAccess =
+  | { public: true }
+  | {
+      public: false;
+      role: Role;
+      /** The route acts on every knowledge base: credentials limited to some kbs are refused. */
+      global: boolean;
+    };
+
+/**
+ * Reads a route's access rule from its metadata (`@Public()`, `@RequireRole()`), with the
+ * defaults by HTTP method, in one place for the auth guard and the rate limiter.
+ * /metrics belongs to a library controller: it is public unless METRICS_REQUIRE_AUTH.
+ */
+@Injectable()
+export class RouteAccessResolver {
+  private readonly metricsRequireAuth: boolean;
+
+  constructor(
+    private readonly reflector: Reflector,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.metricsRequireAuth = config.getOrThrow('auth.metricsRequireAuth', { infer: true });
+  }
+
+  resolve(context: ExecutionContext): RouteAccess {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return { public: true };
+    if (isMetrics(context.getClass())) return this.metricsRequireAuth ? { public: false, role: Role.Read, global: true } : { public: true };
+    const method = context.switchToHttp().getRequest<{ method: string }>().method;
+    const role = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, targets) ?? defaultRoleFor(method);
+    return { public: false, role, global: role === Role.Admin };
+  }
+}
+
+function isMetrics(controller: unknown): boolean {
+  return typeof controller === 'function' && (controller === PrometheusController || controller.prototype instanceof PrometheusController);
+}

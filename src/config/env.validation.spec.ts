@@ -1,0 +1,54 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { validateEnvironment } from './env.validation';
+
+const error = (env: Record<string, string>): string => {
+  try {
+    validateEnvironment(env);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return 'valid';
+};
+
+describe('security variables', () => {
+  it('names API_KEYS and says what is wrong, without echoing the value', () => {
+    const message = error({ API_KEYS: '[{"name":"svc","sha256":"my-plaintext-key","role":"read"}]' });
+    expect(message).toContain('API_KEYS=<redacted>: API_KEYS: entry 1 (svc): sha256 must be the 64-hex-digit SHA-256');
+    expect(message).not.toContain('my-plaintext-key');
+    expect(error({ API_KEYS: '[not json' })).toMatch(/API_KEYS: not valid JSON/);
+  });
+
+  it('refuses a short JWT_SECRET without printing it', () => {
+    const message = error({ JWT_SECRET: 'too-short-secret' });
+    expect(message).toMatch(/JWT_SECRET: HS256 needs a secret of at least 32 characters/);
+    expect(message).not.toContain('too-short-secret');
+  });
+
+  it('refuses JWT settings that leave the algorithm ambiguous or mismatched', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const secret = 'x'.repeat(40);
+    expect(error({ JWT_SECRET: secret, JWT_PUBLIC_KEY: rsa })).toMatch(/not both/);
+    expect(error({ JWT_PUBLIC_KEY: rsa, JWT_ALGORITHM: 'HS256' })).toMatch(/HS256 needs JWT_SECRET/);
+    expect(error({ JWT_PUBLIC_KEY: rsa, JWT_ALGORITHM: 'ES256' })).toMatch(/P-256/);
+    expect(error({ JWT_ALGORITHM: 'none' })).toMatch(/JWT_ALGORITHM must be one of HS256, RS256, ES256/);
+    expect(error({ JWT_PUBLIC_KEY: 'not a pem' })).toMatch(/JWT_PUBLIC_KEY is not a PEM public key/);
+    expect(error({ JWT_PUBLIC_KEY: rsa })).toBe('valid');
+    expect(error({ JWT_SECRET: secret, JWT_ALGORITHM: 'HS256' })).toBe('valid');
+  });
+
+  it('validates the hardening variables', () => {
+    expect(error({ CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' })).toBe('valid');
+    expect(error({ CORS_ORIGINS: 'javascript:alert(1)' })).toMatch(/CORS_ORIGINS/);
+    expect(error({ MAX_JSON_DEPTH: '1' })).toMatch(/MAX_JSON_DEPTH/);
+    expect(error({ RATE_LIMIT_PER_MINUTE: '-1' })).toMatch(/RATE_LIMIT_PER_MINUTE/);
+    expect(error({ METRICS_REQUIRE_AUTH: 'perhaps' })).toMatch(/METRICS_REQUIRE_AUTH must be true or false/);
+    expect(error({ TRUST_PROXY: 'loopback, 10.0.0.0/8' })).toBe('valid');
+    expect(error({ TRUST_PROXY: 'yes' })).toMatch(/TRUST_PROXY must be/);
+  });
+
+  it('redacts a URL password when echoing a bad URL', () => {
+    const message = error({ REDIS_URL: 'http://:topsecretpw@cache:6379' });
+    expect(message).toContain('REDIS_URL');
+    expect(message).not.toContain('topsecretpw');
+  });
+});

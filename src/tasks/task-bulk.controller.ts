@@ -1,0 +1,59 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { KbScope } from '../auth/auth.decorators';
+import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { ErrorCode } from '../common/errors/error-codes';
+import { BulkAction, BulkOperationDto, BulkTaskFilterDto } from './dto/bulk-action.dto';
+import { TaskBulkService } from './task-bulk.service';
+
+const DONE = ApiOkResponse({ type: BulkOperationDto, description: 'Done: at most BULK_SYNC_LIMIT tasks matched' });
+const ACCEPTED = ApiAcceptedResponse({
+  type: BulkOperationDto,
+  description: 'More than BULK_SYNC_LIMIT tasks matched: running in the background; follow the Location (GET /api/v1/tasks/bulk/{id})',
+});
+
+/**
+ * Bulk cancel and retry. Listed before TasksController in TasksModule, so
+ * `POST /api/v1/tasks/bulk/retry` is not taken for the retry of a task with id "bulk".
+ */
+@ApiTags('tasks')
+@Controller('api/v1/tasks/bulk')
+export class TaskBulkController {
+  constructor(private readonly bulk: TaskBulkService) {}
+
+  @Post('cancel')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Cancel every queued or processing task matching a filter, in batches' })
+  @DONE
+  @ACCEPTED
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
+  cancel(@Body() filter: BulkTaskFilterDto, @KbScope() scope: readonly string[] | null, @Res({ passthrough: true }) res: Response): Promise<BulkOperationDto> {
+    return this.start('cancel', filter, scope, res);
+  }
+
+  @Post('retry')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Re-queue every failed or cancelled task matching a filter, in batches' })
+  @DONE
+  @ACCEPTED
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
+  retry(@Body() filter: BulkTaskFilterDto, @KbScope() scope: readonly string[] | null, @Res({ passthrough: true }) res: Response): Promise<BulkOperationDto> {
+    return this.start('retry', filter, scope, res);
+  }
+
+  @Get(':operation_id')
+  @ApiParam({ name: 'operation_id', format: 'uuid' })
+  @ApiOperation({ summary: 'Progress and outcome of a bulk action (kept 24 hours)' })
+  @ApiOkResponse({ type: BulkOperationDto })
+  @ApiErrors(ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
+  get(@Param('operation_id') id: string, @KbScope() scope: readonly string[] | null): Promise<BulkOperationDto> {
+    return this.bulk.get(id, scope);
+  }
+
+  private async start(action: BulkAction, filter: BulkTaskFilterDto, scope: readonly string[] | null, res: Response): Promise<BulkOperationDto> {
+    const { operation, finished } = await this.bulk.start(action, filter, scope);
+    if (!finished) res.status(HttpStatus.ACCEPTED).setHeader('Location', `/api/v1/tasks/bulk/${operation.id}`);
+    return operation;
+  }
+}
