@@ -1,0 +1,305 @@
+/**
+ * task-manager's benchmark harness (issue 5): `npm run bench` starts what it needs, runs
+ * bounded loads, prints a table and one `BENCH_JSON {...}` line, and cleans up after itself.
+ * bench/README.md explains each figure and how it is measured.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Pool } from 'pg';
+import { parseOptions, sizesFor, USAGE } from './lib/args';
+import { databaseUrl, DEFAULT_DATABASE_URL, dropDatabase, harnessPool, migrate, recreateDatabase } from './lib/database';
+import { num, ratio } from './lib/format';
+import { machineInfo, MachineInfo } from './lib/machine';
+import { killAllNow, stopAll } from './lib/processes';
+import { loadAverage } from './lib/proc';
+import type { ProfileSummary } from './lib/profile';
+import { DEFAULT_REDIS_URL, deleteKeysWithPrefix, redisClient } from './lib/redis';
+import { renderReport, Section } from './lib/report';
+import { RssMonitor } from './lib/rss-monitor';
+import { chooseEntry, ServiceCluster, ServiceEntry } from './lib/service';
+import { round } from './lib/stats';
+import { evaluateTargets, Outcomes } from './lib/targets';
+import { withDeadline } from './lib/time';
+import { bullmqScenario, graphileScenario, pgBossScenario } from './scenarios/ceilings';
+import { batchScenario, postScenario } from './scenarios/create';
+import { endToEndScenario, endToEndWorkersScenario } from './scenarios/end-to-end';
+import { getScenario } from './scenarios/get-task';
+import { keptDbName, listStatsScenario } from './scenarios/list-stats';
+import { latencyScenario, steadyScenario } from './scenarios/paced';
+import type { BenchContext, BenchOptions, Scenario } from './scenarios/types';
+
+const ROOT = resolve(__dirname, '..');
+const PORT = 18084;
+const BENCH_DB = 'task_manager_bench';
+
+/**
+ * Run order: the ceilings first, on a machine where our service is not running; then the
+ * HTTP scenarios against the default deployment; the long steady run; the end-to-end runs
+ * (profiled ones last, as profiling restarts the service); the seeded list/stats last, as
+ * they replace the service's database.
+ */
+const SCENARIOS: Scenario[] = [
+  bullmqScenario,
+  pgBossScenario,
+  graphileScenario,
+  postScenario,
+  batchScenario,
+  getScenario,
+  latencyScenario,
+  steadyScenario,
+  endToEndScenario,
+  endToEndWorkersScenario,
+  listStatsScenario,
+];
+
+const started = Date.now();
+const log = (message: string) => process.stderr.write(`[bench +${Math.round((Date.now() - started) / 1000)}s] ${message}\n`);
+
+function assertPortFree(port: number): Promise<void> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', () => reject(new Error(`port ${port} is in use: another bench (or service) is running there`)));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort()));
+  });
+}
+
+function profileSections(outcomes: Outcomes): Section[] {
+  const sections: Section[] = [];
+  const collect = (label: string, result: unknown) => {
+    const profiles = (result as { profiles?: Array<{ role: string } & ProfileSummary> } | undefined)?.profiles;
+    for (const p of profiles ?? []) {
+      sections.push({
+        title: `Where the time goes: ${label}, ${p.role} process (${num(p.busyMs)} ms busy of ${num(p.windowMs)} ms)`,
+        rows: [
+          ...p.categories.slice(0, 14).map((c) => ({ metric: c.category, value: `${num(c.percent, 1)} %  (${num(c.ms)} ms)` })),
+          { metric: '— top self time —', value: '' },
+          ...p.top.slice(0, 15).map((f) => ({ metric: `${f.function} ${f.where}`.slice(0, 90), value: `${num(f.percent, 1)} %` })),
+        ],
+        notes: [`profile: ${p.file}`],
+      });
+    }
+  };
+  collect('e2e', outcomes.e2e?.data);
+  for (const [key, value] of Object.entries(outcomes['e2e-workers']?.data ?? {})) collect(`e2e ${key.replace('_', ' ')}`, value);
+  return sections;
+}
+
+/** What the service logged during a scenario (warnings and errors only, at LOG_LEVEL=warn), briefly. */
+function serviceLogNotes(cluster: ServiceCluster | null): string[] {
+  const logs = cluster?.takeLogs();
+  if (!logs || logs.count === 0) return [];
+  const distinct = [...new Set(logs.lines.map((line) => line.replace(/\x1b\[[0-9;]*m/g, '').slice(0, 200)))].slice(-3);
+  return [`the service logged ${logs.count} line(s); the last distinct ones:`, ...distinct.map((line) => `  ${line}`)];
+}
+
+/** Our end-to-end throughput over each ceiling's, for every topology measured. */
+function ratios(outcomes: Outcomes): { rows: Section['rows']; data: Record<string, number | null> } {
+  const ours: Array<[string, number | null]> = [];
+  const tps = (d: unknown) => ((d as { tasks_per_sec?: number } | undefined)?.tasks_per_sec ?? null);
+  if (outcomes.e2e?.data) ours.push(['e2e (one process)', tps(outcomes.e2e.data)]);
+  for (const [key, value] of Object.entries(outcomes['e2e-workers']?.data ?? {})) ours.push([`e2e ${key.replace('_', ' ')}`, tps(value)]);
+  const rows: Section['rows'] = [];
+  const data: Record<string, number | null> = {};
+  for (const ceiling of ['bullmq', 'pgboss', 'graphile'] as const) {
+    const theirs = (outcomes[ceiling]?.data?.jobs_per_sec as number | undefined) ?? null;
+    if (theirs === null) continue;
+    for (const [label, value] of ours) {
+      const r = value === null || theirs === 0 ? null : round(value / theirs, 2);
+      data[`${label} / ${ceiling}`] = r;
+      rows.push({ metric: `${label} / ${ceiling}`, value: `${ratio(r)}  (${num(value)} vs ${num(theirs)})` });
+    }
+  }
+  return { rows, data };
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | null;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!options) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = options;
+  const sizes = sizesFor(opts);
+  const runId = randomBytes(3).toString('hex');
+  const serverUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL || DEFAULT_REDIS_URL;
+  const managed = opts.url === null;
+  const benchDbUrl = managed ? databaseUrl(serverUrl, BENCH_DB) : (opts.databaseUrl ?? serverUrl);
+  const queuePrefix = `tm-bench-${runId}`;
+  const createdDatabases = new Set<string>();
+  const redisPrefixes = new Set<string>([queuePrefix]);
+  const redis = redisClient(redisUrl);
+  let cluster: ServiceCluster | null = null;
+  let pool: Pool | null = null;
+  const rss = new RssMonitor(() => cluster?.pids() ?? (opts.pid ? [{ role: 'service', pid: opts.pid }] : []));
+  const keptSeed = keptDbName(sizes.seedSizes[sizes.seedSizes.length - 1]);
+
+  let cleaned: Promise<void> | null = null;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      rss.stop();
+      await cluster?.stop().catch((e: Error) => log(`stopping the service: ${e.message}`));
+      await stopAll(5000);
+      await pool?.end().catch(() => undefined);
+      for (const db of createdDatabases) {
+        if (opts.keepSeed && db === keptSeed) continue;
+        await dropDatabase(serverUrl, db).catch((e: Error) => log(`dropping ${db}: ${e.message}`));
+      }
+      for (const prefix of redisPrefixes) await deleteKeysWithPrefix(redis, prefix).catch((e: Error) => log(`clearing ${prefix}: ${e.message}`));
+      redis.disconnect();
+    })());
+
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interrupted) {
+        killAllNow();
+        process.exit(130);
+      }
+      interrupted = true;
+      log(`${signal}: stopping the service and cleaning up (send it again to force)`);
+      void withDeadline(cleanup(), 60_000, 'cleanup')
+        .catch((e: Error) => log(e.message))
+        .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+  process.on('exit', killAllNow);
+
+  const outcomes: Outcomes = {};
+  const sections: Section[] = [];
+  let failures = 0;
+  let entry: ServiceEntry | null = null;
+  let machine: MachineInfo | null = null;
+  try {
+    if (managed) {
+      await assertPortFree(PORT);
+      log(`creating and migrating ${BENCH_DB}`);
+      await recreateDatabase(serverUrl, BENCH_DB);
+      createdDatabases.add(BENCH_DB);
+      await migrate(ROOT, benchDbUrl, 120_000);
+      entry = chooseEntry(ROOT);
+      log(`service: node ${entry.args.join(' ')} (${entry.reason})`);
+      cluster = new ServiceCluster({
+        rootDir: ROOT,
+        entry,
+        databaseUrl: benchDbUrl,
+        redisUrl,
+        queuePrefix,
+        port: PORT,
+        extraEnv: opts.env,
+        verbose: opts.verbose,
+        startTimeoutMs: sizes.serviceStartTimeoutMs,
+      });
+    }
+    pool = harnessPool(benchDbUrl);
+    machine = await machineInfo(ROOT, databaseUrl(serverUrl, 'postgres'), redis);
+    const profileDir = opts.profile ? join(ROOT, 'bench', 'profiles') : null;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    rss.start();
+    const ctx: BenchContext = {
+      options: opts,
+      sizes,
+      runId,
+      rootDir: ROOT,
+      serverUrl,
+      databaseUrl: benchDbUrl,
+      redisUrl,
+      queuePrefix,
+      cluster,
+      apiUrl: opts.url ?? `http://127.0.0.1:${PORT}`,
+      pool,
+      redis,
+      rss,
+      profileDir,
+      createdDatabases,
+      redisPrefixes,
+      log,
+    };
+    for (const scenario of SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name))) {
+      // After Ctrl-C the cleanup runs concurrently and exits the process; start nothing new.
+      if (interrupted) break;
+      if (!managed && !scenario.worksWithUrl) {
+        sections.push({ title: scenario.title, rows: [], notes: ['skipped: it starts its own service processes (not with --url)'] });
+        continue;
+      }
+      log(`▶ ${scenario.name}: ${scenario.title}`);
+      const t0 = Date.now();
+      try {
+        const output = await scenario.run(ctx);
+        outcomes[scenario.name] = { data: output.data };
+        sections.push({
+          title: `${scenario.title}  [${scenario.name}, ${Math.round((Date.now() - t0) / 1000)} s]`,
+          rows: output.rows,
+          notes: [...(output.notes ?? []), ...serviceLogNotes(cluster)],
+        });
+      } catch (error) {
+        if (interrupted) break;
+        failures++;
+        const message = (error as Error).stack ?? String(error);
+        outcomes[scenario.name] = { error: (error as Error).message };
+        sections.push({ title: `${scenario.title}  [${scenario.name}]`, rows: [], error: message });
+        log(`${scenario.name} failed: ${message}`);
+      }
+    }
+  } catch (error) {
+    failures++;
+    log(`setup failed: ${(error as Error).stack ?? String(error)}`);
+  } finally {
+    await withDeadline(cleanup(), 120_000, 'cleanup').catch((e: Error) => log(e.message));
+  }
+
+  const ceilingRatios = ratios(outcomes);
+  if (ceilingRatios.rows.length > 0) sections.push({ title: 'Ratios: our end to end / each ceiling', rows: ceilingRatios.rows });
+  sections.push(...profileSections(outcomes));
+  const targets = opts.quick ? null : evaluateTargets(outcomes);
+  const header = [
+    `task-manager bench — ${new Date().toISOString()} — ${opts.quick ? 'QUICK (tiny counts, no targets)' : 'full run'} — ${Math.round((Date.now() - started) / 1000)} s`,
+    machine
+      ? `machine: ${machine.cpus} CPUs (${machine.cpu_model}), ${machine.memory_gib} GiB, ${machine.os}; node ${machine.node}, PostgreSQL ${machine.postgresql}, Redis ${machine.redis}; git ${machine.git}`
+      : 'machine: unknown (setup failed)',
+    `service: ${entry ? `node ${entry.args.join(' ')} — ${entry.reason}` : `running at ${opts.url}`}; load average at start ${machine?.load_average_at_start.join(' ') ?? '—'}, at end ${loadAverage().join(' ')}`,
+  ];
+  console.log(renderReport(header, sections, targets));
+  const json = {
+    version: 1,
+    date: new Date().toISOString(),
+    mode: opts.quick ? 'quick' : 'full',
+    run_id: runId,
+    duration_seconds: Math.round((Date.now() - started) / 1000),
+    options: { ...opts },
+    machine,
+    load_average_at_end: loadAverage(),
+    service: entry ? { entry: entry.label, reason: entry.reason } : { url: opts.url },
+    payload: { task_type: 'health_check', payload: { checks: ['database'] } },
+    sizes,
+    results: outcomes,
+    ratios: ceilingRatios.data,
+    targets,
+  };
+  console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+  try {
+    const dir = join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `bench-${json.date.replace(/[:.]/g, '-')}-${json.mode}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  } catch (error) {
+    log(`could not save the results file: ${(error as Error).message}`);
+  }
+  return failures > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(error.stack ?? error.message);
+    killAllNow();
+    process.exit(1);
+  },
+);
