@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InvalidRequestError } from '../common/errors/domain.error';
 import { EmbeddingService } from './embedding.service';
 import { ChunkHit, KnowledgeBaseRepository } from './knowledge-base.repository';
+import { round } from '../common/utils/round';
 
 export type SearchMode = 'vector' | 'fulltext' | 'hybrid';
 
@@ -65,7 +66,7 @@ function toHit(hit: ChunkHit): SearchHit {
     chunk_index: hit.chunk_index,
     source_path: hit.source_path,
     content: hit.content,
-    score: round(hit.score),
+    score: round(hit.score, 6),
   };
 }
 
@@ -82,10 +83,6 @@ export function fuse(fulltext: ChunkHit[], vector: ChunkHit[]): SearchHit[] {
   add(fulltext, 'fulltext_rank');
   add(vector, 'vector_rank');
   return [...byChunk.values()]
-    .map((hit) => ({ ...hit, score: round(hit.score) }))
+    .map((hit) => ({ ...hit, score: round(hit.score, 6) }))
     .sort((a, b) => b.score - a.score || (a.fulltext_rank ?? Infinity) - (b.fulltext_rank ?? Infinity));
-}
-
-function round(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
 }

@@ -6,6 +6,7 @@ import { TASK_STATUSES, TaskStatus } from '../queues/task-types';
 import { WorkerDirectoryService, WorkerSnapshot } from '../queues/worker-directory.service';
 import type { TimeseriesBucket } from './dto/stats-query.dto';
 import { SystemStatsResponseDto, TaskStatsResponseDto, TimeseriesResponseDto, WorkerStatsDto } from './dto/stats-response.dto';
+import { round } from '../common/utils/round';
 
 const ACTIVE_WINDOW_MS = 60_000;
 const RATE_WINDOW_SECONDS = 60;
@@ -129,9 +130,4 @@ function toWorkerStats(w: WorkerSnapshot): WorkerStatsDto {
     started_at: w.started_at,
     average_task_time: w.average_task_time,
   };
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
 import { WorkerDirectoryService, WorkerSnapshot } from '../queues/worker-directory.service';
 import { WORKER_ID } from './worker-identity';
+import { round } from '../common/utils/round';
 
 /**
  * This process's registration as a worker: counts what it ran and heartbeats a snapshot
@@ -96,9 +97,4 @@ export class WorkerHeartbeatService implements OnApplicationBootstrap, OnApplica
       this.logger.warn(`Heartbeat failed: ${(error as Error).message}`);
     }
   }
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

@@ -1,51 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, Socket } from 'node:net';
 import request from 'supertest';
 import { TaskQueueService } from '../../src/queues/task-queue.service';
 import { taskRequest } from '../factories/task.factory';
+import { freePort, startRedis } from '../setup/processes';
 import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
 
 type Body = Record<string, any>;
-
-/** A port nothing listens on right now: the OS picks one, we release it for redis-server. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1');
-  });
-}
-
-/** A throwaway, non-persistent Redis of this file's own, so killing it never touches the shared one. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-    stdio: 'ignore',
-  });
-  await waitFor(() => accepts(port), Boolean, { timeoutMs: 5000, what: `redis-server on port ${port}` });
-  return child;
-}
-
-async function stopRedis(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 /**
  * PostgreSQL is the truth: with Redis gone /health says so (503), yet tasks are still
@@ -54,7 +13,7 @@ async function stopRedis(child: ChildProcess | undefined): Promise<void> {
 describe('Health and task intake while Redis is down (e2e)', () => {
   let t: TestApp;
   let port: number;
-  let redis: ChildProcess | undefined;
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
   const kb = uniqueKb('redisdown');
 
   beforeAll(async () => {
@@ -65,7 +24,7 @@ describe('Health and task intake while Redis is down (e2e)', () => {
 
   /** Whatever an earlier test left, Redis runs again on the same port. */
   const ensureRedis = async () => {
-    if (!redis || redis.exitCode !== null || redis.signalCode !== null) redis = await startRedis(port);
+    if (!redis || redis.child.exitCode !== null || redis.child.signalCode !== null) redis = await startRedis(port);
   };
 
   afterAll(async () => {
@@ -73,14 +32,14 @@ describe('Health and task intake while Redis is down (e2e)', () => {
     const open = await t.prisma.task.findMany({ where: { kbId: kb, status: { in: ['queued', 'processing'] } } });
     for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
     await t.close();
-    await stopRedis(redis);
+    await redis?.stop('SIGKILL');
   });
 
   it('reports Redis down with 503, keeps accepting tasks, and dispatches them once Redis is back', async () => {
     const up = await request(t.http).get('/health').expect(200);
     expect(up.body).toMatchObject({ status: 'healthy', details: { redis: { status: 'healthy' } } });
 
-    await stopRedis(redis);
+    await redis?.stop('SIGKILL');
 
     const down = await waitFor(
       () => request(t.http).get('/health'),

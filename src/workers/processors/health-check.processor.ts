@@ -4,6 +4,7 @@ import { Job } from 'bullmq';
 import { ComponentHealth, HealthProbeService } from '../../health/health-probe.service';
 import { HEALTH_COMPONENTS, HealthComponent, TaskJobData, TaskType } from '../../queues/task-types';
 import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
+import { round } from '../../common/utils/round';
 
 interface ComponentSummary {
   status: 'healthy' | 'unhealthy';
@@ -57,7 +58,6 @@ export class HealthCheckProcessor extends WorkerHost {
 function summarize(results: ComponentHealth[]): ComponentSummary {
   const latencies = results.flatMap((r) => (typeof r.latency_ms === 'number' ? [r.latency_ms] : []));
   const failures = results.filter((r) => r.status !== 'healthy').length;
-  const round2 = (n: number) => Math.round(n * 100) / 100;
   return {
     status: failures === 0 ? 'healthy' : 'unhealthy',
     samples: results.length,
@@ -65,7 +65,7 @@ function summarize(results: ComponentHealth[]): ComponentSummary {
     latency_ms:
       latencies.length === 0
         ? null
-        : { min: round2(Math.min(...latencies)), avg: round2(latencies.reduce((a, b) => a + b, 0) / latencies.length), max: round2(Math.max(...latencies)) },
+        : { min: round(Math.min(...latencies), 2), avg: round(latencies.reduce((a, b) => a + b, 0) / latencies.length, 2), max: round(Math.max(...latencies), 2) },
     last: results[results.length - 1],
   };
 }
