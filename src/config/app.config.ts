@@ -25,6 +25,9 @@ export interface DatabaseConfig {
 
 export interface QueueConfig {
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster; empty for a single Redis at redisUrl. */
+  clusterNodes: Array<{ host: string; port: number }>;
+  /** Key prefix; hash-tagged (`{…}`) in cluster mode so each queue's keys share one slot. */
   prefix: string;
   workerConcurrency: number;
   heartbeatMs: number;
@@ -122,6 +125,16 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+function parseClusterNodes(list: string): Array<{ host: string; port: number }> {
+  return list
+    .split(',')
+    .filter(Boolean)
+    .map((node) => {
+      const [host, port] = node.split(':');
+      return { host, port: Number(port) };
+    });
+}
+
 export const appConfig = registerAs('app', (): AppConfig => {
   const e = env();
   return {
@@ -143,7 +156,8 @@ export const queueConfig = registerAs('queue', (): QueueConfig => {
   const e = env();
   return {
     redisUrl: e.REDIS_URL,
-    prefix: e.QUEUE_PREFIX,
+    clusterNodes: parseClusterNodes(e.REDIS_CLUSTER_NODES),
+    prefix: e.REDIS_CLUSTER_NODES ? `{${e.QUEUE_PREFIX}}` : e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     heartbeatMs: e.WORKER_HEARTBEAT_MS,
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,

@@ -60,6 +60,10 @@ export class EnvironmentVariables {
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   @IsOptional()
+  @Matches(/^$|^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, { message: 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port seed nodes' })
+  REDIS_CLUSTER_NODES = '';
+
+  @IsOptional()
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'QUEUE_PREFIX may hold letters, digits, _ and - only' })
   QUEUE_PREFIX = 'task-manager';
 

@@ -5,7 +5,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
 import { QueuesController } from './queues.controller';
 import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
-import { redisOptionsFromUrl } from './redis-connection';
+import { createRedisClient, redisOptionsFromUrl } from './redis-connection';
 import { TaskQueueService } from './task-queue.service';
 import { TASK_TYPES } from './task-types';
 import { WorkerDirectoryService } from './worker-directory.service';
@@ -18,7 +18,10 @@ import { WorkerDirectoryService } from './worker-directory.service';
       inject: [ConfigService],
       useFactory: (config: ConfigService<AllConfig, true>) => {
         const queue = config.getOrThrow('queue', { infer: true });
-        return { connection: redisOptionsFromUrl(queue.redisUrl, 'worker'), prefix: queue.prefix };
+        // A single Redis: options, so BullMQ opens its own connections. A cluster: one shared
+        // client (BullMQ duplicates it for each worker's blocking connection).
+        const connection = queue.clusterNodes.length > 0 ? createRedisClient(queue, 'worker') : redisOptionsFromUrl(queue.redisUrl, 'worker');
+        return { connection, prefix: queue.prefix };
       },
     }),
     // Workers are built from their queue's options, so queues keep BullMQ's blocking-safe

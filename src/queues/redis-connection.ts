@@ -1,4 +1,5 @@
-import type { RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import type { QueueConfig } from '../config/app.config';
 
 /**
  * ioredis options from a redis:// or rediss:// URL. Producers (the API) fail fast while
@@ -21,4 +22,24 @@ export function redisOptionsFromUrl(url: string, role: 'producer' | 'worker'): R
       ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 }
       : { maxRetriesPerRequest: null }),
   };
+}
+
+/** A single Redis or a Redis Cluster client, as configured (REDIS_CLUSTER_NODES selects cluster mode). */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * A client for the configured Redis: a plain connection to REDIS_URL, or an ioredis Cluster
+ * over REDIS_CLUSTER_NODES with the same per-role options for every node (credentials and
+ * TLS still come from REDIS_URL).
+ */
+export function createRedisClient(queue: QueueConfig, role: 'producer' | 'worker', extra: RedisOptions = {}): RedisClient {
+  const options = { ...redisOptionsFromUrl(queue.redisUrl, role), ...extra };
+  if (queue.clusterNodes.length === 0) return new Redis(options);
+  const { host: _host, port: _port, db: _db, retryStrategy, enableOfflineQueue, lazyConnect, ...nodeOptions } = options;
+  return new Cluster(queue.clusterNodes, {
+    redisOptions: nodeOptions,
+    clusterRetryStrategy: retryStrategy,
+    enableOfflineQueue,
+    lazyConnect,
+  });
 }

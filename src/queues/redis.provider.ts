@@ -2,7 +2,7 @@ import { Logger, Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
-import { redisOptionsFromUrl } from './redis-connection';
+import { createRedisClient } from './redis-connection';
 
 /** A fail-fast Redis client for plain commands: worker registry, cancel broadcasts, health. */
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
@@ -11,7 +11,7 @@ export const redisClientProvider: Provider = {
   provide: REDIS_CLIENT,
   inject: [ConfigService],
   useFactory: async (config: ConfigService<AllConfig, true>) => {
-    const client = new Redis({ ...redisOptionsFromUrl(config.getOrThrow('queue.redisUrl', { infer: true }), 'producer'), lazyConnect: true });
+    const client = createRedisClient(config.getOrThrow('queue', { infer: true }), 'producer', { lazyConnect: true });
     // Connected before the first heartbeat uses it; if Redis is down the service starts
     // anyway (creates are stored and dispatched later) and ioredis keeps reconnecting.
     await client.connect().catch((error: Error) => new Logger('Redis').warn(`Redis unavailable at start-up: ${error.message}`));

@@ -1,9 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
 import { redisKeys } from '../queues/redis.provider';
-import { redisOptionsFromUrl } from '../queues/redis-connection';
+import { createRedisClient, RedisClient } from '../queues/redis-connection';
 import { TaskCancelledError } from './task-errors';
 
 /**
@@ -16,12 +15,12 @@ export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(TaskCancellationService.name);
   private readonly running = new Map<string, AbortController>();
   private readonly channel: string;
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisClient;
 
   constructor(config: ConfigService<AllConfig, true>) {
     const queue = config.getOrThrow('queue', { infer: true });
     this.channel = redisKeys(queue.prefix).cancelChannel;
-    this.subscriber = new Redis({ ...redisOptionsFromUrl(queue.redisUrl, 'worker'), lazyConnect: true });
+    this.subscriber = createRedisClient(queue, 'worker', { lazyConnect: true });
   }
 
   async onModuleInit(): Promise<void> {

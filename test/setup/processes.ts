@@ -1,6 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, Server, Socket, connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { applyTestEnv } from './test-env';
@@ -63,6 +65,61 @@ export async function startRedis(port?: number): Promise<OwnedProcess & { port: 
   );
   probe.disconnect();
   return { ...owned, port: p, url: `redis://127.0.0.1:${p}` };
+}
+
+/**
+ * A local Redis Cluster of `size` masters (no replicas) on spare ports, each node with its
+ * own config file in a temporary folder, created with `redis-cli --cluster create`.
+ */
+export async function startRedisCluster(size = 3): Promise<{ nodes: OwnedProcess[]; ports: number[]; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-cluster-'));
+  const ports: number[] = [];
+  while (ports.length < size) {
+    const port = await freePort();
+    // A cluster node also listens on port + 10000 (its bus port).
+    if (port < 55000 && !ports.includes(port)) ports.push(port);
+  }
+  const nodes = ports.map((port) =>
+    own(
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
+         '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir],
+        { stdio: 'pipe' },
+      ),
+    ),
+  );
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const port of ports) {
+      await waitFor(() => redisAnswers(port), Boolean, { timeoutMs: 10000, what: `cluster node ${port}` });
+    }
+    const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe' });
+    const [code] = await once(create, 'exit');
+    if (code !== 0) throw new Error(`redis-cli --cluster create exited with ${code}`);
+    const probe = new Redis(ports[0], '127.0.0.1');
+    await waitFor(async () => ((await probe.cluster('INFO')) as string).includes('cluster_state:ok'), Boolean, { timeoutMs: 20000, what: 'cluster_state:ok' });
+    probe.disconnect();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, ports, stop };
+}
+
+async function redisAnswers(port: number): Promise<boolean> {
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
 }
 
 export interface ServiceProcess extends OwnedProcess {
