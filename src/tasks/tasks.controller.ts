@@ -10,6 +10,7 @@ import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
 import { MAX_BATCH_SIZE, ParseTaskBatchPipe } from './parse-task-batch.pipe';
+import { PAYLOAD_DTOS } from './payload-validator.service';
 import { Created, TasksService } from './tasks.service';
 
 const IDEMPOTENCY_KEY = ApiHeader({
@@ -28,7 +29,7 @@ function replayAware<T>(res: Response, created: Created<T>): T {
 const TASK_ID = ApiParam({ name: 'task_id', format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000' });
 
 @ApiTags('tasks')
-@ApiExtraModels(CreateTaskDto)
+@ApiExtraModels(CreateTaskDto, ...Object.values(PAYLOAD_DTOS))
 @Controller('api/v1/tasks')
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}

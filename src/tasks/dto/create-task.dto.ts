@@ -29,7 +29,8 @@ export class CreateTaskDto {
 
   @ObjectField({
     example: { file_path: '/tmp/uploads/document.pdf', chunk_size: 1000, chunk_overlap: 200 },
-    description: 'Task-type specific input (a JSON object)',
+    description:
+      'Task-type specific input (a JSON object), validated per task_type: HealthCheckPayloadDto, DocumentProcessingPayloadDto, EmbeddingGenerationPayloadDto, VectorStoragePayloadDto, KnowledgeIndexingPayloadDto or BatchProcessingPayloadDto (see Schemas)',
   })
   payload!: Record<string, unknown>;
 
