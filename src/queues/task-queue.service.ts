@@ -109,6 +109,27 @@ export class TaskQueueService {
     if (job && !(await job.isActive())) await job.remove();
   }
 
+  /**
+   * Each task's 1-based place in its queue's dispatch order: BullMQ pops the prioritized set
+   * lowest score first (priority, then arrival), so the rank there is exactly how many jobs
+   * go before it. One pipelined round trip of O(log n) lookups; tasks not in the set (delayed,
+   * already taken) are left out.
+   */
+  async queuePositions(tasks: Array<{ id: string; taskType: TaskType }>): Promise<Map<string, number>> {
+    if (tasks.length === 0) return new Map();
+    const ranks = await this.guard(() => {
+      const pipeline = this.redis.pipeline();
+      for (const task of tasks) pipeline.zrank(this.queues[task.taskType].keys.prioritized, task.id);
+      return pipeline.exec();
+    });
+    const positions = new Map<string, number>();
+    tasks.forEach((task, i) => {
+      const [error, rank] = ranks?.[i] ?? [];
+      if (!error && typeof rank === 'number') positions.set(task.id, rank + 1);
+    });
+    return positions;
+  }
+
   /** Stops a task's job wherever it is: removed while waiting, aborted (via broadcast) while running. */
   async stopTask(taskType: TaskType, taskId: string): Promise<void> {
     if (!(await this.removeWaitingJob(taskType, taskId))) await this.broadcastCancel(taskId);

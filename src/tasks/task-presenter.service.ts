@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { TaskQueueService } from '../queues/task-queue.service';
 import { WorkerDirectoryService } from '../queues/worker-directory.service';
 import { TaskStatus, TaskType } from '../queues/task-types';
 import { TaskResponseDto } from './dto/task-response.dto';
@@ -27,6 +28,7 @@ export class TaskPresenterService {
   constructor(
     private readonly tasks: TasksRepository,
     private readonly workers: WorkerDirectoryService,
+    private readonly queue: TaskQueueService,
   ) {}
 
   async present(task: TaskRecord): Promise<TaskResponseDto> {
@@ -38,7 +40,7 @@ export class TaskPresenterService {
     const due = tasks.filter((t) => t.status === TaskStatus.queued && (!t.scheduleFor || t.scheduleFor <= now));
     const waitingOrRunning = tasks.some((t) => t.status === TaskStatus.queued || t.status === TaskStatus.processing);
     const [positions, concurrency] = await Promise.all([
-      this.tasks.queuePositions(due, now),
+      this.queuePositions(due, now),
       waitingOrRunning ? this.liveConcurrency() : Promise.resolve(0),
     ]);
     const types = [...new Set(tasks.filter((t) => t.status === TaskStatus.queued || t.status === TaskStatus.processing).map((t) => t.taskType))];
@@ -65,6 +67,19 @@ export class TaskPresenterService {
     const ofType = await this.cached(this.averages, taskType, () => this.tasks.recentAverageRunSeconds(taskType, AVERAGE_SAMPLE));
     if (ofType !== null) return ofType;
     return this.cached(this.averages, 'all', () => this.tasks.recentAverageRunSeconds(null, AVERAGE_SAMPLE));
+  }
+
+  /**
+   * From the queue itself when Redis answers (cheap, and the order the dispatcher really
+   * follows); PostgreSQL counts for tasks the queue does not hold in order — a job waiting on
+   * a worker's concurrency limit, or a task whose job is being re-dispatched — or when Redis is down.
+   */
+  private async queuePositions(due: TaskRecord[], now: Date): Promise<Map<string, number>> {
+    const fromQueue = await this.queue.queuePositions(due).catch(() => new Map<string, number>());
+    const missing = due.filter((t) => !fromQueue.has(t.id));
+    if (missing.length === 0) return fromQueue;
+    const fromDatabase = await this.tasks.queuePositions(missing, now);
+    return new Map([...fromQueue, ...fromDatabase]);
   }
 
   private async liveConcurrency(): Promise<number> {
