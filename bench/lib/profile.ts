@@ -19,6 +19,9 @@ interface CpuProfile {
 
 export interface ProfileSummary {
   file: string;
+  /** The load window summarised, in CLOCK_MONOTONIC µs (to summarise the file again the same way). */
+  fromMicros: number;
+  toMicros: number;
   /** Milliseconds of samples inside the window, and how many of those the process was busy (not idle). */
   windowMs: number;
   busyMs: number;
@@ -31,9 +34,10 @@ export interface ProfileSummary {
 /**
  * Where a frame's self time goes, by the package its script belongs to. The order matters:
  * the first match wins, so the generated Prisma client counts as Prisma, not as our code.
+ * The only WebAssembly in the service is Prisma's query compiler, so wasm:// frames are Prisma's.
  */
 const CATEGORY_RULES: Array<[RegExp, string]> = [
-  [/\/(@prisma|prisma)\/|\/generated\/prisma\//, 'Prisma (client, query compiler, adapter)'],
+  [/\/(@prisma|prisma)\/|\/generated\/prisma\/|^wasm:\/\//, 'Prisma (client, query compiler, adapter)'],
   [/\/node_modules\/(pg|pg-protocol|pg-pool|pg-types|pgpass|postgres-[a-z-]+)\//, 'pg driver (socket writes, protocol, rows)'],
   [/\/node_modules\/bullmq\//, 'BullMQ'],
   [/\/node_modules\/(ioredis|redis-parser|@ioredis|denque|cluster-key-slot|standard-as-callback)\//, 'ioredis (Redis protocol)'],
@@ -132,6 +136,8 @@ export function summarizeProfile(file: string, fromMicros: number, toMicros: num
   const pct = (micros: number) => round((micros / busy) * 100, 1) ?? 0;
   return {
     file,
+    fromMicros,
+    toMicros,
     windowMs: round(windowMicros / 1000, 0) ?? 0,
     busyMs: round(busy / 1000, 0) ?? 0,
     categories: [...byCategory.entries()]

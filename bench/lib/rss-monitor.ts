@@ -53,6 +53,14 @@ export class RssMonitor {
     }
   }
 
+  /** RSS of each service process right now (a sample is also recorded under the current phase). */
+  now(): Array<{ role: string; mb: number }> {
+    return this.targets().flatMap(({ role, pid }) => {
+      const mb = readRssMb(pid);
+      return mb === null ? [] : [{ role, mb: round(mb, 1) ?? mb }];
+    });
+  }
+
   /** Per role: first, last and highest RSS seen during `phase` (every phase when omitted). */
   summary(phase?: string): RssSummary[] {
     const picked = this.samples.filter((s) => phase === undefined || s.phase === phase);

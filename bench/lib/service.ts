@@ -154,17 +154,22 @@ export class ServiceCluster {
       env: {
         ...process.env,
         NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        // Shutdown between scenarios should not wait the production 30 s for nothing.
+        WORKER_SHUTDOWN_GRACE_MS: '5000',
+        // One client on one IP is the whole load here: the per-caller rate limit would
+        // measure itself (429s), not the service.
+        RATE_LIMIT_PER_MINUTE: '0',
+        ...this.settings.extraEnv,
+        ...env,
+        // Last, so --env cannot point the service at another database, queue prefix or port
+        // than the ones the harness measures and cleans up, nor change the topology.
         APP_ROLE: role,
         DATABASE_URL: this.settings.databaseUrl,
         REDIS_URL: this.settings.redisUrl,
         QUEUE_PREFIX: this.settings.queuePrefix,
         PORT: String(this.settings.port),
         HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        // Shutdown between scenarios should not wait the production 30 s for nothing.
-        WORKER_SHUTDOWN_GRACE_MS: '5000',
-        ...this.settings.extraEnv,
-        ...env,
       },
       echo: this.settings.verbose,
     });

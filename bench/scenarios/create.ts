@@ -17,6 +17,8 @@ export const postScenario: Scenario = {
     await ensureBoth(ctx);
     await waitForDrain(ctx, 'POST');
     const kb = kbFor(ctx, 'post');
+    // The warmed-up process before any load: the floor the other RSS figures compare with.
+    const idleRss = ctx.rss.now();
     ctx.rss.setPhase('post');
     const load = await runLoad({
       url: `${ctx.apiUrl}/api/v1/tasks`,
@@ -35,9 +37,10 @@ export const postScenario: Scenario = {
         { metric: 'latency p50 / p99', value: pair(load.latencyMs.p50, load.latencyMs.p99) },
         { metric: 'non-2xx / errors', value: `${num(load.non2xx)} / ${num(load.errors)}` },
         { metric: 'backlog left, drained in', value: `${num(created)} tasks, ${num(drainSeconds, 1)} s` },
+        { metric: 'RSS before the load (warmed up, idle)', value: idleRss.map((r) => `${r.role} ${mb(r.mb)}`).join(', ') || '—' },
         { metric: 'RSS max during load', value: mb(rssMax(ctx, 'post')) },
       ],
-      data: { ...load, created, drain_seconds: round(drainSeconds, 1), rss_max_mb: rssMax(ctx, 'post') },
+      data: { ...load, created, drain_seconds: round(drainSeconds, 1), rss_idle_mb: idleRss, rss_max_mb: rssMax(ctx, 'post') },
     };
   },
 };
