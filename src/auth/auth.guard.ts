@@ -7,6 +7,7 @@ import { Authenticator } from './authenticator.service';
 import { Principal } from './principal';
 import { RouteAccessResolver } from './route-access';
 import { allows, Role } from './roles';
+import { isUuid } from '../common/utils/uuid';
 
 /** 403 unless the caller's role grants `role`; a `global` route also refuses callers limited to some kbs. */
 export function authorize(principal: Principal, role: Role, global: boolean): void {
@@ -24,7 +25,6 @@ export function authorize(principal: Principal, role: Role, global: boolean): vo
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The global guard: authenticates (401), checks the route's role (403), and keeps a caller
@@ -71,7 +71,7 @@ export class AuthGuard implements CanActivate {
     }
     if (typeof params.task_id === 'string') {
       const taskId = params.task_id;
-      const task = UUID.test(taskId) ? await this.prisma.task.findUnique({ where: { id: taskId }, select: { kbId: true } }) : null;
+      const task = isUuid(taskId) ? await this.prisma.task.findUnique({ where: { id: taskId }, select: { kbId: true } }) : null;
       if (!task || !allowed.has(task.kbId)) throw new TaskNotFoundError(taskId);
     }
   }

@@ -13,8 +13,8 @@ import { SseStream } from './sse-stream';
 import { attemptsFrom } from './task-attempts';
 import { TaskEventFeedService } from './task-event-feed.service';
 import { TaskEventFilter, TaskEventRecord, TaskEventRepository } from './task-event.repository';
+import { isUuid } from '../common/utils/uuid';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_ID = /^\d{1,18}$/;
 const REPLAY_PAGE = 500;
 
@@ -142,7 +142,7 @@ export class TaskEventStreamService {
   }
 
   private async load(taskId: string): Promise<TaskRecord> {
-    const task = UUID.test(taskId) ? await this.tasks.findById(taskId) : null;
+    const task = isUuid(taskId) ? await this.tasks.findById(taskId) : null;
     if (!task) throw new TaskNotFoundError(taskId);
     return task;
   }

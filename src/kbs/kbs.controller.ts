@@ -7,8 +7,8 @@ import type { Document } from '../generated/prisma/client';
 import { DocumentDetailDto, DocumentDto, DocumentListDto, ListDocumentsQueryDto, SearchQueryDto, SearchResponseDto } from './dto/kb.dto';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { SearchService } from './search.service';
+import { isUuid } from '../common/utils/uuid';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @ApiTags('knowledge bases')
 @ApiParam({ name: 'kb_id', example: 'kb_demo_001' })
@@ -37,7 +37,7 @@ export class KbsController {
   @ApiOkResponse({ type: DocumentDetailDto })
   @ApiErrors(ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
   async document(@Param('kb_id') kbId: string, @Param('document_id') documentId: string): Promise<DocumentDetailDto> {
-    const document = UUID.test(documentId) ? await this.kb.findDocument(documentId) : null;
+    const document = isUuid(documentId) ? await this.kb.findDocument(documentId) : null;
     if (!document || document.kbId !== kbId) {
       throw new DomainError(ErrorCode.NotFound, 'Document not found in this knowledge base', { kb_id: kbId, document_id: documentId });
     }

@@ -25,5 +25,6 @@ export const redisKeys = (prefix: string) => ({
   worker: (id: string) => `${prefix}:worker:${id}`,
   cancelChannel: `${prefix}:cancel`,
   reconcileLock: `${prefix}:reconcile-lock`,
+  retentionLock: `${prefix}:retention-lock`,
   bulkOperation: (id: string) => `${prefix}:bulk-operation:${id}`,
 });

@@ -31,7 +31,7 @@ export class TaskRetentionService implements OnApplicationBootstrap, OnApplicati
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly config: ConfigService<AllConfig, true>,
   ) {
-    this.lockKey = `${redisKeys(config.getOrThrow('queue.prefix', { infer: true })).reconcileLock}:retention`;
+    this.lockKey = redisKeys(config.getOrThrow('queue.prefix', { infer: true })).retentionLock;
   }
 
   onApplicationBootstrap(): void {

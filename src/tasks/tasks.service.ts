@@ -17,6 +17,7 @@ import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
 import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
+import { isUuid } from '../common/utils/uuid';
 
 /** A create's response, and whether it replays an earlier request with the same Idempotency-Key. */
 export interface Created<T> {
@@ -24,7 +25,6 @@ export interface Created<T> {
   replayed: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RETRYABLE: readonly TaskStatus[] = [TaskStatus.failed, TaskStatus.cancelled];
 /** How often a state change racing ours is re-read before giving up. */
 const RACE_RETRIES = 3;
@@ -177,7 +177,7 @@ export class TasksService {
   }
 
   private async load(id: string): Promise<TaskRecord> {
-    const task = UUID.test(id) ? await this.tasks.findById(id) : null;
+    const task = isUuid(id) ? await this.tasks.findById(id) : null;
     if (!task) throw new TaskNotFoundError(id);
     return task;
   }

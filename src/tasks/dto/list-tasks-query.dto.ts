@@ -1,6 +1,7 @@
 import { DateTimeField, EnumField, IntField, StringField } from '../../common/decorators/validation.decorators';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, TaskPriority, TaskStatus, TaskType } from '../../queues/task-types';
 import { KB_ID_PATTERN } from './create-task.dto';
+import { UUID_PATTERN } from '../../common/utils/uuid';
 
 export const SORT_FIELDS = [
   'created_at',
@@ -15,7 +16,6 @@ export const SORT_FIELDS = [
 export type SortField = (typeof SORT_FIELDS)[number];
 export const SORT_ORDERS = ['asc', 'desc'] as const;
 export type SortOrder = (typeof SORT_ORDERS)[number];
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Filters, sorting and paging of `GET /api/v1/tasks`. */
 export class ListTasksQueryDto {
