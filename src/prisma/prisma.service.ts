@@ -1,23 +1,39 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { AllConfig } from '../config/app.config';
 
 /**
  * The Prisma client over node-postgres (no Rust engine). It connects lazily on first
  * query, so the API can start — and answer 503 — while PostgreSQL is still down.
+ *
+ * `pool` is the same connection pool Prisma uses, for the few hot-path statements written
+ * in SQL directly (task creation and worker transitions, see TasksRepository): Prisma's
+ * query building costs more CPU there than the database does, and one pool keeps the
+ * connection budget the single DATABASE_POOL_SIZE the operator set.
  */
 @Injectable()
-export class PrismaService extends PrismaClient implements OnModuleDestroy {
+export class PrismaService extends PrismaClient implements OnApplicationShutdown {
+  readonly pool: Pool;
+
   constructor(config: ConfigService<AllConfig, true>) {
     const { url, poolSize } = config.getOrThrow('database', { infer: true });
-    super({
-      adapter: new PrismaPg({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 }),
-    });
+    const pool = new Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+    // An idle client losing its connection (PostgreSQL restarted) must not crash the process;
+    // the pool drops it and the next query opens a new one.
+    pool.on('error', () => undefined);
+    super({ adapter: new PrismaPg(pool) });
+    this.pool = pool;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * The last shutdown phase, not onModuleDestroy: workers hand their unfinished tasks back
+   * to the queue in beforeApplicationShutdown, and a pool ended earlier cannot be reopened.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
+    await this.pool.end().catch(() => undefined);
   }
 }

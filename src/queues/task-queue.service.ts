@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { JobsOptions, Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { ServiceUnavailableError } from '../common/errors/domain.error';
+import { Coalescer } from '../common/utils/coalescer';
 import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT, redisKeys } from './redis.provider';
 import { BULLMQ_PRIORITY, TASK_TYPES, TaskJobData, TaskPriority, TaskType } from './task-types';
@@ -39,6 +40,14 @@ export class TaskQueueService {
   private readonly queues: Record<TaskType, Queue<TaskJobData>>;
   private readonly backoffMs: number;
   private readonly cancelChannel: string;
+  /** Concurrent single dispatches (one per API request) leave together, one addBulk per flush. */
+  private readonly dispatches = new Coalescer<DispatchableTask, void>(
+    async (tasks) => {
+      await this.dispatchMany(tasks);
+      return tasks.map(() => undefined);
+    },
+    { maxBatch: 500, maxInFlight: 2 },
+  );
 
   constructor(
     config: ConfigService<AllConfig, true>,
@@ -66,15 +75,19 @@ export class TaskQueueService {
     return this.queues[taskType];
   }
 
-  async dispatch(task: DispatchableTask): Promise<void> {
-    await this.guard(() => this.queues[task.taskType].add(task.taskType, { taskId: task.id }, this.jobOptions(task, new Date())));
+  dispatch(task: DispatchableTask): Promise<void> {
+    return this.dispatches.submit(task);
   }
 
   /** One round trip per task type instead of one per task. */
   async dispatchMany(tasks: DispatchableTask[]): Promise<void> {
     const now = new Date();
     const byType = new Map<TaskType, DispatchableTask[]>();
-    for (const task of tasks) byType.set(task.taskType, [...(byType.get(task.taskType) ?? []), task]);
+    for (const task of tasks) {
+      const group = byType.get(task.taskType);
+      if (group) group.push(task);
+      else byType.set(task.taskType, [task]);
+    }
     await this.guard(() =>
       Promise.all(
         [...byType.entries()].map(([type, group]) =>

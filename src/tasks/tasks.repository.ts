@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { Coalescer } from '../common/utils/coalescer';
+import { isDatabaseUnavailable } from '../common/errors/infrastructure-errors';
 import { Prisma, Task } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { TaskPriority, TaskStatus, TaskType } from '../queues/task-types';
@@ -55,18 +58,65 @@ const SORT_COLUMNS: Record<SortField, keyof Prisma.TaskOrderByWithRelationInput>
 /** Never-started or unfinished tasks sort after the others whichever the direction. */
 const NULLABLE_SORT_COLUMNS = new Set<SortField>(['started_at', 'completed_at']);
 
+/** The tasks columns under the names of Prisma's Task model, so raw rows are TaskRecords as they come. */
+function taskColumns(alias: string): string {
+  const columns: Array<[string, keyof TaskRecord]> = [
+    ['id', 'id'], ['task_type', 'taskType'], ['kb_id', 'kbId'], ['priority', 'priority'], ['status', 'status'],
+    ['payload', 'payload'], ['result', 'result'], ['progress', 'progress'], ['progress_message', 'progressMessage'],
+    ['retry_count', 'retryCount'], ['max_retries', 'maxRetries'], ['attempt', 'attempt'], ['timeout', 'timeoutSeconds'],
+    ['schedule_for', 'scheduleFor'], ['error_message', 'errorMessage'], ['worker_id', 'workerId'], ['parent_id', 'parentId'],
+    ['created_at', 'createdAt'], ['updated_at', 'updatedAt'], ['started_at', 'startedAt'], ['completed_at', 'completedAt'],
+    ['callback_url', 'callbackUrl'], ['callback_secret', 'callbackSecret'], ['document_id', 'documentId'],
+  ];
+  return columns.map(([column, field]) => `${alias}.${column} AS "${field}"`).join(', ');
+}
+
+const TASK_RETURNING = taskColumns('t');
+
+/** One request's tasks, stored together with other requests' in one INSERT. */
+type InsertRequest = NewTask[];
+interface ClaimRequest {
+  id: string;
+  workerId: string;
+}
+interface CompletionRequest {
+  id: string;
+  attempt: number;
+  result: unknown;
+}
+
+/**
+ * Concurrent requests and job transitions are written together: one statement per flush
+ * instead of one per task (group commit). A flush takes what arrived while the previous one
+ * ran, so under load batches grow and round trips stay few, and an idle service writes at once.
+ */
+const notAnOutage = (error: unknown) => !isDatabaseUnavailable(error);
+const INSERT_BATCH = { maxBatch: 200, maxInFlight: 2, retryAlone: notAnOutage };
+const TRANSITION_BATCH = { maxBatch: 500, maxInFlight: 2, retryAlone: notAnOutage };
+
 /**
  * All reads and writes of the tasks table. State changes are conditional updates on the
  * current status (and, for a worker, on its attempt number), so a stale or duplicate
  * writer changes nothing instead of overwriting a newer state.
+ *
+ * The hot path — creating tasks, a worker claiming and completing them — is SQL on the
+ * shared pg pool, coalesced across concurrent callers; the rest goes through Prisma.
  */
 @Injectable()
 export class TasksRepository {
+  private readonly inserts = new Coalescer<InsertRequest, TaskRecord[]>((requests) => this.insertRequests(requests), INSERT_BATCH);
+  private readonly claims = new Coalescer<ClaimRequest, TaskRecord | null>((requests) => this.claimAll(requests), TRANSITION_BATCH);
+  private readonly completions = new Coalescer<CompletionRequest, boolean>((requests) => this.completeAll(requests), TRANSITION_BATCH);
+
   constructor(private readonly prisma: PrismaService) {}
 
-  /** All-or-nothing: one statement, so either every task is stored or none is. `tx` joins a caller's transaction. */
-  createMany(tasks: NewTask[], tx: Prisma.TransactionClient = this.prisma): Promise<TaskRecord[]> {
-    return tx.task.createManyAndReturn({ data: tasks.map(toCreateInput) });
+  /**
+   * All-or-nothing: either every task is stored or none is. Without `tx` the tasks go out in
+   * one multi-row INSERT shared with concurrent callers; `tx` joins a caller's transaction.
+   */
+  async createMany(tasks: NewTask[], tx?: Prisma.TransactionClient): Promise<TaskRecord[]> {
+    if (tx) return tx.task.createManyAndReturn({ data: tasks.map(toCreateInput) });
+    return this.inserts.submit(tasks);
   }
 
   /** Tasks by id, in the order of `ids`. */
@@ -80,8 +130,10 @@ export class TasksRepository {
     return this.prisma.task.count({ where: { status: TaskStatus.queued } });
   }
 
-  findById(id: string): Promise<TaskRecord | null> {
-    return this.prisma.task.findUnique({ where: { id } });
+  /** The most frequent read (clients polling their tasks): SQL on the pool, no query building. */
+  async findById(id: string): Promise<TaskRecord | null> {
+    const { rows } = await this.prisma.pool.query<TaskRecord>(`SELECT ${TASK_RETURNING} FROM tasks AS t WHERE t.id = $1`, [id]);
+    return rows[0] ?? null;
   }
 
   async findPage(
@@ -168,37 +220,86 @@ export class TasksRepository {
    * A worker claims a task for a new attempt. `processing` is accepted too: that is a task
    * whose previous worker died mid-run and whose job BullMQ handed out again.
    */
-  async markProcessing(id: string, workerId: string): Promise<TaskRecord | null> {
-    const now = new Date();
-    const [row] = await this.prisma.task.updateManyAndReturn({
-      where: { id, status: { in: [TaskStatus.queued, TaskStatus.processing] } },
-      data: {
-        status: TaskStatus.processing,
-        attempt: { increment: 1 },
-        workerId,
-        startedAt: now,
-        updatedAt: now,
-        progress: 0,
-        progressMessage: null,
-      },
-    });
-    return row ?? null;
+  markProcessing(id: string, workerId: string): Promise<TaskRecord | null> {
+    return this.claims.submit({ id, workerId });
   }
 
-  async markCompleted(id: string, attempt: number, result: unknown): Promise<boolean> {
-    const now = new Date();
-    const { count } = await this.prisma.task.updateMany({
-      where: { id, attempt, status: TaskStatus.processing },
-      data: {
-        status: TaskStatus.completed,
-        result: result === undefined || result === null ? Prisma.DbNull : (result as Prisma.InputJsonValue),
-        progress: 100,
-        errorMessage: null,
-        completedAt: now,
-        updatedAt: now,
-      },
+  /** Only the attempt that claimed the task may complete it, and only while it is processing. */
+  markCompleted(id: string, attempt: number, result: unknown): Promise<boolean> {
+    return this.completions.submit({ id, attempt, result: result ?? null });
+  }
+
+  /** Many requests' tasks in one INSERT. Ids are made here so each request gets back exactly its own rows. */
+  private async insertRequests(requests: InsertRequest[]): Promise<TaskRecord[][]> {
+    const withIds = requests.map((tasks) => tasks.map((task) => ({ id: randomUUID(), task })));
+    const rows = await this.insertRows(withIds.flat());
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return withIds.map((tasks) => tasks.map(({ id }) => byId.get(id)!));
+  }
+
+  private async insertRows(rows: Array<{ id: string; task: NewTask }>): Promise<TaskRecord[]> {
+    const records = rows.map(({ id, task }) => ({
+      id,
+      task_type: task.taskType,
+      kb_id: task.kbId,
+      priority: task.priority,
+      payload: task.payload,
+      max_retries: task.maxRetries,
+      timeout: task.timeoutSeconds,
+      schedule_for: task.scheduleFor,
+      parent_id: task.parentId ?? null,
+      callback_url: task.callbackUrl ?? null,
+      callback_secret: task.callbackSecret ?? null,
+    }));
+    const { rows: inserted } = await this.prisma.pool.query<TaskRecord>(
+      `INSERT INTO tasks AS t (id, task_type, kb_id, priority, payload, max_retries, timeout, schedule_for, parent_id, callback_url, callback_secret)
+       SELECT id, task_type, kb_id, priority, payload, max_retries, timeout, schedule_for, parent_id, callback_url, callback_secret
+       FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, task_type task_type, kb_id varchar(128), priority task_priority, payload jsonb,
+            max_retries int, timeout int, schedule_for timestamptz, parent_id uuid, callback_url text, callback_secret text)
+       RETURNING ${TASK_RETURNING}`,
+      [JSON.stringify(records)],
+    );
+    return inserted;
+  }
+
+  /**
+   * Claims in one UPDATE. A task claimed twice in one flush (its job handed out again while
+   * the first claim waits) is given to the first caller only; the second finds nothing to run.
+   */
+  private async claimAll(requests: ClaimRequest[]): Promise<Array<TaskRecord | null>> {
+    const byWorker = new Map<string, string[]>();
+    for (const { id, workerId } of requests) byWorker.set(workerId, [...(byWorker.get(workerId) ?? []), id]);
+    const claimed = new Map<string, TaskRecord>();
+    for (const [workerId, ids] of byWorker) {
+      const { rows } = await this.prisma.pool.query<TaskRecord>(
+        `UPDATE tasks AS t
+         SET status = 'processing', attempt = t.attempt + 1, worker_id = $1, started_at = now(), updated_at = now(),
+             progress = 0, progress_message = NULL
+         FROM (SELECT DISTINCT unnest($2::uuid[]) AS id) AS c
+         WHERE t.id = c.id AND t.status IN ('queued', 'processing')
+         RETURNING ${TASK_RETURNING}`,
+        [workerId, ids],
+      );
+      for (const row of rows) claimed.set(row.id, row);
+    }
+    return requests.map(({ id }) => {
+      const row = claimed.get(id) ?? null;
+      claimed.delete(id);
+      return row;
     });
-    return count === 1;
+  }
+
+  private async completeAll(requests: CompletionRequest[]): Promise<boolean[]> {
+    const { rows } = await this.prisma.pool.query<{ id: string; attempt: number }>(
+      `UPDATE tasks AS t
+       SET status = 'completed', result = c.result, progress = 100, error_message = NULL, completed_at = now(), updated_at = now()
+       FROM jsonb_to_recordset($1::jsonb) AS c(id uuid, attempt int, result jsonb)
+       WHERE t.id = c.id AND t.attempt = c.attempt AND t.status = 'processing'
+       RETURNING t.id, t.attempt`,
+      [JSON.stringify(requests)],
+    );
+    const done = new Set(rows.map((row) => `${row.id}:${row.attempt}`));
+    return requests.map(({ id, attempt }) => done.delete(`${id}:${attempt}`));
   }
 
   /** The parent's own step is done; it stays processing, holding its partial result, while its children run. */
