@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { resolve } from 'node:path';
-import { AppRole, EmbeddingProviderKind, EnvironmentVariables, validateEnvironment } from './env.validation';
+import { AppRole, EmbeddingProviderKind, EnvironmentVariables, validateEnvironment, VectorStoreMode } from './env.validation';
 import { ApiKeyEntry, parseApiKeys } from '../auth/api-keys';
 import { jwtSettings } from '../auth/auth-settings';
 import type { JwtVerifierOptions } from '../auth/jwt-verifier';
@@ -58,6 +58,8 @@ export interface PipelineConfig {
     model: string;
     batchSize: number;
   };
+  /** auto (pgvector when installed, else float arrays), or a forced backend. */
+  vectorStore: VectorStoreMode;
 }
 
 export interface EventsConfig {
@@ -182,6 +184,7 @@ export const pipelineConfig = registerAs('pipeline', (): PipelineConfig => {
       model: e.EMBEDDING_MODEL,
       batchSize: e.EMBEDDING_BATCH_SIZE,
     },
+    vectorStore: e.VECTOR_STORE,
   };
 });
 

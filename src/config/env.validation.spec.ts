@@ -52,3 +52,12 @@ describe('security variables', () => {
     expect(message).not.toContain('topsecretpw');
   });
 });
+
+describe('VECTOR_STORE', () => {
+  it('defaults to auto, accepts the two backends and names the variable otherwise', () => {
+    expect(validateEnvironment({}).VECTOR_STORE).toBe('auto');
+    expect(validateEnvironment({ VECTOR_STORE: 'pgvector' }).VECTOR_STORE).toBe('pgvector');
+    expect(validateEnvironment({ VECTOR_STORE: 'float_array' }).VECTOR_STORE).toBe('float_array');
+    expect(error({ VECTOR_STORE: 'hnsw' })).toContain('VECTOR_STORE="hnsw": VECTOR_STORE must be auto, pgvector or float_array');
+  });
+});

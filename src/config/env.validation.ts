@@ -8,6 +8,13 @@ export enum EmbeddingProviderKind {
   OpenAi = 'openai',
 }
 
+/** Which vector store backend start-up picks: `auto` uses pgvector when the extension is installed. */
+export enum VectorStoreMode {
+  Auto = 'auto',
+  Pgvector = 'pgvector',
+  FloatArray = 'float_array',
+}
+
 export enum AppRole {
   Api = 'api',
   Worker = 'worker',
@@ -193,6 +200,10 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(2048)
   EMBEDDING_BATCH_SIZE = 64;
+
+  @IsOptional()
+  @IsEnum(VectorStoreMode, { message: 'VECTOR_STORE must be auto, pgvector or float_array' })
+  VECTOR_STORE: VectorStoreMode = VectorStoreMode.Auto;
 
   @IsOptional()
   @Transform(toInt)

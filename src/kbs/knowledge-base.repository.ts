@@ -186,14 +186,23 @@ export class KnowledgeBaseRepository {
     return this.prisma.knowledgeBase.findUniqueOrThrow({ where: { kbId } });
   }
 
-  async upsertVectors(kbId: string, vectors: VectorUpsert[]): Promise<number> {
+  /**
+   * Upserts vectors into `vectors`. With `pgvector`, the same values also go to the `embedding`
+   * column that the pgvector backend adds at start-up; the float array is kept either way, so
+   * the kb stays searchable if the service later runs without the extension.
+   */
+  async upsertVectors(kbId: string, vectors: VectorUpsert[], { pgvector = false } = {}): Promise<number> {
     if (vectors.length === 0) return 0;
     const dimension = vectors[0].values.length;
+    const slice = Prisma.sql`f.flat[((t.n - 1) * ${dimension} + 1):(t.n * ${dimension})]`;
+    const embeddingColumn = pgvector ? Prisma.sql`, embedding` : Prisma.empty;
+    const embeddingValue = pgvector ? Prisma.sql`, (${slice})::vector` : Prisma.empty;
+    const embeddingUpdate = pgvector ? Prisma.sql`, embedding = EXCLUDED.embedding` : Prisma.empty;
     return this.prisma.$executeRaw`
-      INSERT INTO vectors (kb_id, id, chunk_id, document_id, model, dimension, "values", metadata, updated_at)
+      INSERT INTO vectors (kb_id, id, chunk_id, document_id, model, dimension, "values", metadata, updated_at ${embeddingColumn})
       SELECT ${kbId}, t.id, t.chunk_id, t.document_id, t.model, ${dimension},
-             f.flat[((t.n - 1) * ${dimension} + 1):(t.n * ${dimension})],
-             f.meta -> (t.n - 1)::int, now()
+             ${slice},
+             f.meta -> (t.n - 1)::int, now() ${embeddingValue}
       FROM (SELECT ${flatten(vectors.map((v) => v.values))}::real[] AS flat,
                    ${JSON.stringify(vectors.map((v) => v.metadata))}::jsonb AS meta) f,
            unnest(${vectors.map((v) => v.id)}::text[], ${vectors.map((v) => v.chunkId)}::uuid[],
@@ -201,7 +210,7 @@ export class KnowledgeBaseRepository {
            WITH ORDINALITY AS t(id, chunk_id, document_id, model, n)
       ON CONFLICT (kb_id, id) DO UPDATE SET chunk_id = EXCLUDED.chunk_id, document_id = EXCLUDED.document_id,
         model = EXCLUDED.model, dimension = EXCLUDED.dimension, "values" = EXCLUDED."values",
-        metadata = EXCLUDED.metadata, updated_at = now()`;
+        metadata = EXCLUDED.metadata, updated_at = now() ${embeddingUpdate}`;
   }
 
   /** Recomputes the full-text vectors of a kb's chunks (or one document's) and refreshes planner statistics. */
@@ -238,28 +247,6 @@ export class KnowledgeBaseRepository {
            websearch_to_tsquery(${FTS_CONFIG}::regconfig, ${query}) q
       WHERE c.kb_id = ${kbId} AND c.tsv @@ q
       ORDER BY score DESC, c.document_id, c.chunk_index
-      LIMIT ${limit}`;
-  }
-
-  /** Exact cosine similarity over the kb's stored vectors of one model (no approximate index). */
-  vectorSearch(kbId: string, model: string | null, query: number[], limit: number): Promise<Array<ChunkHit & { vector_id: string }>> {
-    const modelFilter = model === null ? Prisma.sql`v.model IS NULL` : Prisma.sql`v.model = ${model}`;
-    return this.prisma.$queryRaw`
-      WITH q AS (SELECT ${query}::real[] AS qv),
-      scored AS (
-        SELECT v.id, v.chunk_id, v.document_id,
-               (SELECT sum(a * b) FROM unnest(v."values", q.qv) AS t(a, b))
-                 / NULLIF(sqrt((SELECT sum(a * a) FROM unnest(v."values") AS a)) *
-                          sqrt((SELECT sum(b * b) FROM unnest(q.qv) AS b)), 0) AS score
-        FROM vectors v, q
-        WHERE v.kb_id = ${kbId} AND ${modelFilter}
-      )
-      SELECT s.id AS vector_id, s.chunk_id, s.document_id, c.chunk_index, c.content, d.source_path, s.score::float8 AS score
-      FROM scored s
-      LEFT JOIN chunks c ON c.id = s.chunk_id
-      LEFT JOIN documents d ON d.id = s.document_id
-      WHERE s.score IS NOT NULL
-      ORDER BY s.score DESC
       LIMIT ${limit}`;
   }
 }

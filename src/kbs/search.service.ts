@@ -3,6 +3,7 @@ import { InvalidRequestError } from '../common/errors/domain.error';
 import { EmbeddingService } from './embedding.service';
 import { ChunkHit, KnowledgeBaseRepository } from './knowledge-base.repository';
 import { round } from '../common/utils/round';
+import { VectorStoreService } from './vector-store.service';
 
 export type SearchMode = 'vector' | 'fulltext' | 'hybrid';
 
@@ -24,15 +25,16 @@ const RRF_K = 60;
 const FUSION_DEPTH = 50;
 
 /**
- * Search over a kb's chunks: PostgreSQL full-text ranking, exact cosine similarity of the
- * query's embedding against the stored vectors, or both fused by reciprocal rank — so a
- * user can check that what the pipeline stored is findable.
+ * Search over a kb's chunks: PostgreSQL full-text ranking, cosine similarity of the query's
+ * embedding against the stored vectors (exact, or HNSW with pgvector), or both fused by
+ * reciprocal rank — so a user can check that what the pipeline stored is findable.
  */
 @Injectable()
 export class SearchService {
   constructor(
     private readonly kb: KnowledgeBaseRepository,
     private readonly embeddings: EmbeddingService,
+    private readonly vectors: VectorStoreService,
   ) {}
 
   async search(kbId: string, query: string, mode: SearchMode, limit: number): Promise<SearchHit[]> {
@@ -55,7 +57,7 @@ export class SearchService {
         { kb_id: kbId, mode: 'vector' },
       );
     }
-    return this.kb.vectorSearch(kbId, kb.model, await this.embeddings.embedQuery(query), limit);
+    return this.vectors.nearest(kbId, kb.model, kb.dimension, await this.embeddings.embedQuery(query), limit);
   }
 }
 

@@ -1,15 +1,29 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '../config/app.config';
+import { VectorStoreMode } from '../config/env.validation';
 import { PrismaService } from '../prisma/prisma.service';
 import { PermanentTaskError } from '../workers/task-errors';
 import { EmbeddingService, StageContext } from './embedding.service';
+import { FloatArrayVectorBackend } from './float-array.vector-backend';
 import type { VectorStoragePayload } from './kb-payloads';
 import { KnowledgeBaseRepository, VectorUpsert } from './knowledge-base.repository';
+import { PgvectorVectorBackend } from './pgvector.vector-backend';
+import type { VectorBackend, VectorHit, VectorIndexReport } from './vector-backend';
 
+/** What /health reports under details.vector_store. */
 export interface VectorStoreInfo {
-  backend: 'float_array';
-  search: 'exact_cosine';
-  pgvector_installed: boolean;
+  /** `undetermined` only while PostgreSQL has not answered since start-up. */
+  backend: VectorBackend['backend'] | 'undetermined';
+  search: VectorBackend['search'] | null;
+  /** VECTOR_STORE: auto, or the backend it forces. */
+  mode: VectorStoreMode;
+  /** Whether the `vector` extension is installed in the database, and its version. */
+  pgvector_installed: boolean | null;
+  pgvector_version: string | null;
+  /** Whether PostgreSQL could install it (`CREATE EXTENSION vector`); auto mode does not. */
+  pgvector_available: boolean | null;
 }
 
 export interface VectorStorageResult {
@@ -17,43 +31,85 @@ export interface VectorStorageResult {
   dimension: number;
   model: string | null;
   document_id: string | null;
-  backend: VectorStoreInfo['backend'];
+  backend: VectorBackend['backend'];
 }
+
+interface ExtensionState {
+  installed: string | null;
+  available: string | null;
+}
+
+/** VECTOR_STORE=pgvector on a database that cannot have the extension: start-up must stop, not fall back. */
+class PgvectorUnavailableError extends Error {}
 
 const UPSERT_BATCH = 1000;
 
 /**
  * vector_storage: upserts vectors into the kb's vector store in PostgreSQL. Every vector
- * of a kb has the dimension fixed by its first vectors; others are refused. The store is a
- * float array per vector with exact cosine search; whether the pgvector extension is
- * installed is detected at start-up and reported by /health.
+ * of a kb has the dimension fixed by its first vectors; others are refused.
+ *
+ * The store's backend is chosen at start-up: pgvector (HNSW, cosine) when the `vector`
+ * extension is installed, else a float array per vector with exact cosine search. auto never
+ * creates the extension, even when PostgreSQL has it available: installing one needs a
+ * privilege the service should not hold and is the DBA's decision. VECTOR_STORE=pgvector is
+ * that decision, so then the service creates it, and refuses to start if it cannot.
  */
 @Injectable()
 export class VectorStoreService implements OnModuleInit {
   private readonly logger = new Logger(VectorStoreService.name);
-  private pgvectorInstalled = false;
+  private readonly mode: VectorStoreMode;
+  private readonly databaseUrl: string;
+  private chosen: VectorBackend | null = null;
+  private choosing: Promise<VectorBackend> | null = null;
+  private extension: ExtensionState | null = null;
 
   constructor(
     private readonly prisma: PrismaService,
     private readonly kb: KnowledgeBaseRepository,
     private readonly embeddings: EmbeddingService,
-  ) {}
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.mode = config.getOrThrow('pipeline', { infer: true }).vectorStore;
+    this.databaseUrl = config.getOrThrow('database', { infer: true }).url;
+  }
 
+  /**
+   * Chooses the backend now. If PostgreSQL does not answer, the service still starts (the API
+   * reports 503 meanwhile) and the choice is made on first use.
+   */
   async onModuleInit(): Promise<void> {
     try {
-      const rows = await this.prisma.$queryRaw<Array<{ installed: boolean }>>`
-        SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed`;
-      this.pgvectorInstalled = rows[0]?.installed ?? false;
+      const backend = await this.backend();
+      this.logger.log(`Vector store: ${backend.backend} (${backend.search})`);
     } catch (error) {
-      this.logger.warn(`Could not detect pgvector: ${(error as Error).message}`);
+      if (error instanceof PgvectorUnavailableError) throw error;
+      this.logger.warn(`Vector store backend not chosen yet, will retry on first use: ${(error as Error).message}`);
     }
   }
 
-  info(): VectorStoreInfo {
-    return { backend: 'float_array', search: 'exact_cosine', pgvector_installed: this.pgvectorInstalled };
+  /** The backend in use; chosen once per process, so every process must be restarted after installing pgvector. */
+  backend(): Promise<VectorBackend> {
+    if (this.chosen) return Promise.resolve(this.chosen);
+    this.choosing ??= this.choose()
+      .then((backend) => (this.chosen = backend))
+      .finally(() => (this.choosing = null));
+    return this.choosing;
+  }
+
+  async describe(): Promise<VectorStoreInfo> {
+    const backend = await this.backend().catch(() => null);
+    return {
+      backend: backend?.backend ?? 'undetermined',
+      search: backend?.search ?? null,
+      mode: this.mode,
+      pgvector_installed: this.extension ? this.extension.installed !== null : null,
+      pgvector_version: this.extension?.installed ?? null,
+      pgvector_available: this.extension ? this.extension.available !== null : null,
+    };
   }
 
   async store(payload: VectorStoragePayload, ctx: StageContext): Promise<VectorStorageResult> {
+    const backend = await this.backend();
     const vectors = payload.document_id ? await this.fromDocument(payload.document_id, payload.model, ctx.kbId) : this.fromPayload(payload);
     if (vectors.length === 0) throw new PermanentTaskError('No vectors to store');
     const dimension = vectors[0].values.length;
@@ -67,10 +123,60 @@ export class VectorStoreService implements OnModuleInit {
     let stored = 0;
     for (let start = 0; start < vectors.length; start += UPSERT_BATCH) {
       ctx.signal.throwIfAborted();
-      stored += await this.kb.upsertVectors(ctx.kbId, vectors.slice(start, start + UPSERT_BATCH));
+      stored += await backend.upsert(ctx.kbId, vectors.slice(start, start + UPSERT_BATCH));
       await ctx.reportProgress((Math.min(start + UPSERT_BATCH, vectors.length) / vectors.length) * 100, `Stored ${stored} vectors`);
     }
-    return { stored, dimension, model: vectors[0].model, document_id: payload.document_id ?? null, backend: 'float_array' };
+    return { stored, dimension, model: vectors[0].model, document_id: payload.document_id ?? null, backend: backend.backend };
+  }
+
+  /** The kb's vectors (of one model) nearest to `query` by cosine similarity, best first. */
+  async nearest(kbId: string, model: string | null, dimension: number, query: number[], limit: number): Promise<VectorHit[]> {
+    return (await this.backend()).nearest(kbId, model, dimension, query, limit);
+  }
+
+  /** knowledge_indexing's vector part; a kb without vectors yet has nothing to index. */
+  async rebuildIndex(kbId: string, documentId?: string): Promise<VectorIndexReport> {
+    const backend = await this.backend();
+    const kb = await this.kb.knowledgeBase(kbId);
+    if (!kb?.dimension) return { name: null, action: 'none', synced: 0 };
+    return backend.rebuildIndex(kbId, kb.dimension, documentId);
+  }
+
+  private async choose(): Promise<VectorBackend> {
+    this.extension = await this.detectExtension();
+    const float = new FloatArrayVectorBackend(this.prisma, this.kb);
+    if (this.mode === VectorStoreMode.FloatArray) return float;
+    if (!this.extension.installed) {
+      if (this.mode === VectorStoreMode.Auto) return float;
+      await this.createExtension();
+    }
+    const pgvector = new PgvectorVectorBackend(this.prisma, this.kb, this.databaseUrl);
+    const prepared = await pgvector.prepare();
+    if (prepared.columnAdded) this.logger.log(`Added vectors.embedding; copied ${prepared.backfilled} stored vectors into it`);
+    return pgvector;
+  }
+
+  private async detectExtension(): Promise<ExtensionState> {
+    const [state] = await this.prisma.$queryRaw<ExtensionState[]>`
+      SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS installed,
+             (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS available`;
+    return state;
+  }
+
+  private async createExtension(): Promise<void> {
+    if (!this.extension?.available) {
+      throw new PgvectorUnavailableError('VECTOR_STORE=pgvector, but this PostgreSQL has no vector extension to install (see README "Vector store")');
+    }
+    try {
+      await this.prisma.$executeRawUnsafe('CREATE EXTENSION IF NOT EXISTS vector');
+    } catch (error) {
+      // Another process may have created it at the same moment; only a still-missing extension is fatal.
+      this.extension = await this.detectExtension();
+      if (!this.extension.installed) {
+        throw new PgvectorUnavailableError(`VECTOR_STORE=pgvector, but creating the vector extension failed: ${(error as Error).message}`);
+      }
+    }
+    this.extension = await this.detectExtension();
   }
 
   private async fromDocument(documentId: string, model: string | undefined, kbId: string): Promise<VectorUpsert[]> {

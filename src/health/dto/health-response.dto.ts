@@ -18,6 +18,15 @@ export class HealthResponseDto {
       database: { status: 'healthy', latency_ms: 0.8 },
       redis: { status: 'healthy', size: 0, keys: 12, latency_ms: 0.4 },
       queue: { status: 'healthy', latency_ms: 1.2, queues: { health_check: { waiting: 0, delayed: 0, active: 0, failed: 0, paused: false } } },
+      vector_store: {
+        status: 'healthy',
+        backend: 'pgvector',
+        search: 'hnsw_cosine',
+        mode: 'auto',
+        pgvector_installed: true,
+        pgvector_version: '0.8.1',
+        pgvector_available: true,
+      },
     },
   })
   details!: Record<string, { status: 'healthy' | 'unhealthy'; [key: string]: unknown }>;

@@ -27,11 +27,11 @@ export class DependencyHealthIndicators {
     return this.check('queue', () => this.probe.queueSystem());
   }
 
-  /** Which vector store backend start-up chose; healthy whenever the database is. */
+  /** Which vector store backend start-up chose (pgvector or float_array); healthy whenever the database is. */
   vectorStore(): Promise<HealthIndicatorResult> {
     return this.check('vector_store', async () => {
-      const database = await this.probe.database();
-      return { ...this.vectors.info(), status: database.status };
+      const [database, info] = await Promise.all([this.probe.database(), this.vectors.describe()]);
+      return { ...info, status: database.status };
     });
   }
 
