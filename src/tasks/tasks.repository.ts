@@ -150,7 +150,7 @@ export class TasksRepository {
         skip: (page.page - 1) * page.pageSize,
         take: page.pageSize,
       }),
-      this.prisma.task.count({ where }),
+      this.count(filter),
     ]);
     return { tasks, total };
   }
@@ -171,8 +171,15 @@ export class TasksRepository {
     return row ?? null;
   }
 
-  count(filter: TaskFilter): Promise<number> {
-    return this.prisma.task.count({ where: toWhere(filter) });
+  /**
+   * Exact either way. A filter on the counted key alone (kb, status, type, priority) sums
+   * the trigger-kept task_counters rows — a few per kb, whatever its size; any other
+   * filter counts the matching tasks.
+   */
+  async count(filter: TaskFilter): Promise<number> {
+    if (!countedByKey(filter)) return this.prisma.task.count({ where: toWhere(filter) });
+    const { _sum } = await this.prisma.taskCounter.aggregate({ where: toCounterWhere(filter), _sum: { count: true } });
+    return Number(_sum.count ?? 0);
   }
 
   /**
@@ -456,8 +463,24 @@ function toWhere(filter: TaskFilter): Prisma.TaskWhereInput {
   };
 }
 
-/** kbId and kbIds together: the one kb, and only if it is among the allowed ones. */
-function kbWhere(filter: TaskFilter): Prisma.TaskWhereInput {
+/** The filters task_counters is keyed by; any other one needs a count over the tasks. */
+const COUNTER_KEY_FILTERS = new Set<keyof TaskFilter>(['kbId', 'kbIds', 'status', 'taskType', 'priority']);
+
+function countedByKey(filter: TaskFilter): boolean {
+  return Object.entries(filter).every(([name, value]) => !value || COUNTER_KEY_FILTERS.has(name as keyof TaskFilter));
+}
+
+function toCounterWhere(filter: TaskFilter): Prisma.TaskCounterWhereInput {
+  return {
+    ...kbWhere(filter),
+    ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.taskType ? { taskType: filter.taskType } : {}),
+    ...(filter.priority ? { priority: filter.priority } : {}),
+  };
+}
+
+/** kbId and kbIds together: the one kb, and only if it is among the allowed ones. Fits tasks and task_counters alike. */
+function kbWhere(filter: TaskFilter): { kbId?: string | { equals?: string; in: string[] } } {
   if (!filter.kbIds) return filter.kbId ? { kbId: filter.kbId } : {};
   return { kbId: filter.kbId ? { equals: filter.kbId, in: [...filter.kbIds] } : { in: [...filter.kbIds] } };
 }
