@@ -11,7 +11,9 @@ export const redisClientProvider: Provider = {
   provide: REDIS_CLIENT,
   inject: [ConfigService],
   useFactory: async (config: ConfigService<AllConfig, true>) => {
-    const client = createRedisClient(config.getOrThrow('queue', { infer: true }), 'producer', { lazyConnect: true });
+    // Auto-pipelining: commands issued in the same tick (queue positions of concurrent
+    // requests, heartbeats) leave in one write instead of one each.
+    const client = createRedisClient(config.getOrThrow('queue', { infer: true }), 'producer', { lazyConnect: true, enableAutoPipelining: true });
     // Connected before the first heartbeat uses it; if Redis is down the service starts
     // anyway (creates are stored and dispatched later) and ioredis keeps reconnecting.
     await client.connect().catch((error: Error) => new Logger('Redis').warn(`Redis unavailable at start-up: ${error.message}`));

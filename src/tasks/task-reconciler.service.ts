@@ -94,7 +94,7 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
     if (stale.length === 0) return 0;
     const running = new Set((await this.workers.liveWorkers()).flatMap((w) => w.current_task_ids));
     for (const task of stale) {
-      if (task._count.children > 0) {
+      if (task.hasChildren) {
         await this.family.childSettled(task.id);
         continue;
       }
