@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { Coalescer } from '../common/utils/coalescer';
 import { PrismaService } from '../prisma/prisma.service';
 import { REDIS_CLIENT } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
@@ -21,6 +22,21 @@ const PROBE_TIMEOUT_MS = 3000;
  */
 @Injectable()
 export class HealthProbeService {
+  /**
+   * Concurrent database probes share a round trip: a probe joins the next `SELECT 1` to
+   * leave, never one already in flight, so every answer comes from a round trip that began
+   * after it was asked. A thousand health_check tasks at once then cost PostgreSQL a few
+   * statements instead of a thousand. Straight on the pool both Prisma and the hot path use:
+   * a round trip to PostgreSQL is what is checked, not Prisma's query pipeline.
+   */
+  private readonly databaseRoundTrips = new Coalescer<null, null>(
+    async (probes) => {
+      await this.prisma.pool.query('SELECT 1');
+      return probes.map(() => null);
+    },
+    { maxBatch: 10_000, maxInFlight: 1 },
+  );
+
   constructor(
     private readonly prisma: PrismaService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
@@ -29,9 +45,7 @@ export class HealthProbeService {
 
   database(): Promise<ComponentHealth> {
     return timed(async () => {
-      // Straight on the pool both Prisma and the hot path use: a round trip to PostgreSQL is
-      // what is being checked, not Prisma's query pipeline.
-      await this.prisma.pool.query('SELECT 1');
+      await this.databaseRoundTrips.submit(null);
       return {};
     });
   }
