@@ -5,7 +5,7 @@ import type { KnowledgeIndexingPayload } from '../../kbs/kb-payloads';
 import { TaskJobData, TaskType } from '../../queues/task-types';
 import { TaskLifecycleService } from '../task-lifecycle';
 
-/** `knowledge_indexing`: rebuilds the kb's full-text index and reports what is searchable. */
+/** `knowledge_indexing`: rebuilds the kb's full-text index and its vector index (HNSW with pgvector), and reports what is searchable. */
 @Processor(TaskType.knowledge_indexing, { autorun: false })
 export class KnowledgeIndexingProcessor extends WorkerHost {
   constructor(
