@@ -89,14 +89,18 @@ describe('Task counters (e2e)', () => {
                 count(completed_at - started_at) FILTER (WHERE status = 'completed') AS run_count
          FROM tasks WHERE kb_id = ANY($1) GROUP BY 1, 2, 3, 4
        ), counters AS (
-         SELECT * FROM task_counters WHERE kb_id = ANY($1) AND (count <> 0 OR run_ms_sum <> 0 OR run_count <> 0)
+         -- A key's shards (one per writing connection) summed, as the readers do.
+         SELECT kb_id, task_type, priority, status, sum(count) AS count, sum(run_ms_sum) AS run_ms_sum, sum(run_count) AS run_count
+         FROM task_counters WHERE kb_id = ANY($1)
+         GROUP BY 1, 2, 3, 4
+         HAVING sum(count) <> 0 OR sum(run_ms_sum) <> 0 OR sum(run_count) <> 0
        )
        SELECT kb_id, task_type, priority, status,
               t.count::int AS expected_count, c.count::int AS counted,
-              t.run_ms_sum::bigint::text AS expected_run_ms, c.run_ms_sum::text AS counted_run_ms,
+              t.run_ms_sum::bigint::text AS expected_run_ms, c.run_ms_sum::bigint::text AS counted_run_ms,
               t.run_count::int AS expected_runs, c.run_count::int AS counted_runs
        FROM truth t FULL JOIN counters c USING (kb_id, task_type, priority, status)
-       WHERE t.count IS DISTINCT FROM c.count OR t.run_ms_sum IS DISTINCT FROM c.run_ms_sum OR t.run_count IS DISTINCT FROM c.run_count`,
+       WHERE t.count IS DISTINCT FROM c.count::bigint OR t.run_ms_sum IS DISTINCT FROM c.run_ms_sum OR t.run_count IS DISTINCT FROM c.run_count::bigint`,
       [kbs],
     );
     return rows;
