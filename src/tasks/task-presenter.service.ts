@@ -10,20 +10,23 @@ const AVERAGE_SAMPLE = 100;
 const CACHE_MS = 2000;
 
 interface Cached<T> {
-  value: T;
+  value?: T;
+  loaded: boolean;
   at: number;
+  /** The one load under way, if any; callers meanwhile get `value` once there is one. */
+  loading?: Promise<T>;
 }
 
 /**
  * Turns stored tasks into API responses — the only place a row becomes JSON — adding the
  * live figures: queue position and estimated completion. The inputs to those (recent run
- * times per type, live worker concurrency) are cached for two seconds, so a burst of
- * requests costs one query instead of one per request.
+ * times per type, live worker concurrency) are cached for two seconds and refreshed in the
+ * background, so a burst of requests costs one query and none of them waits for it.
  */
 @Injectable()
 export class TaskPresenterService {
   private readonly averages = new Map<TaskType | 'all', Cached<number | null>>();
-  private concurrency?: Cached<number>;
+  private readonly concurrency = new Map<'live', Cached<number>>();
 
   constructor(
     private readonly tasks: TasksRepository,
@@ -82,21 +85,34 @@ export class TaskPresenterService {
     return new Map([...fromQueue, ...fromDatabase]);
   }
 
-  private async liveConcurrency(): Promise<number> {
-    if (this.concurrency && Date.now() - this.concurrency.at < CACHE_MS) return this.concurrency.value;
-    // Without Redis there is no basis for an estimate, which is not a reason to fail the request.
-    const workers = await this.workers.liveWorkers().catch(() => []);
-    const value = workers.filter((w) => w.status !== 'stopping').reduce((sum, w) => sum + w.concurrency, 0);
-    this.concurrency = { value, at: Date.now() };
-    return value;
+  private liveConcurrency(): Promise<number> {
+    return this.cached(this.concurrency, 'live', async () => {
+      // Without Redis there is no basis for an estimate, which is not a reason to fail the request.
+      const workers = await this.workers.liveWorkers().catch(() => []);
+      return workers.filter((w) => w.status !== 'stopping').reduce((sum, w) => sum + w.concurrency, 0);
+    });
   }
 
-  private async cached<K, T>(cache: Map<K, Cached<T>>, key: K, load: () => Promise<T>): Promise<T> {
-    const hit = cache.get(key);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
-    const value = await load();
-    cache.set(key, { value, at: Date.now() });
-    return value;
+  /**
+   * Fresh for CACHE_MS; after that the stale value is served while one load refreshes it in
+   * the background, so no request waits for the query and a burst of requests starts it once.
+   * Only the first calls of a key wait, all on the same load.
+   */
+  private cached<K, T>(cache: Map<K, Cached<T>>, key: K, load: () => Promise<T>): Promise<T> {
+    let entry = cache.get(key);
+    if (!entry) cache.set(key, (entry = { loaded: false, at: 0 }));
+    const current = entry;
+    if (Date.now() - current.at >= CACHE_MS && !current.loading) {
+      current.loading = load()
+        .then((value) => {
+          Object.assign(current, { value, loaded: true, at: Date.now() });
+          return value;
+        })
+        .finally(() => (current.loading = undefined));
+      // A failed background refresh keeps the stale value; first-load callers see the error.
+      current.loading.catch(() => undefined);
+    }
+    return current.loaded ? Promise.resolve(current.value as T) : current.loading!;
   }
 }
 
