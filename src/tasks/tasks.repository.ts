@@ -421,16 +421,24 @@ export class TasksRepository {
   }
 
   /** Queued tasks last touched before `olderThan`, newest first: what the reconciler checks against BullMQ. */
-  findDueQueued(
+  /**
+   * SQL with the status as a literal: the planner then knows `queued` rows are few and reads
+   * them through the status index, where Prisma's bound parameter let a generic plan walk the
+   * updated_at index over the whole table.
+   */
+  async findDueQueued(
     olderThan: Date,
     limit: number,
   ): Promise<Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'updatedAt'>[]> {
-    return this.prisma.task.findMany({
-      where: { status: TaskStatus.queued, updatedAt: { lt: olderThan } },
-      select: { id: true, taskType: true, priority: true, scheduleFor: true, maxRetries: true, updatedAt: true },
-      orderBy: { updatedAt: 'desc' },
-      take: limit,
-    });
+    const { rows } = await this.prisma.pool.query<Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'updatedAt'>>(
+      `SELECT t.id, t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.updated_at AS "updatedAt"
+       FROM tasks AS t
+       WHERE t.status = 'queued' AND t.updated_at < $1
+       ORDER BY t.updated_at DESC
+       LIMIT $2`,
+      [olderThan, limit],
+    );
+    return rows;
   }
 }
 
