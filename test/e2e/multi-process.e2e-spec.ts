@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { taskRequest } from '../factories/task.factory';
 import { ServiceProcess, startService } from '../setup/processes';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
-import { uniqueKb, waitFor } from '../setup/test-app';
+import { deleteRedisKeys, uniqueKb, waitFor } from '../setup/test-app';
 
 const TASKS = 10_000;
 const BATCH = 500;
@@ -52,6 +52,7 @@ describe('Two APIs, three workers, one killed (e2e)', () => {
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
     await db.end();
     redis.disconnect();
+    await deleteRedisKeys(prefix);
   });
 
   const statusCounts = async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { App } from 'supertest/types';
@@ -6,7 +7,7 @@ import { AppModule } from '../../src/app.module';
 import { configureHttpApp } from '../../src/bootstrap';
 import { AppRole } from '../../src/config/env.validation';
 import { PrismaService } from '../../src/prisma/prisma.service';
-import { applyTestEnv } from './test-env';
+import { applyTestEnv, TEST_REDIS_URL } from './test-env';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -37,8 +38,29 @@ export async function createTestApp(env: Record<string, string> = {}, role = App
     http: app.getHttpServer() as App,
     prisma: app.get(PrismaService),
     prefix,
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      await deleteRedisKeys(prefix);
+    },
   };
+}
+
+/** Removes a test's queue keys (SCAN + UNLINK under its own prefix), so Redis does not grow run after run. */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // Redis stopped by the test itself: nothing to clean, or nothing reachable to clean.
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Polls `probe` until `done` holds or the deadline passes; never a fixed sleep. */
