@@ -73,6 +73,14 @@ function taskColumns(alias: string): string {
 
 const TASK_RETURNING = taskColumns('t');
 
+/** Any number of tasks in one statement: $1 is a JSON array of toInsertRecord()s. */
+const INSERT_TASKS = `
+  INSERT INTO tasks AS t (id, task_type, kb_id, priority, payload, max_retries, timeout, schedule_for, parent_id, callback_url, callback_secret)
+  SELECT id, task_type, kb_id, priority, payload, max_retries, timeout, schedule_for, parent_id, callback_url, callback_secret
+  FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, task_type task_type, kb_id varchar(128), priority task_priority, payload jsonb,
+       max_retries int, timeout int, schedule_for timestamptz, parent_id uuid, callback_url text, callback_secret text)
+  RETURNING ${TASK_RETURNING}`;
+
 /** A processing task nobody touched for a while, and whether it is a parent waiting on children. */
 export type StaleTask = Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'attempt'> & { hasChildren: boolean };
 
@@ -118,8 +126,9 @@ export class TasksRepository {
    * one multi-row INSERT shared with concurrent callers; `tx` joins a caller's transaction.
    */
   async createMany(tasks: NewTask[], tx?: Prisma.TransactionClient): Promise<TaskRecord[]> {
-    if (tx) return tx.task.createManyAndReturn({ data: tasks.map(toCreateInput) });
-    return this.inserts.submit(tasks);
+    if (!tx) return this.inserts.submit(tasks);
+    const [rows] = await this.insertRequests([tasks], (sql, records) => tx.$queryRawUnsafe<TaskRecord[]>(sql, records));
+    return rows;
   }
 
   /** Tasks by id, in the order of `ids`. */
@@ -239,37 +248,19 @@ export class TasksRepository {
     return this.completions.submit({ id, attempt, result: result ?? null });
   }
 
-  /** Many requests' tasks in one INSERT. Ids are made here so each request gets back exactly its own rows. */
-  private async insertRequests(requests: InsertRequest[]): Promise<TaskRecord[][]> {
+  /**
+   * Many requests' tasks in one INSERT. Ids are made here so each request gets back exactly its
+   * own rows. `run` executes the statement: the shared pool, or a caller's transaction.
+   */
+  private async insertRequests(
+    requests: InsertRequest[],
+    run: (sql: string, records: string) => Promise<TaskRecord[]> = async (sql, records) =>
+      (await this.prisma.pool.query<TaskRecord>(sql, [records])).rows,
+  ): Promise<TaskRecord[][]> {
     const withIds = requests.map((tasks) => tasks.map((task) => ({ id: randomUUID(), task })));
-    const rows = await this.insertRows(withIds.flat());
+    const rows = await run(INSERT_TASKS, JSON.stringify(withIds.flat().map(toInsertRecord)));
     const byId = new Map(rows.map((row) => [row.id, row]));
     return withIds.map((tasks) => tasks.map(({ id }) => byId.get(id)!));
-  }
-
-  private async insertRows(rows: Array<{ id: string; task: NewTask }>): Promise<TaskRecord[]> {
-    const records = rows.map(({ id, task }) => ({
-      id,
-      task_type: task.taskType,
-      kb_id: task.kbId,
-      priority: task.priority,
-      payload: task.payload,
-      max_retries: task.maxRetries,
-      timeout: task.timeoutSeconds,
-      schedule_for: task.scheduleFor,
-      parent_id: task.parentId ?? null,
-      callback_url: task.callbackUrl ?? null,
-      callback_secret: task.callbackSecret ?? null,
-    }));
-    const { rows: inserted } = await this.prisma.pool.query<TaskRecord>(
-      `INSERT INTO tasks AS t (id, task_type, kb_id, priority, payload, max_retries, timeout, schedule_for, parent_id, callback_url, callback_secret)
-       SELECT id, task_type, kb_id, priority, payload, max_retries, timeout, schedule_for, parent_id, callback_url, callback_secret
-       FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, task_type task_type, kb_id varchar(128), priority task_priority, payload jsonb,
-            max_retries int, timeout int, schedule_for timestamptz, parent_id uuid, callback_url text, callback_secret text)
-       RETURNING ${TASK_RETURNING}`,
-      [JSON.stringify(records)],
-    );
-    return inserted;
   }
 
   /**
@@ -442,18 +433,20 @@ export class TasksRepository {
   }
 }
 
-function toCreateInput(task: NewTask): Prisma.TaskCreateManyInput {
+/** A new task as one element of the JSON array INSERT_TASKS reads, under its column names. */
+function toInsertRecord({ id, task }: { id: string; task: NewTask }) {
   return {
-    taskType: task.taskType,
-    kbId: task.kbId,
+    id,
+    task_type: task.taskType,
+    kb_id: task.kbId,
     priority: task.priority,
-    payload: task.payload as Prisma.InputJsonValue,
-    maxRetries: task.maxRetries,
-    timeoutSeconds: task.timeoutSeconds,
-    scheduleFor: task.scheduleFor,
-    parentId: task.parentId ?? null,
-    callbackUrl: task.callbackUrl ?? null,
-    callbackSecret: task.callbackSecret ?? null,
+    payload: task.payload,
+    max_retries: task.maxRetries,
+    timeout: task.timeoutSeconds,
+    schedule_for: task.scheduleFor,
+    parent_id: task.parentId ?? null,
+    callback_url: task.callbackUrl ?? null,
+    callback_secret: task.callbackSecret ?? null,
   };
 }
 
