@@ -43,7 +43,12 @@ export async function redisCensus(redisUrl: string, prefix: string, work: () => 
   const sent = new Map<string, number>();
   let lua = 0;
   let total = 0;
-  const monitor = await new Redis(redisUrl, { lazyConnect: false }).monitor();
+  const base = new Redis(redisUrl, { lazyConnect: false });
+  const monitor = await base.monitor();
+  // Another client's traffic on the same server has made ioredis's MONITOR parsing fail
+  // ("Command queue state error"): the census fails with that reason instead of the process.
+  let monitorError: Error | null = null;
+  monitor.on('error', (error: Error) => (monitorError ??= error));
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     if (!args.some((arg) => arg.includes(prefix))) return;
     if (source === 'lua') {
@@ -66,7 +71,10 @@ export async function redisCensus(redisUrl: string, prefix: string, work: () => 
     await sleep(300);
   } finally {
     monitor.disconnect();
+    base.disconnect();
   }
+  const failure = monitorError as Error | null;
+  if (failure) throw new Error(`Redis census (MONITOR) failed: ${failure.message}; is another service using this Redis?`);
   const per = (n: number) => round(n / Math.max(tasks, 1), 2);
   return {
     tasks,
