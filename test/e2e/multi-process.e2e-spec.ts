@@ -67,6 +67,10 @@ describe('Two APIs, three workers, one killed (e2e)', () => {
 
   it('completes all 10,000 tasks exactly once although a worker is killed mid-run', async () => {
     const [apiA, apiB, victim] = processes;
+    // Paused while the tasks go in, so the kill lands mid-run however fast the workers are:
+    // unpaused, they finished all 10,000 before the 30 % poll noticed on a quiet machine.
+    const queueControl = (action: 'pause' | 'resume') => fetch(`${apiA.url}/api/v1/queues/health_check/${action}`, { method: 'POST' });
+    expect((await queueControl('pause')).status).toBe(200);
     const started = Date.now();
     for (let i = 0; i < TASKS / BATCH; i++) {
       const api = i % 2 === 0 ? apiA : apiB;
@@ -75,10 +79,14 @@ describe('Two APIs, three workers, one killed (e2e)', () => {
       expect(res.status).toBe(201);
     }
 
-    await waitFor(statusCounts, (c) => (c.completed ?? 0) >= TASKS * 0.3, { timeoutMs: 120000, intervalMs: 100, what: '30% completed' });
+    expect((await queueControl('resume')).status).toBe(200);
+
+    await waitFor(statusCounts, (c) => (c.completed ?? 0) >= TASKS * 0.3, { timeoutMs: 120000, intervalMs: 20, what: '30% completed' });
     const victimSnapshot = (await workerSnapshots()).find((w) => w.pid === victim.child.pid);
     await victim.stop('SIGKILL');
     const killedAt = await statusCounts();
+    // The fault must land while there is work left, or this test proves nothing about it.
+    expect(killedAt.completed ?? 0).toBeLessThan(TASKS);
 
     const final = await waitFor(statusCounts, (c) => c.completed === TASKS, { timeoutMs: 180000, intervalMs: 250, what: 'all tasks completed' });
     const seconds = (Date.now() - started) / 1000;
