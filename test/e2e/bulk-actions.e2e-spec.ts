@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { TaskQueueService } from '../../src/queues/task-queue.service';
 import { taskRequest } from '../factories/task.factory';
-import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { createTestApp, TestApp, KbTracker, waitFor } from '../setup/test-app';
 
 type Body = Record<string, any>;
 
@@ -16,13 +16,8 @@ const LONG_RUNNING = { samples: 200, interval_ms: 100 };
 describe('Bulk actions (e2e)', () => {
   let t: TestApp;
   let queues: TaskQueueService;
-  const kbs: string[] = [];
-
-  const kb = (label: string) => {
-    const id = uniqueKb(label);
-    kbs.push(id);
-    return id;
-  };
+  const kbs = new KbTracker();
+  const kb = kbs.kb;
   const bulk = (action: 'cancel' | 'retry', filter: Record<string, unknown>) => request(t.http).post(`/api/v1/tasks/bulk/${action}`).send(filter);
   const followToEnd = (id: string) =>
     waitFor(async () => (await request(t.http).get(`/api/v1/tasks/bulk/${id}`).expect(200)).body as Body, (op) => op.status !== 'running', {
@@ -46,7 +41,7 @@ describe('Bulk actions (e2e)', () => {
 
   afterAll(async () => {
     // Nothing of ours may stay waiting for another app's reconciler to pick up.
-    await t.prisma.task.updateMany({ where: { kbId: { in: kbs }, status: { in: ['queued', 'processing'] } }, data: { status: 'cancelled' } });
+    await t.prisma.task.updateMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } }, data: { status: 'cancelled' } });
     await t.close();
   });
 

@@ -3,19 +3,11 @@ import request from 'supertest';
 import { TaskPriority, TaskStatus, TaskType } from '../../src/queues/task-types';
 import { NewTask, TasksRepository } from '../../src/tasks/tasks.repository';
 import { taskRequest } from '../factories/task.factory';
-import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { createTestApp, KbTracker, TestApp } from '../setup/test-app';
 import { AppRole } from '../../src/config/env.validation';
 
-/**
- * Every kb these tests make, deleted afterwards: tasks left queued in the shared test
- * database would be picked up by other test apps' reconcilers and land in their queues.
- */
-const madeKbs: string[] = [];
-function kbNamed(label: string): string {
-  const kb = uniqueKb(label);
-  madeKbs.push(kb);
-  return kb;
-}
+/** Every kb these tests make; their tasks are deleted afterwards. */
+const kbs = new KbTracker();
 
 /**
  * The hot path shares statements between concurrent callers (one INSERT for many requests,
@@ -34,7 +26,7 @@ describe('Coalesced writes', () => {
   });
 
   afterAll(async () => {
-    await t.prisma.task.deleteMany({ where: { kbId: { in: madeKbs } } });
+    await t.prisma.task.deleteMany({ where: { kbId: { in: kbs.ids } } });
     await t.close();
   });
 
@@ -50,7 +42,7 @@ describe('Coalesced writes', () => {
   });
 
   it('gives 200 concurrent POSTs each its own task, stored as sent', async () => {
-    const kbId = kbNamed('coalesce');
+    const kbId = kbs.kb('coalesce');
     const priorities = Object.values(TaskPriority);
     const responses = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
@@ -74,7 +66,7 @@ describe('Coalesced writes', () => {
   });
 
   it('fails only the request whose row the database refuses, not those it shared a statement with', async () => {
-    const kbId = kbNamed('coalesce_bad');
+    const kbId = kbs.kb('coalesce_bad');
     const outcomes = await Promise.allSettled([
       tasks.createMany([newTask(kbId), newTask(kbId)]),
       // No such parent: the foreign key refuses this row.
@@ -86,7 +78,7 @@ describe('Coalesced writes', () => {
   });
 
   it('hands a task to one claimer only and keeps the attempt guard inside a shared completion', async () => {
-    const kbId = kbNamed('coalesce_claim');
+    const kbId = kbs.kb('coalesce_claim');
     const [a, b] = await tasks.createMany([newTask(kbId), newTask(kbId)]);
     const claims = await Promise.all([tasks.markProcessing(a.id, 'worker-1'), tasks.markProcessing(a.id, 'worker-1'), tasks.markProcessing(b.id, 'worker-2')]);
     const claimedA = claims.slice(0, 2).filter((c) => c !== null);
@@ -111,10 +103,10 @@ describe('Coalesced writes', () => {
   });
 
   it('reads back by id exactly what Prisma reads', async () => {
-    const kbId = kbNamed('coalesce_read');
+    const kbId = kbs.kb('coalesce_read');
     const [created] = await tasks.createMany([newTask(kbId, { scheduleFor: new Date(Date.now() + 60_000), callbackUrl: 'https://example.com/hook' })]);
     const viaPrisma = await t.prisma.task.findUnique({ where: { id: created.id } });
-    const viaSql = await waitFor(() => tasks.findById(created.id), (row) => row !== null);
+    const viaSql = await tasks.findById(created.id);
     expect(viaSql).toEqual(viaPrisma);
   });
 });

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
-import { taskRequest } from '../factories/task.factory';
-import { ServiceProcess, startService } from '../setup/processes';
+import { createThroughApis, ServiceProcess, startService } from '../setup/processes';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { deleteRedisKeys, uniqueKb, waitFor } from '../setup/test-app';
 
@@ -72,12 +71,7 @@ describe('Two APIs, three workers, one killed (e2e)', () => {
     const queueControl = (action: 'pause' | 'resume') => fetch(`${apiA.url}/api/v1/queues/health_check/${action}`, { method: 'POST' });
     expect((await queueControl('pause')).status).toBe(200);
     const started = Date.now();
-    for (let i = 0; i < TASKS / BATCH; i++) {
-      const api = i % 2 === 0 ? apiA : apiB;
-      const body = Array.from({ length: BATCH }, () => taskRequest({ kb_id: kb, payload: { checks: ['database'] } }));
-      const res = await fetch(`${api.url}/api/v1/tasks/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      expect(res.status).toBe(201);
-    }
+    await createThroughApis([apiA, apiB], kb, TASKS, BATCH);
 
     expect((await queueControl('resume')).status).toBe(200);
 

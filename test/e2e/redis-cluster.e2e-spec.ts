@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { taskRequest } from '../factories/task.factory';
-import { ServiceProcess, startRedisCluster, startService } from '../setup/processes';
+import { createThroughApis, ServiceProcess, startRedisCluster, startService } from '../setup/processes';
 import { TEST_DATABASE_URL } from '../setup/test-env';
 import { uniqueKb, waitFor } from '../setup/test-app';
 
@@ -41,12 +40,7 @@ describe('Redis Cluster: two APIs, two workers (e2e)', () => {
   it('completes 5,000 tasks exactly once', async () => {
     const [apiA, apiB] = processes;
     const started = Date.now();
-    for (let i = 0; i < TASKS / BATCH; i++) {
-      const api = i % 2 === 0 ? apiA : apiB;
-      const body = Array.from({ length: BATCH }, () => taskRequest({ kb_id: kb, payload: { checks: ['database'] } }));
-      const res = await fetch(`${api.url}/api/v1/tasks/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      expect(res.status).toBe(201);
-    }
+    await createThroughApis([apiA, apiB], kb, TASKS, BATCH);
     const count = async () =>
       (await db.query<{ status: string; n: string; attempts: string }>(
         'SELECT status, count(*) AS n, sum(attempt) AS attempts FROM tasks WHERE kb_id = $1 GROUP BY status',

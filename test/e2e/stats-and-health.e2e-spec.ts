@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { WorkerHeartbeatService } from '../../src/workers/worker-heartbeat.service';
 import { taskRequest } from '../factories/task.factory';
-import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { createTestApp, TestApp, KbTracker, uniqueKb, waitFor } from '../setup/test-app';
 
 type Body = Record<string, any>;
 
@@ -12,13 +12,8 @@ const FAILING = { payload: { samples: 100, interval_ms: 100 }, timeout: 1, max_r
 describe('Stats, health, metrics and docs (e2e)', () => {
   let t: TestApp;
   let workerId: string;
-  const kbs: string[] = [];
-
-  const kb = (label: string) => {
-    const id = uniqueKb(label);
-    kbs.push(id);
-    return id;
-  };
+  const kbs = new KbTracker();
+  const kb = kbs.kb;
 
   const create = async (overrides: Record<string, unknown>): Promise<Body> =>
     (await request(t.http).post('/api/v1/tasks').send(taskRequest(overrides)).expect(201)).body;
@@ -41,7 +36,7 @@ describe('Stats, health, metrics and docs (e2e)', () => {
   });
 
   afterAll(async () => {
-    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs }, status: { in: ['queued', 'processing'] } } });
+    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } } });
     for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
     await t.close();
   });
@@ -81,7 +76,7 @@ describe('Stats, health, metrics and docs (e2e)', () => {
     });
 
     it('counts every knowledge base without a filter', async () => {
-      const mine = await t.prisma.task.count({ where: { kbId: { in: kbs } } });
+      const mine = await t.prisma.task.count({ where: { kbId: { in: kbs.ids } } });
       const all = await request(t.http).get('/api/v1/stats/tasks').expect(200);
       const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
       expect(all.body.total_tasks).toBeGreaterThanOrEqual(mine);

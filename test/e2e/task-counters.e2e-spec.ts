@@ -3,19 +3,11 @@ import request from 'supertest';
 import { AppRole } from '../../src/config/env.validation';
 import { TaskRetentionService } from '../../src/tasks/task-retention.service';
 import { taskRequest } from '../factories/task.factory';
-import { createTestApp, TestApp, uniqueKb } from '../setup/test-app';
+import { createTestApp, TestApp, KbTracker } from '../setup/test-app';
 import { TEST_DATABASE_URL } from '../setup/test-env';
 
-/**
- * Every kb these tests make, deleted afterwards: tasks left queued in the shared test
- * database would be picked up by other test apps' reconcilers and land in their queues.
- */
-const madeKbs: string[] = [];
-function kbNamed(label: string): string {
-  const kb = uniqueKb(label);
-  madeKbs.push(kb);
-  return kb;
-}
+/** Every kb these tests make; their tasks are deleted afterwards. */
+const kbs = new KbTracker();
 
 type Body = Record<string, any>;
 
@@ -44,7 +36,7 @@ describe('Task counters (e2e)', () => {
   });
 
   afterAll(async () => {
-    await pool.query('DELETE FROM tasks WHERE kb_id = ANY($1)', [madeKbs]);
+    await pool.query('DELETE FROM tasks WHERE kb_id = ANY($1)', [kbs.ids]);
     await pool.end();
     await t.close();
   });
@@ -152,15 +144,15 @@ describe('Task counters (e2e)', () => {
   };
 
   it('count nothing for a kb without tasks', async () => {
-    const kb = kbNamed('counters_empty');
+    const kb = kbs.kb('counters_empty');
     expect(await counterMismatches([kb])).toEqual([]);
     expect((await request(t.http).get('/api/v1/stats/tasks').query({ kb_id: kb }).expect(200)).body).toEqual(await statsFromTasks(kb));
     expect(await listTotal({ kb_id: kb, status: 'completed' })).toBe(0);
   });
 
   it('match a count over the tasks after inserts, multi-row and concurrent transitions, retries, cancels and deletes', async () => {
-    const kb = kbNamed('counters');
-    const otherKb = kbNamed('counters_moved');
+    const kb = kbs.kb('counters');
+    const otherKb = kbs.kb('counters_moved');
 
     // The API's writes: one batch INSERT and single-row inserts.
     const batch = await request(t.http)
@@ -262,8 +254,8 @@ describe('Task counters (e2e)', () => {
   });
 
   it('ignore updates that change nothing counted, and follow a kb reassigned wholesale', async () => {
-    const kb = kbNamed('counters_bulk');
-    const target = kbNamed('counters_bulk_target');
+    const kb = kbs.kb('counters_bulk');
+    const target = kbs.kb('counters_bulk_target');
     const ids = await insertTasks(pool, kb, 50);
     await transition(pool, ids.map((id, i) => [id, i % 2 ? 'processing' : 'queued']));
     const before = (await pool.query('SELECT * FROM task_counters WHERE kb_id = $1 ORDER BY 2, 3, 4', [kb])).rows;

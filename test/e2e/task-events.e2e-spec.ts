@@ -4,7 +4,7 @@ import { AppRole } from '../../src/config/env.validation';
 import { taskRequest } from '../factories/task.factory';
 import { startService, ServiceProcess } from '../setup/processes';
 import { SseClient } from '../setup/sse-client';
-import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { createTestApp, TestApp, KbTracker, waitFor } from '../setup/test-app';
 
 type Body = Record<string, any>;
 
@@ -18,13 +18,8 @@ describe('Task events over SSE, and task history (e2e)', () => {
   let worker: ServiceProcess;
   let base: string;
   const clients: SseClient[] = [];
-  const kbs: string[] = [];
-
-  const kb = (label: string) => {
-    const id = uniqueKb(label);
-    kbs.push(id);
-    return id;
-  };
+  const kbs = new KbTracker();
+  const kb = kbs.kb;
   const open = async (path: string, lastEventId?: string) => {
     const client = await SseClient.open(`${base}${path}`, lastEventId);
     clients.push(client);
@@ -43,7 +38,7 @@ describe('Task events over SSE, and task history (e2e)', () => {
 
   afterAll(async () => {
     for (const client of clients) client.close();
-    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs }, status: { in: ['queued', 'processing'] } } });
+    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } } });
     for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
     await worker?.stop();
     await t.close();

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { TaskQueueService } from '../../src/queues/task-queue.service';
 import { WorkerHeartbeatService } from '../../src/workers/worker-heartbeat.service';
 import { taskRequest } from '../factories/task.factory';
-import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { createTestApp, TestApp, KbTracker, waitFor } from '../setup/test-app';
 
 type TaskBody = Record<string, any>;
 
@@ -13,13 +13,8 @@ const FAR_FUTURE = '2999-01-01T00:00:00.000Z';
 describe('Task lifecycle (e2e)', () => {
   let t: TestApp;
   let queues: TaskQueueService;
-  const kbs: string[] = [];
-
-  const kb = (label: string) => {
-    const id = uniqueKb(label);
-    kbs.push(id);
-    return id;
-  };
+  const kbs = new KbTracker();
+  const kb = kbs.kb;
 
   const create = async (overrides: Record<string, unknown>): Promise<TaskBody> =>
     (await request(t.http).post('/api/v1/tasks').send(taskRequest(overrides)).expect(201)).body;
@@ -40,7 +35,7 @@ describe('Task lifecycle (e2e)', () => {
 
   afterAll(async () => {
     // Leave nothing running or waiting for the next file's app to pick up.
-    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs }, status: { in: ['queued', 'processing'] } } });
+    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } } });
     for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
     await t.close();
   });

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { taskRequest } from '../factories/task.factory';
 import { applyTestEnv } from './test-env';
 import { waitFor } from './test-app';
 
@@ -125,6 +126,23 @@ async function redisAnswers(port: number): Promise<boolean> {
 export interface ServiceProcess extends OwnedProcess {
   port: number;
   url: string;
+}
+
+/**
+ * `total` light health_check tasks for `kbId`, created over HTTP in batches of `batchSize`
+ * that alternate between the given API processes (as a load balancer would spread them).
+ * Each batch must be accepted whole (201).
+ */
+export async function createThroughApis(apis: ServiceProcess[], kbId: string, total: number, batchSize: number): Promise<void> {
+  for (let i = 0; i < total / batchSize; i++) {
+    const body = Array.from({ length: batchSize }, () => taskRequest({ kb_id: kbId, payload: { checks: ['database'] } }));
+    const res = await fetch(`${apis[i % apis.length].url}/api/v1/tasks/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`batch ${i} answered ${res.status}: ${await res.text()}`);
+  }
 }
 
 /**

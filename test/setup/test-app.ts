@@ -79,6 +79,20 @@ export async function waitFor<T>(
   return last;
 }
 
+/**
+ * The kbs one test file makes, so that it can clean up after itself: tasks it leaves queued
+ * in the shared test database would be dispatched by other test apps' reconcilers.
+ */
+export class KbTracker {
+  readonly ids: string[] = [];
+
+  kb = (label: string): string => {
+    const id = uniqueKb(label);
+    this.ids.push(id);
+    return id;
+  };
+}
+
 export function uniqueKb(label: string): string {
   return `kb_${label}_${randomBytes(4).toString('hex')}`;
 }
