@@ -138,8 +138,9 @@ export class TasksRepository {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
+  /** From the maintained counters (see count): a sum over a few rows per kb, not over the backlog. */
   countQueued(): Promise<number> {
-    return this.prisma.task.count({ where: { status: TaskStatus.queued } });
+    return this.count({ status: TaskStatus.queued });
   }
 
   /** The most frequent read (clients polling their tasks): SQL on the pool, no query building. */
@@ -268,21 +269,16 @@ export class TasksRepository {
    * the first claim waits) is given to the first caller only; the second finds nothing to run.
    */
   private async claimAll(requests: ClaimRequest[]): Promise<Array<TaskRecord | null>> {
-    const byWorker = new Map<string, string[]>();
-    for (const { id, workerId } of requests) byWorker.set(workerId, [...(byWorker.get(workerId) ?? []), id]);
-    const claimed = new Map<string, TaskRecord>();
-    for (const [workerId, ids] of byWorker) {
-      const { rows } = await this.prisma.pool.query<TaskRecord>(
-        `UPDATE tasks AS t
-         SET status = 'processing', attempt = t.attempt + 1, worker_id = $1, started_at = now(), updated_at = now(),
-             progress = 0, progress_message = NULL
-         FROM (SELECT DISTINCT unnest($2::uuid[]) AS id) AS c
-         WHERE t.id = c.id AND t.status IN ('queued', 'processing')
-         RETURNING ${TASK_RETURNING}`,
-        [workerId, ids],
-      );
-      for (const row of rows) claimed.set(row.id, row);
-    }
+    const { rows } = await this.prisma.pool.query<TaskRecord>(
+      `UPDATE tasks AS t
+       SET status = 'processing', attempt = t.attempt + 1, worker_id = c.worker_id, started_at = now(), updated_at = now(),
+           progress = 0, progress_message = NULL
+       FROM (SELECT DISTINCT ON (id) id, worker_id FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, worker_id varchar(128))) AS c
+       WHERE t.id = c.id AND t.status IN ('queued', 'processing')
+       RETURNING ${TASK_RETURNING}`,
+      [JSON.stringify(requests.map(({ id, workerId }) => ({ id, worker_id: workerId })))],
+    );
+    const claimed = new Map(rows.map((row) => [row.id, row]));
     return requests.map(({ id }) => {
       const row = claimed.get(id) ?? null;
       claimed.delete(id);
