@@ -14,7 +14,7 @@ import { RouteAccessResolver } from './route-access';
 const WINDOW_MS = 60_000;
 
 /**
- * Authentication, roles, tenancy and rate limiting of the HTTP API (README "Security").
+ * Authentication, roles, tenancy and rate limiting of the HTTP API (docs/security.md).
  * Guards run in the order listed: the rate limiter first (so failed credentials count
  * against their IP), then authentication and authorization.
  */

@@ -265,7 +265,7 @@ export class EnvironmentVariables {
   @Max(10000)
   BULK_BATCH_SIZE = 500;
 
-  // --- Security (README "Security"). Authentication is on when API_KEYS or a JWT key is set.
+  // --- Security (docs/security.md). Authentication is on when API_KEYS or a JWT key is set.
 
   @ValidateBy({
     name: 'apiKeys',

@@ -165,7 +165,7 @@ export class VectorStoreService implements OnModuleInit {
 
   private async createExtension(): Promise<void> {
     if (!this.extension?.available) {
-      throw new PgvectorUnavailableError('VECTOR_STORE=pgvector, but this PostgreSQL has no vector extension to install (see README "Vector store")');
+      throw new PgvectorUnavailableError('VECTOR_STORE=pgvector, but this PostgreSQL has no vector extension to install (see docs/pipeline.md, "Vector store")');
     }
     try {
       await this.prisma.$executeRawUnsafe('CREATE EXTENSION IF NOT EXISTS vector');

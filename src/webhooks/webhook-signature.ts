@@ -12,7 +12,7 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
 }
 
 /**
- * What a receiver does (the README shows it in a few lines): recompute the HMAC over the raw
+ * What a receiver does (docs/events-and-webhooks.md shows it in a few lines): recompute the HMAC over the raw
  * body and compare in constant time; refuse signatures older than `toleranceSeconds`.
  */
 export function verifyWebhookSignature(

@@ -102,7 +102,7 @@ describe('Webhooks (e2e)', () => {
       expect(body).toMatchObject({ id: task.id, status, kb_id: kb, callback_url: `${receiver.url}${path}` });
       expect(body).not.toHaveProperty('callback_secret');
 
-      // The signature, checked as a receiver would: with the helper, and by hand from the README's recipe.
+      // The signature, checked as a receiver would: with the helper, and by hand from docs/events-and-webhooks.md's recipe.
       const signature = String(delivery.headers['x-taskmanager-signature']);
       expect(verifyWebhookSignature(SECRET, signature, delivery.body)).toBe(true);
       expect(verifyWebhookSignature('another-secret', signature, delivery.body)).toBe(false);
