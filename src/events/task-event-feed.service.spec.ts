@@ -104,12 +104,21 @@ describe('TaskEventFeedService', () => {
   });
 
   it('stops reading once the last subscriber has gone', async () => {
-    const subscription = await feed.subscribe({}, () => undefined);
-    await until(() => table.reads >= 2);
-    subscription.unsubscribe();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const reads = table.reads;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(table.reads).toBe(reads);
+    // Fake timers: the poll loop is driven by hand, so "no more reads" is checked over a
+    // hundred intervals without waiting for any of them.
+    jest.useFakeTimers();
+    try {
+      const subscription = await feed.subscribe({}, () => undefined);
+      await jest.advanceTimersByTimeAsync(10 * 3);
+      expect(table.reads).toBeGreaterThanOrEqual(2);
+      subscription.unsubscribe();
+      await jest.advanceTimersByTimeAsync(10); // the tick already scheduled sees no subscriber and stops
+      const reads = table.reads;
+      await jest.advanceTimersByTimeAsync(10 * 100);
+      expect(table.reads).toBe(reads);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
