@@ -20,10 +20,6 @@ module.exports = {
   // Jest reads testTimeout only from the top level (a project's own value is ignored), so the
   // e2e tests' patience — tasks that retry, time out or wait for a schedule — is set here.
   testTimeout: 60000,
-  // Every app, Redis client and child process is closed in afterAll, yet after the full e2e
-  // run some handle (not found yet; backpressure.e2e-spec alone shows it briefly) kept jest
-  // alive past its summary. CI must end when the tests do.
-  forceExit: true,
   projects: [
     {
       displayName: 'unit',

@@ -224,7 +224,9 @@ describe('splitText', () => {
     expect(() => splitText('text', { chunkSize: 2.5, chunkOverlap: 0 })).toThrow(/chunkSize/);
   });
 
-  it('splits 5 MB of text in well under a second', () => {
+  // How fast it splits is measured by the benchmark, not asserted here (a loaded machine
+  // makes any wall-clock bound flaky); this checks the output on a document of real size.
+  it('splits 5 MB of text into bounded chunks that cover it in order', () => {
     const random = prng(2024);
     const parts: string[] = [];
     let size = 0;
@@ -234,10 +236,17 @@ describe('splitText', () => {
       size += part.length + 2;
     }
     const text = parts.join('\n\n');
-    const started = performance.now();
     const chunks = splitText(text, { chunkSize: 1000, chunkOverlap: 200 });
-    const elapsed = performance.now() - started;
     expect(chunks.length).toBeGreaterThan(5000);
-    expect(elapsed).toBeLessThan(1000);
+    const points = Array.from(text); // offsets are code points
+    let previousEnd = 200;
+    for (const [i, chunk] of chunks.entries()) {
+      expect(chunk.index).toBe(i);
+      expect(chunk.start).toBe(previousEnd - 200);
+      expect(chunk.end - chunk.start).toBeLessThanOrEqual(1000);
+      expect(chunk.content).toBe(points.slice(chunk.start, chunk.end).join(''));
+      previousEnd = chunk.end;
+    }
+    expect(previousEnd).toBe(points.length);
   });
 });

@@ -204,7 +204,9 @@ export class TcpProxy {
     if (server) await new Promise((resolve) => server.close(resolve));
   }
 
+  /** Idempotent: restoring a proxy that already forwards keeps its server (a second one would fail on the port and leak the first). */
   async restore(): Promise<void> {
+    if (this.server) return;
     await this.start(this.port);
   }
 }
