@@ -179,3 +179,55 @@ describe('Route walk from /docs-json (e2e)', () => {
     }
   });
 });
+
+/**
+ * JSON that the parser accepts but later layers cannot take: keys that class-transformer or
+ * plain objects treat specially, lone UTF-16 surrogates and NUL characters, which PostgreSQL
+ * refuses in jsonb and text. Each is refused at the edge with the field named, before
+ * anything is stored.
+ */
+describe('Hostile JSON values (e2e)', () => {
+  let t: TestApp;
+  let base: string;
+  const kb = uniqueKb('hostile');
+
+  beforeAll(async () => {
+    t = await createTestApp({}, AppRole.Api);
+    await t.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const task = (payload: string, extra = '') => `{"task_type":"health_check","kb_id":"${kb}","payload":${payload}${extra}}`;
+
+  it.each([
+    ['a constructor key in a batch payload', '/api/v1/tasks/batch', `[${task('{"constructor":"x"}')}]`, '[0].payload.constructor'],
+    ['a constructor object in a batch payload', '/api/v1/tasks/batch', `[${task('{"samples":1}')},${task('{"constructor":{"prototype":{"polluted":1}}}')}]`, '[1].payload.constructor'],
+    ['a constructor key in a payload', '/api/v1/tasks', task('{"constructor":"x"}'), 'payload.constructor'],
+    ['a __proto__ key in a payload', '/api/v1/tasks', task('{"__proto__":{"polluted":1}}'), 'payload.__proto__'],
+    ['a prototype key deep in a payload', '/api/v1/tasks', task('{"note":{"list":[{"prototype":1}]}}'), 'payload.note.list[0].prototype'],
+    ['a __proto__ key at the top', '/api/v1/tasks', task('{}', ',"__proto__":{"x":1}'), '__proto__'],
+    ['a lone high surrogate in a payload value', '/api/v1/tasks', task('{"note":"a\\ud800b"}'), 'payload.note'],
+    ['a lone low surrogate in a batch payload', '/api/v1/tasks/batch', `[${task('{"note":["ok","\\udc00"]}')}]`, '[0].payload.note[1]'],
+    ['a lone surrogate in a payload key', '/api/v1/tasks', task('{"k\\ud800":1}'), 'payload.k\\ud800'],
+    ['a lone surrogate in the kb id', '/api/v1/tasks', `{"task_type":"health_check","kb_id":"\\ud800","payload":{}}`, 'kb_id'],
+    ['a NUL in a payload value', '/api/v1/tasks', task('{"note":"a\\u0000b"}'), 'payload.note'],
+    ['a NUL in a batch payload', '/api/v1/tasks/batch', `[${task('{}')},${task('{"a":{"b":"\\u0000"}}')}]`, '[1].payload.a.b'],
+    ['a lone surrogate in a progress message', '/api/v1/tasks/00000000-0000-4000-8000-000000000000/progress', '{"progress":5,"message":"\\ud83d"}', 'message'],
+  ])('refuses %s with 400 INVALID_REQUEST naming the field, storing nothing', async (_label, path, raw, field) => {
+    const method = path.endsWith('/progress') ? 'PUT' : 'POST';
+    const res = await call(base, method, path, { headers: { 'Content-Type': 'application/json' }, raw });
+    expect({ status: res.status, code: res.body?.code, fields: Object.keys(res.body?.details?.fields ?? {}) }).toEqual({ status: 400, code: 'INVALID_REQUEST', fields: [field] });
+    expect(await t.prisma.task.count({ where: { kbId: kb } })).toBe(0);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('keeps well-formed surrogate pairs and ordinary keys', async () => {
+    const res = await call(base, 'POST', '/api/v1/tasks', { json: { task_type: 'health_check', kb_id: kb, payload: {}, schedule_for: '2999-01-01T00:00:00Z', callback_secret: 'emoji 😀 ok' } });
+    expect(res.status).toBe(201);
+    await t.prisma.task.deleteMany({ where: { kbId: kb } });
+  });
+});
