@@ -6,13 +6,29 @@ import { applyAuthToDocument, withSecuritySchemes } from './auth/auth-openapi';
 import { Authenticator } from './auth/authenticator.service';
 import { browserAuth } from './auth/browser-auth.middleware';
 import { Role } from './auth/roles';
+import { BodyLimits, bodyParsers, documentBodyLimits } from './common/security/body-limits';
 import { corsOptions, securityHeaders } from './common/security/http-hardening';
 import { inputLimits } from './common/security/input-limits';
-import type { AllConfig } from './config/app.config';
+import type { AllConfig, AppConfig } from './config/app.config';
+
+/**
+ * Task creation reads large bodies (vectors, batches of up to 1,000 tasks; a batch shares
+ * one limit); every other route's body is a few fields and stays small.
+ */
+function routeBodyLimits(app: AppConfig): BodyLimits {
+  const create = { limit: app.taskBodyLimit, setting: 'TASK_BODY_LIMIT' };
+  return {
+    rules: [
+      { method: 'POST', path: '/api/v1/tasks', ...create },
+      { method: 'POST', path: '/api/v1/tasks/batch', ...create },
+    ],
+    fallback: { limit: app.bodyLimit, setting: 'BODY_LIMIT' },
+  };
+}
 
 /**
  * HTTP setup shared by main.ts and the e2e tests, so tests exercise exactly what runs:
- * security headers, CORS, body and JSON depth limits, the browser login for the pages
+ * security headers, CORS, body limits per route and JSON checks, the browser login for the pages
  * (Bull Board, dashboard, docs), Swagger at /docs (JSON at /docs-json), shutdown hooks.
  * Order matters: express runs these before the routes Nest registers at init.
  */
@@ -20,14 +36,13 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   const config = app.get<ConfigService<AllConfig, true>>(ConfigService);
   const http = config.getOrThrow('http', { infer: true });
   const auth = config.getOrThrow('auth', { infer: true });
-  const bodyLimit = config.getOrThrow('app.bodyLimit', { infer: true });
+  const bodyLimits = routeBodyLimits(config.getOrThrow('app', { infer: true }));
   app.set('trust proxy', http.trustProxy);
   app.disable('x-powered-by');
   app.use(securityHeaders());
   const cors = corsOptions(http.corsOrigins);
   if (cors) app.enableCors(cors);
-  app.useBodyParser('json', { limit: bodyLimit });
-  app.useBodyParser('urlencoded', { limit: bodyLimit, extended: false });
+  app.use(bodyParsers(bodyLimits));
   app.use(inputLimits(http.maxJsonDepth));
   app.enableShutdownHooks();
 
@@ -49,7 +64,7 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
       .setVersion(config.getOrThrow('app.version', { infer: true }))
       .build(),
   );
-  SwaggerModule.setup('docs', app, applyAuthToDocument(document, { metricsRequireAuth: auth.metricsRequireAuth }), {
+  SwaggerModule.setup('docs', app, documentBodyLimits(applyAuthToDocument(document, { metricsRequireAuth: auth.metricsRequireAuth }), bodyLimits), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'task-manager API',
     swaggerOptions: { persistAuthorization: true },

@@ -14,6 +14,7 @@ export interface AppConfig {
   port: number;
   host: string;
   bodyLimit: string;
+  taskBodyLimit: string;
   logLevel: string;
   version: string;
 }
@@ -144,6 +145,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
     port: e.PORT,
     host: e.HOST,
     bodyLimit: e.BODY_LIMIT,
+    taskBodyLimit: e.TASK_BODY_LIMIT,
     logLevel: e.LOG_LEVEL,
     version: packageVersion(),
   };

@@ -150,9 +150,15 @@ export class EnvironmentVariables {
   @Max(7 * 24 * 3600 * 1000)
   RETENTION_INTERVAL_MS = 3600000;
 
+  /** Body limit of every route but task creation: their bodies are a few fields. */
   @IsOptional()
   @Matches(/^\d+(kb|mb)$/i, { message: 'BODY_LIMIT must look like 1mb or 512kb' })
-  BODY_LIMIT = '1mb';
+  BODY_LIMIT = '64kb';
+
+  /** Body limit of POST /api/v1/tasks and /tasks/batch: room for ~2,000 vectors of 1,536 dimensions. */
+  @IsOptional()
+  @Matches(/^\d+(kb|mb)$/i, { message: 'TASK_BODY_LIMIT must look like 64mb or 512kb' })
+  TASK_BODY_LIMIT = '64mb';
 
   @IsOptional()
   @IsString()

@@ -13,7 +13,6 @@ import { SseStream } from './sse-stream';
 import { attemptsFrom } from './task-attempts';
 import { TaskEventFeedService } from './task-event-feed.service';
 import { TaskEventFilter, TaskEventRecord, TaskEventRepository } from './task-event.repository';
-import { isUuid } from '../common/utils/uuid';
 
 const EVENT_ID = /^\d{1,18}$/;
 const REPLAY_PAGE = 500;
@@ -142,7 +141,7 @@ export class TaskEventStreamService {
   }
 
   private async load(taskId: string): Promise<TaskRecord> {
-    const task = isUuid(taskId) ? await this.tasks.findById(taskId) : null;
+    const task = await this.tasks.findById(taskId);
     if (!task) throw new TaskNotFoundError(taskId);
     return task;
   }

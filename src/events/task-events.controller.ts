@@ -1,14 +1,14 @@
-import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
-import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
+import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { KbScope } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { TaskIdParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { TaskEventDto, TaskEventsQueryDto } from './dto/task-event.dto';
 import { TaskHistoryDto } from './dto/task-history.dto';
 import { TaskEventStreamService } from './task-event-stream.service';
 
-const TASK_ID = ApiParam({ name: 'task_id', format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000' });
 const LAST_EVENT_ID = ApiHeader({
   name: 'Last-Event-ID',
   required: false,
@@ -56,7 +56,6 @@ export class TaskEventsController {
   }
 
   @Get(':task_id/events')
-  @TASK_ID
   @ApiOperation({
     summary: "One task's events (SSE), ending when it finishes",
     description:
@@ -66,16 +65,15 @@ export class TaskEventsController {
   @LAST_EVENT_ID
   @EVENT_STREAM
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.TaskNotFound, ErrorCode.ServiceUnavailable)
-  async streamTask(@Param('task_id') taskId: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
+  async streamTask(@TaskIdParam() taskId: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
     await this.streams.streamTask(taskId, lastEventId, res);
   }
 
   @Get(':task_id/history')
-  @TASK_ID
   @ApiOperation({ summary: 'Every state change and progress report of a task, its attempts with durations and errors, and its webhook deliveries' })
   @ApiOkResponse({ type: TaskHistoryDto })
   @ApiErrors(ErrorCode.TaskNotFound, ErrorCode.ServiceUnavailable)
-  history(@Param('task_id') taskId: string): Promise<TaskHistoryDto> {
+  history(@TaskIdParam() taskId: string): Promise<TaskHistoryDto> {
     return this.streams.history(taskId);
   }
 }

@@ -1,17 +1,29 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { invalidPathParam, PathParam, UuidParam } from '../common/decorators/path-param.decorator';
 import { DomainError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import type { Document } from '../generated/prisma/client';
+import { KB_ID_PATTERN } from '../tasks/dto/create-task.dto';
 import { DocumentDetailDto, DocumentDto, DocumentListDto, ListDocumentsQueryDto, SearchQueryDto, SearchResponseDto } from './dto/kb.dto';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { SearchService } from './search.service';
-import { isUuid } from '../common/utils/uuid';
 
+const DOCUMENT_NOT_FOUND = 'Document not found in this knowledge base';
+
+/** `{kb_id}`: a name the caller chooses, so a malformed one is a 400 as it is in a body or query. */
+const KbIdParam = () =>
+  PathParam({
+    name: 'kb_id',
+    pattern: KB_ID_PATTERN,
+    maxLength: 128,
+    example: 'kb_demo_001',
+    description: 'Knowledge base id',
+    refuse: invalidPathParam('kb_id', 'must be 1–128 letters, digits, _ . : - starting with a letter or digit'),
+  });
 
 @ApiTags('knowledge bases')
-@ApiParam({ name: 'kb_id', example: 'kb_demo_001' })
 @Controller('api/v1/kbs/:kb_id')
 export class KbsController {
   constructor(
@@ -23,7 +35,7 @@ export class KbsController {
   @ApiOperation({ summary: 'Documents stored for a knowledge base, newest first' })
   @ApiOkResponse({ type: DocumentListDto })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  async documents(@Param('kb_id') kbId: string, @Query() query: ListDocumentsQueryDto): Promise<DocumentListDto> {
+  async documents(@KbIdParam() kbId: string, @Query() query: ListDocumentsQueryDto): Promise<DocumentListDto> {
     const { documents, total } = await this.kb.findDocumentsPage(kbId, query.page, query.page_size);
     return {
       documents: documents.map(toDocumentDto),
@@ -32,14 +44,13 @@ export class KbsController {
   }
 
   @Get('documents/:document_id')
-  @ApiParam({ name: 'document_id', format: 'uuid' })
   @ApiOperation({ summary: 'One document with its chunks' })
   @ApiOkResponse({ type: DocumentDetailDto })
-  @ApiErrors(ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
-  async document(@Param('kb_id') kbId: string, @Param('document_id') documentId: string): Promise<DocumentDetailDto> {
-    const document = isUuid(documentId) ? await this.kb.findDocument(documentId) : null;
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
+  async document(@KbIdParam() kbId: string, @UuidParam('document_id', 'Document id (a UUID)', DOCUMENT_NOT_FOUND) documentId: string): Promise<DocumentDetailDto> {
+    const document = await this.kb.findDocument(documentId);
     if (!document || document.kbId !== kbId) {
-      throw new DomainError(ErrorCode.NotFound, 'Document not found in this knowledge base', { kb_id: kbId, document_id: documentId });
+      throw new DomainError(ErrorCode.NotFound, DOCUMENT_NOT_FOUND, { kb_id: kbId, document_id: documentId });
     }
     const chunks = await this.kb.findChunks(documentId);
     return {
@@ -52,7 +63,7 @@ export class KbsController {
   @ApiOperation({ summary: 'Best chunks for a query: fulltext, vector or hybrid' })
   @ApiOkResponse({ type: SearchResponseDto })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  async search(@Param('kb_id') kbId: string, @Query() query: SearchQueryDto): Promise<SearchResponseDto> {
+  async search(@KbIdParam() kbId: string, @Query() query: SearchQueryDto): Promise<SearchResponseDto> {
     const results = await this.searchService.search(kbId, query.q, query.mode, query.limit);
     return { kb_id: kbId, query: query.q, mode: query.mode, results };
   }

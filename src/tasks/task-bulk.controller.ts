@@ -1,11 +1,12 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { KbScope } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { UuidParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { BulkAction, BulkOperationDto, BulkTaskFilterDto } from './dto/bulk-action.dto';
-import { TaskBulkService } from './task-bulk.service';
+import { BULK_OPERATION_NOT_FOUND, TaskBulkService } from './task-bulk.service';
 
 const DONE = ApiOkResponse({ type: BulkOperationDto, description: 'Done: at most BULK_SYNC_LIMIT tasks matched' });
 const ACCEPTED = ApiAcceptedResponse({
@@ -43,11 +44,10 @@ export class TaskBulkController {
   }
 
   @Get(':operation_id')
-  @ApiParam({ name: 'operation_id', format: 'uuid' })
   @ApiOperation({ summary: 'Progress and outcome of a bulk action (kept 24 hours)' })
   @ApiOkResponse({ type: BulkOperationDto })
   @ApiErrors(ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
-  get(@Param('operation_id') id: string, @KbScope() scope: readonly string[] | null): Promise<BulkOperationDto> {
+  get(@UuidParam('operation_id', 'Bulk operation id (a UUID)', BULK_OPERATION_NOT_FOUND) id: string, @KbScope() scope: readonly string[] | null): Promise<BulkOperationDto> {
     return this.bulk.get(id, scope);
   }
 

@@ -21,6 +21,8 @@ const APPLIES_TO: Record<BulkAction, TaskStatus[]> = {
 const REDIS_CONCURRENCY = 32;
 /** How long a bulk operation's record can be read after it started. */
 const RECORD_TTL_SECONDS = 24 * 3600;
+/** The 404 message for an unknown (or expired, or malformed) bulk operation id. */
+export const BULK_OPERATION_NOT_FOUND = 'Bulk operation not found (records are kept for 24 hours)';
 
 export interface BulkStart {
   operation: BulkOperationDto;
@@ -100,7 +102,7 @@ export class TaskBulkService {
     });
     const operation = stored ? (JSON.parse(stored) as BulkOperationDto) : null;
     if (!operation || (scope && !scope.includes(operation.filter.kb_id as string))) {
-      throw new DomainError(ErrorCode.NotFound, 'Bulk operation not found (records are kept for 24 hours)', { operation_id: id });
+      throw new DomainError(ErrorCode.NotFound, BULK_OPERATION_NOT_FOUND, { operation_id: id });
     }
     return operation;
   }

@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
 import { KbScope, RequireRole } from '../auth/auth.decorators';
 import { Role } from '../auth/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { TaskIdParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { CreateTaskDto } from './dto/create-task.dto';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
@@ -25,8 +26,6 @@ function replayAware<T>(res: Response, created: Created<T>): T {
   if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
   return created.body;
 }
-
-const TASK_ID = ApiParam({ name: 'task_id', format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000' });
 
 @ApiTags('tasks')
 @ApiExtraModels(CreateTaskDto, ...Object.values(PAYLOAD_DTOS))
@@ -70,40 +69,36 @@ export class TasksController {
   }
 
   @Get(':task_id')
-  @TASK_ID
   @ApiOperation({ summary: 'One task with its live queue position and estimated completion' })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(ErrorCode.TaskNotFound, ErrorCode.ServiceUnavailable)
-  get(@Param('task_id') id: string): Promise<TaskResponseDto> {
+  get(@TaskIdParam() id: string): Promise<TaskResponseDto> {
     return this.tasks.get(id);
   }
 
   @Delete(':task_id')
-  @TASK_ID
   @ApiOperation({ summary: 'Cancel a queued or processing task (status becomes cancelled)' })
   @ApiOkResponse({ type: CancelTaskResponseDto })
   @ApiErrors(ErrorCode.TaskNotFound, ErrorCode.TaskNotCancelable, ErrorCode.ServiceUnavailable)
-  cancel(@Param('task_id') id: string): Promise<CancelTaskResponseDto> {
+  cancel(@TaskIdParam() id: string): Promise<CancelTaskResponseDto> {
     return this.tasks.cancel(id);
   }
 
   @Post(':task_id/retry')
   @HttpCode(HttpStatus.OK)
-  @TASK_ID
   @ApiOperation({ summary: 'Re-queue a failed or cancelled task; counts as a retry' })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(ErrorCode.TaskNotFound, ErrorCode.TaskNotRetryable, ErrorCode.ServiceUnavailable)
-  retry(@Param('task_id') id: string): Promise<TaskResponseDto> {
+  retry(@TaskIdParam() id: string): Promise<TaskResponseDto> {
     return this.tasks.retry(id);
   }
 
   @Put(':task_id/progress')
   @RequireRole(Role.Worker)
-  @TASK_ID
   @ApiOperation({ summary: 'Report progress of a processing task (usually called by a worker)' })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.TaskNotFound, ErrorCode.TaskNotProcessing, ErrorCode.ServiceUnavailable)
-  updateProgress(@Param('task_id') id: string, @Body() dto: UpdateProgressDto): Promise<TaskResponseDto> {
+  updateProgress(@TaskIdParam() id: string, @Body() dto: UpdateProgressDto): Promise<TaskResponseDto> {
     return this.tasks.updateProgress(id, dto);
   }
 }

@@ -17,7 +17,6 @@ import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
 import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
-import { isUuid } from '../common/utils/uuid';
 
 /** A create's response, and whether it replays an earlier request with the same Idempotency-Key. */
 export interface Created<T> {
@@ -177,7 +176,7 @@ export class TasksService {
   }
 
   private async load(id: string): Promise<TaskRecord> {
-    const task = isUuid(id) ? await this.tasks.findById(id) : null;
+    const task = await this.tasks.findById(id);
     if (!task) throw new TaskNotFoundError(id);
     return task;
   }

@@ -31,7 +31,7 @@ const FIELD_NAMES = [
   'task_type', 'kb_id', 'priority', 'payload', 'max_retries', 'timeout', 'schedule_for', 'callback_url', 'callback_secret', 'progress', 'message',
   'status', 'created_after', 'created_before', 'file_path', 'chunk_size', 'chunk_overlap', 'pipeline', 'items', 'file_paths', 'vectors', 'values',
   'document_id', 'chunk_ids', 'checks', 'samples', 'interval_ms', 'metadata', 'model', 'batch_size', 'id',
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', ' ', 'a.b', '$where', '\u202e', '😀',
+  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', ' ', 'a.b', '$where', '\u202e', '😀', 'k\ud800', '\udc00', 'k\u0000',
 ];
 const QUERY_NAMES = [
   'kb_id', 'status', 'task_type', 'priority', 'page', 'page_size', 'sort_by', 'sort_order', 'created_after', 'created_before', 'completed_after',
@@ -43,7 +43,7 @@ const STRINGS = [
   'batch_processing', 'queued', 'failed', 'high', 'critical', 'created_at', 'asc', 'hybrid', 'vector', 'minute', 'day',
   '2025-07-28T14:30:00Z', '2025-13-45T99:99:99Z', '9999-12-31T23:59:59Z', '../../etc/passwd', '/etc/passwd', 'report.pdf', 'a.txt',
   'http://127.0.0.1:1/hook', 'javascript:alert(1)', "'; DROP TABLE tasks;--", '%', '%zz', '\\', '"', '<script>alert(1)</script>',
-  'ünïcødé', '😀👍🏽', '\u202eevil', '\ud800', '\ufeff', '\u0007', '\u0000', 'kb\u0000x', 'ä'.repeat(3000), 'x'.repeat(10_000), '9'.repeat(400),
+  'ünïcødé', '😀👍🏽', '\u202eevil', '\ud800', '\udc00x', 'x\ud83d', '\ufeff', '\u0007', '\u0000', 'kb\u0000x', 'ä'.repeat(3000), 'x'.repeat(10_000), '9'.repeat(400),
   '00000000-0000-4000-8000-000000000000',
 ];
 const NUMBER_LITERALS = ['1e400', '-1e400', '123456789012345678901234567890', '0.0000000000000000000000000001', '-0', '1E+2', '4.9e-324', '9007199254740993'];
@@ -101,6 +101,48 @@ function encodeLoosely(r: Rng, value: string): string {
 function isPaired(text: string, i: number): boolean {
   const code = text.charCodeAt(i);
   return code < 0xdc00 ? (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00 : (text.charCodeAt(i - 1) & 0xfc00) === 0xd800;
+}
+
+/**
+ * JSON the parser accepts but storage or class-transformer cannot take, as raw JSON text
+ * (a lone surrogate or 1e400 cannot survive JSON.stringify): each class must be refused
+ * with 400 naming the exact field, wherever it sits.
+ */
+const HOSTILE_VALUES: Array<[string, string]> = [
+  ['lone high surrogate', '"a\\ud800"'],
+  ['lone low surrogate', '"\\udc00b"'],
+  ['reversed pair', '"\\ude00\\ud83d"'],
+  ['NUL', '"x\\u0000y"'],
+  ['only NUL', '"\\u0000"'],
+  ['huge number', '1e400'],
+  ['huge negative number', '-1e400'],
+];
+const HOSTILE_KEYS: Array<[string, string, string]> = [
+  // [label, the key as JSON text, how the error names it]
+  ['__proto__ key', '"__proto__"', '__proto__'],
+  ['constructor key', '"constructor"', 'constructor'],
+  ['prototype key', '"prototype"', 'prototype'],
+  ['key with a lone surrogate', '"k\\ud800"', 'k\\ud800'],
+  ['key with NUL', '"k\\u0000"', 'k\\u0000'],
+];
+
+/** A valid task whose payload holds the hostile fragment at a random place; returns the JSON text and the field path. */
+function hostileTask(r: Rng, kb: string, prefix: string): { json: string; path: string } {
+  const holders: Array<[string, (inner: string) => string]> = [
+    ['payload.note', (inner) => `{"note":${inner}}`],
+    ['payload.list[2]', (inner) => `{"list":[1,"ok",${inner}]}`],
+    ['payload.meta.deep.x', (inner) => `{"meta":{"deep":{"x":${inner}}}}`],
+    ['payload.rows[0].v', (inner) => `{"rows":[{"v":${inner}}]}`],
+  ];
+  const [at, wrap] = r.pick(holders);
+  const task = (payload: string) => `{"task_type":"health_check","kb_id":"${kb}","schedule_for":"2999-01-01T00:00:00Z","payload":${payload}}`;
+  if (r.chance(0.6)) {
+    const [, value] = r.pick(HOSTILE_VALUES);
+    return { json: task(wrap(value)), path: `${prefix}${at}` };
+  }
+  const [, key, shown] = r.pick(HOSTILE_KEYS);
+  const object = r.chance(0.5) ? '{"polluted":1}' : '"x"';
+  return { json: task(wrap(`{${key}:${object}}`)), path: `${prefix}${at}.${shown}` };
 }
 
 describe('Fuzzing every route (e2e)', () => {
@@ -211,6 +253,42 @@ describe('Fuzzing every route (e2e)', () => {
     expect(sent).toBeGreaterThanOrEqual(Math.min(REQUESTS, MIN_REQUESTS));
     expect((await call(base, 'GET', '/health/live')).status).toBe(200);
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+  it('refuses surrogates, NUL, prototype-ish keys, huge numbers and deep nesting anywhere in a create with 400 naming the field', async () => {
+    const r = prng(SEED + 1);
+    const headers = { 'X-API-Key': writer.key };
+    const failures: string[] = [];
+    const storedBefore = await t.prisma.task.count({ where: { kbId: { in: kbs } } });
+    for (let i = 0; i < 200; i++) {
+      const kb = r.pick(kbs);
+      let raw: string;
+      let expected: { fields?: string[]; max_depth?: number };
+      if (r.chance(0.15)) {
+        const depth = r.chance(0.5) ? 33 + r.int(5) : 1000 + r.int(50_000);
+        raw = `{"task_type":"health_check","kb_id":"${kb}","payload":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+        expected = { max_depth: 32 };
+      } else if (r.chance(0.5)) {
+        const { json, path } = hostileTask(r, kb, '');
+        raw = json;
+        expected = { fields: [path] };
+      } else {
+        // A batch with the hostile task among valid ones: the index is named, and nothing is stored.
+        const size = 1 + r.int(4);
+        const bad = r.int(size);
+        const items = Array.from({ length: size }, (_, j) => (j === bad ? hostileTask(r, kb, `[${j}].`) : { json: `{"task_type":"health_check","kb_id":"${kb}","payload":{},"schedule_for":"2999-01-01T00:00:00Z"}`, path: '' }));
+        raw = `[${items.map((item) => item.json).join(',')}]`;
+        expected = { fields: [items[bad].path] };
+      }
+      const path = raw.startsWith('[') ? '/api/v1/tasks/batch' : '/api/v1/tasks';
+      const res = await call(base, 'POST', path, { headers: { ...headers, 'Content-Type': 'application/json' }, raw });
+      const got = expected.fields ? { fields: Object.keys(res.body?.details?.fields ?? {}) } : { max_depth: res.body?.details?.max_depth };
+      if (res.status !== 400 || res.body?.code !== 'INVALID_REQUEST' || JSON.stringify(got) !== JSON.stringify(expected)) {
+        failures.push(`${path} ${raw.slice(0, 200)} → ${res.status} ${res.text.slice(0, 300)} (expected ${JSON.stringify(expected)})`);
+      }
+    }
+    expect(failures.slice(0, 10)).toEqual([]);
+    expect(await t.prisma.task.count({ where: { kbId: { in: kbs } } })).toBe(storedBefore);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

@@ -65,3 +65,14 @@ export class RateLimitedError extends DomainError {
     super(ErrorCode.RateLimited, `Rate limit of ${limit} requests per ${windowSeconds} s exceeded; retry after ${retryAfterSeconds} s`, { limit, window_seconds: windowSeconds }, retryAfterSeconds);
   }
 }
+
+/** 413: a request body over its route's limit (see bodyParsers), naming the limit and the setting that raises it. */
+export class PayloadTooLargeError extends DomainError {
+  constructor(limit: string, limitBytes: number, setting: string, lengthBytes?: number) {
+    super(ErrorCode.PayloadTooLarge, `The request body is larger than this route's limit of ${limit} (${setting})`, {
+      limit_bytes: limitBytes,
+      ...(lengthBytes ? { length_bytes: lengthBytes } : {}),
+      setting,
+    });
+  }
+}

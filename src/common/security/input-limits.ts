@@ -1,54 +1,122 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { InvalidRequestError } from '../errors/domain.error';
 
-export type InputProblem = 'too-deep' | 'nul' | null;
+export type InputProblemKind = 'too-deep' | 'nul' | 'lone-surrogate' | 'reserved-key' | 'out-of-range';
+
+/** What is wrong with a JSON value and where: `path` as validation names fields (`[0].payload.note[1]`; '' for the whole body). */
+export interface InputProblem {
+  kind: InputProblemKind;
+  path: string;
+}
 
 /**
- * What is wrong with a parsed JSON value, if anything: nested deeper than `maxDepth` (a
- * scalar is depth 0, `{}` or `[]` depth 1), or a NUL character in a key or string, which
- * PostgreSQL can store in neither text nor jsonb. Iterative, so a hostile body cannot
- * overflow the stack here; it stops at the first problem.
+ * Keys JavaScript gives a meaning: class-transformer calls `value.constructor` as a class
+ * ("targetType is not a constructor", a 500), and `__proto__` / `constructor.prototype` are
+ * the prototype-pollution paths. Refused as key names anywhere in a body.
  */
-export function inspectJson(value: unknown, maxDepth: number): InputProblem {
-  const stack: Array<[unknown, number]> = [[value, 0]];
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** PostgreSQL stores neither NUL (text, jsonb) nor a lone UTF-16 surrogate (jsonb's `\ud800`). */
+function stringProblem(text: string): 'nul' | 'lone-surrogate' | null {
+  if (text.includes('\u0000')) return 'nul';
+  return LONE_SURROGATE.test(text) ? 'lone-surrogate' : null;
+}
+
+interface Frame {
+  node: object;
+  depth: number;
+  parent: Frame | null;
+  key: string | number | null;
+}
+
+/** A key as it can be shown in an error body: NUL and lone surrogates as `\uXXXX` text. */
+function printable(key: string): string {
+  return key.replace(/[\u0000]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Built only once a problem is found, so a body of a million numbers costs no path strings. */
+function pathOf(frame: Frame | null, last?: string | number): string {
+  const keys: Array<string | number> = last === undefined ? [] : [last];
+  for (let f = frame; f && f.key !== null; f = f.parent) keys.unshift(f.key);
+  return keys.reduce<string>((path, key) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${printable(key)}` : printable(key)), '');
+}
+
+/**
+ * The first problem in a parsed JSON value, if any: nested deeper than `maxDepth` (a scalar
+ * is depth 0, `{}` or `[]` depth 1), a NUL or lone surrogate in a key or string, a
+ * reserved key name, or a number JSON.parse turned into Infinity (1e400), which would be
+ * stored as null. Iterative, so a hostile body cannot overflow the stack here.
+ */
+export function inspectJson(value: unknown, maxDepth: number): InputProblem | null {
+  if (typeof value === 'string') {
+    const kind = stringProblem(value);
+    return kind ? { kind, path: '' } : null;
+  }
+  if (value === null || typeof value !== 'object') return null;
+  const stack: Frame[] = [{ node: value, depth: 1, parent: null, key: null }];
+  /** A child's own problem, or null after queueing it when it is a container. */
+  const visit = (frame: Frame, key: string | number, child: unknown): InputProblem | null => {
+    if (typeof child === 'string') {
+      const kind = stringProblem(child);
+      return kind ? { kind, path: pathOf(frame, key) } : null;
+    }
+    if (typeof child === 'number') return Number.isFinite(child) ? null : { kind: 'out-of-range', path: pathOf(frame, key) };
+    if (child !== null && typeof child === 'object') stack.push({ node: child, depth: frame.depth + 1, parent: frame, key });
+    return null;
+  };
   while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node === 'string') {
-      if (node.includes('\u0000')) return 'nul';
+    const frame = stack.pop()!;
+    if (frame.depth > maxDepth) return { kind: 'too-deep', path: pathOf(frame) };
+    if (Array.isArray(frame.node)) {
+      // An index loop: vector bodies hold millions of numbers, and an entries() iterator costs several times more.
+      const list = frame.node as unknown[];
+      for (let i = 0; i < list.length; i++) {
+        const problem = visit(frame, i, list[i]);
+        if (problem) return problem;
+      }
       continue;
     }
-    if (node === null || typeof node !== 'object') continue;
-    if (depth + 1 > maxDepth) return 'too-deep';
-    if (Array.isArray(node)) {
-      for (const child of node) stack.push([child, depth + 1]);
-      continue;
-    }
-    for (const [key, child] of Object.entries(node)) {
-      if (key.includes('\u0000')) return 'nul';
-      stack.push([child, depth + 1]);
+    for (const key of Object.keys(frame.node)) {
+      const kind: InputProblemKind | null = RESERVED_KEYS.has(key) ? 'reserved-key' : stringProblem(key);
+      const problem = kind ? { kind, path: pathOf(frame, key) } : visit(frame, key, (frame.node as Record<string, unknown>)[key]);
+      if (problem) return problem;
     }
   }
   return null;
 }
 
 export function jsonDepthExceeds(value: unknown, maxDepth: number): boolean {
-  return inspectJson(value, maxDepth) === 'too-deep';
+  return inspectJson(value, maxDepth)?.kind === 'too-deep';
+}
+
+const REFUSAL: Record<Exclude<InputProblemKind, 'too-deep'>, { reason: string; rule: string }> = {
+  nul: { reason: 'nul_character', rule: 'must not contain NUL (\\u0000) characters' },
+  'lone-surrogate': { reason: 'lone_surrogate', rule: 'must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)' },
+  'reserved-key': { reason: 'reserved_key', rule: `is a reserved key name (${[...RESERVED_KEYS].join(', ')})` },
+  'out-of-range': { reason: 'number_out_of_range', rule: 'must be a number within ±1.79e308' },
+};
+
+function refusal(problem: InputProblem, maxDepth: number): InvalidRequestError {
+  if (problem.kind === 'too-deep') return new InvalidRequestError(`The request body nests deeper than ${maxDepth} levels`, { max_depth: maxDepth });
+  const { reason, rule } = REFUSAL[problem.kind];
+  const field = problem.path || 'body';
+  return new InvalidRequestError(`Invalid field: ${field}`, { reason, fields: { [field]: [`${field} ${rule}`] } });
 }
 
 /**
- * Refuses, with 400 INVALID_REQUEST and before any validation or class-transformer walks
- * the input: bodies nested deeper than MAX_JSON_DEPTH, and NUL characters in the body or
- * the URL (PostgreSQL would answer them with an error, not a result).
+ * Refuses, with 400 INVALID_REQUEST naming the field and before any validation or
+ * class-transformer walks the input (so nothing is stored): bodies nested deeper than
+ * MAX_JSON_DEPTH, NUL characters and lone surrogates (PostgreSQL would answer them with
+ * an error, not a result), reserved key names, numbers beyond a double, and NUL in the URL.
  */
 export function inputLimits(maxDepth: number): RequestHandler {
   return (request: Request, _response: Response, next: NextFunction) => {
     if (/%00|\u0000/.test(request.originalUrl)) {
-      return next(new InvalidRequestError('The URL must not contain NUL (%00) characters', { reason: 'nul_character' }));
+      return next(new InvalidRequestError('The URL must not contain NUL (%00) characters', { reason: 'nul_character', fields: { url: ['url must not contain NUL (%00) characters'] } }));
     }
-    const body: unknown = request.body;
-    const problem = body !== null && typeof body === 'object' ? inspectJson(body, maxDepth) : null;
-    if (problem === 'too-deep') return next(new InvalidRequestError(`The request body nests deeper than ${maxDepth} levels`, { max_depth: maxDepth }));
-    if (problem === 'nul') return next(new InvalidRequestError('The request body must not contain NUL (\\u0000) characters', { reason: 'nul_character' }));
-    next();
+    const problem = inspectJson(request.body, maxDepth);
+    next(problem ? refusal(problem, maxDepth) : undefined);
   };
 }

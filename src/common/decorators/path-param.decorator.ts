@@ -1,0 +1,68 @@
+import { Param, PipeTransform } from '@nestjs/common';
+import { ApiParam } from '@nestjs/swagger';
+import { DomainError, InvalidRequestError, TaskNotFoundError } from '../errors/domain.error';
+import { ErrorCode } from '../errors/error-codes';
+import { UUID_PATTERN } from '../utils/uuid';
+
+/** What a path parameter may hold, how Swagger shows it, and what a value that does not fit gets. */
+export interface PathParamRule {
+  name: string;
+  pattern: RegExp;
+  maxLength: number;
+  format?: string;
+  example: string;
+  description: string;
+  /**
+   * The error for a value that breaks the rule. An id that cannot exist names nothing, so it
+   * gets the same 404 as a well-formed id that does not exist; a name the caller chooses
+   * (a kb id) gets the 400 the same value would get in a body or query.
+   */
+  refuse(value: string): DomainError;
+}
+
+/** Checks the (percent-decoded) value before a service queries with it: PostgreSQL answers a non-UUID in a uuid column with an error. */
+class PathParamPipe implements PipeTransform<unknown, string> {
+  constructor(private readonly rule: PathParamRule) {}
+
+  transform(value: unknown): string {
+    const text = typeof value === 'string' ? value : '';
+    if (text.length === 0 || text.length > this.rule.maxLength || !this.rule.pattern.test(text)) throw this.rule.refuse(text);
+    return text;
+  }
+}
+
+/**
+ * A validated path parameter, documented in Swagger with its pattern, format and maximum
+ * length. One decorator on the parameter both validates and documents, so no route can
+ * take an id unchecked or show a schema that differs from what is enforced.
+ */
+export function PathParam(rule: PathParamRule): ParameterDecorator {
+  return (target, key, index) => {
+    Param(rule.name, new PathParamPipe(rule))(target, key, index);
+    const descriptor = key === undefined ? undefined : Object.getOwnPropertyDescriptor(target, key);
+    if (!descriptor) throw new Error(`PathParam(${rule.name}) must decorate a method parameter`);
+    ApiParam({
+      name: rule.name,
+      required: true,
+      description: rule.description,
+      example: rule.example,
+      schema: { type: 'string', pattern: rule.pattern.source, maxLength: rule.maxLength, ...(rule.format ? { format: rule.format } : {}) },
+    })(target, key!, descriptor);
+  };
+}
+
+function uuidRule(name: string, description: string, refuse: (value: string) => DomainError): PathParamRule {
+  return { name, pattern: UUID_PATTERN, maxLength: 36, format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000', description, refuse };
+}
+
+/** `{task_id}`: a malformed id is a task that does not exist, 404 TASK_NOT_FOUND, as the contract shows for `invalid_id`. */
+export const TaskIdParam = (): ParameterDecorator => PathParam(uuidRule('task_id', 'Task id (a UUID)', (value) => new TaskNotFoundError(value)));
+
+/** A UUID path parameter of another resource: a malformed one is 404 NOT_FOUND with `message`. */
+export const UuidParam = (name: string, description: string, message: string): ParameterDecorator =>
+  PathParam(uuidRule(name, description, (value) => new DomainError(ErrorCode.NotFound, message, { [name]: value })));
+
+/** The 400 for a path parameter the caller names (not an id the service issued), with the field named as validation does. */
+export function invalidPathParam(name: string, rule: string): (value: string) => DomainError {
+  return () => new InvalidRequestError(`Invalid path parameter: ${name}`, { fields: { [name]: [`${name} ${rule}`] } });
+}
