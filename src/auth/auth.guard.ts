@@ -28,12 +28,11 @@ export function authorize(principal: Principal, role: Role, global: boolean): vo
 
 /**
  * The global guard: authenticates (401; 429 past the failed-authentication limit), checks
- * the route's role (403), and keeps a caller
- * limited to some knowledge bases inside them. A kb named anywhere in the request — the
- * `:kb_id` path parameter, the `kb_id` query parameter, the body's `kb_id` (each item's, in
- * a batch) — must be one of the caller's, else 404 NOT_FOUND; a `:task_id` must name a task
- * of one of them, else 404 TASK_NOT_FOUND: the same answers an unknown kb or task gets, so
- * ids of other tenants cannot be probed. Routes that list or aggregate without a kb_id are
+ * the route's role (403), and keeps a caller limited to some knowledge bases inside them.
+ * A kb named anywhere in the request — the `:kb_id` path parameter, the `kb_id` query
+ * parameter, the body's `kb_id` (each item's, in a batch) — must be one of the caller's,
+ * else 404 NOT_FOUND; a `:task_id` must name a task of one of them, else 404 TASK_NOT_FOUND:
+ * the same answers an unknown kb or task gets, so ids of other tenants cannot be probed. Routes that list or aggregate without a kb_id are
  * narrowed to the caller's kbs by their services (`@KbScope()`).
  * With authentication off (no keys, no JWT key configured) every request passes.
  */
