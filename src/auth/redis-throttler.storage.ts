@@ -27,8 +27,12 @@ end
 return {hits, ttl, 0}
 `;
 
-/** A rate-limit check that takes longer than this counts as Redis not answering. */
-const REDIS_TIMEOUT_MS = 500;
+/**
+ * A rate-limit check that takes longer than this counts as Redis not answering. A Redis that
+ * is down fails at once (the client has no offline queue); this only catches a hung one, so
+ * it is generous: a busy API process or a busy Redis must not turn into 503s.
+ */
+const REDIS_TIMEOUT_MS = 3000;
 /** While Redis is failing, the warning is logged at most this often. */
 const WARN_EVERY_MS = 30_000;
 /** Retry-After of the 503 while Redis does not answer: long enough not to hammer it, short enough to notice it is back. */
@@ -102,7 +106,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    // Rejected in the check phase, after the poll phase has read any reply that arrived
+    // meanwhile: when the event loop was blocked, the timer fires before that reply is read,
+    // and a late event loop is not a Redis that does not answer.
+    timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${ms} ms`))), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
