@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { applyAuthToDocument, withSecuritySchemes } from './auth/auth-openapi';
-import { Authenticator } from './auth/authenticator.service';
+import { AuthenticationGate } from './auth/authentication-gate.service';
 import { browserAuth } from './auth/browser-auth.middleware';
 import { Role } from './auth/roles';
 import { BodyLimits, bodyParsers, documentBodyLimits } from './common/security/body-limits';
@@ -46,10 +46,10 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   app.use(inputLimits(http.maxJsonDepth));
   app.enableShutdownHooks();
 
-  const authenticator = app.get(Authenticator);
-  app.use('/admin/queues', browserAuth(authenticator, Role.Admin));
-  app.use('/dashboard', browserAuth(authenticator, Role.Read));
-  if (auth.docsRequireAuth) for (const path of ['/docs', '/docs-json']) app.use(path, browserAuth(authenticator, Role.Read));
+  const gate = app.get(AuthenticationGate);
+  app.use('/admin/queues', browserAuth(gate, Role.Admin));
+  app.use('/dashboard', browserAuth(gate, Role.Read));
+  if (auth.docsRequireAuth) for (const path of ['/docs', '/docs-json']) app.use(path, browserAuth(gate, Role.Read));
 
   const document = SwaggerModule.createDocument(
     app,

@@ -20,11 +20,11 @@ export function withSecuritySchemes(builder: DocumentBuilder): DocumentBuilder {
 /**
  * Finishes the document's security: public operations (`@Public()`, /metrics unless
  * METRICS_REQUIRE_AUTH) need no credentials; every other one states its role
- * (`x-required-role`, the same default by method as the guard) and documents 401, 403 and
- * 429 with the shared error body.
+ * (`x-required-role`, the same default by method as the guard) and documents 401, 403, 429
+ * and 503 (the rate limiter's Redis not answering) with the shared error body.
  */
 export function applyAuthToDocument(document: OpenAPIObject, options: { metricsRequireAuth: boolean }): OpenAPIObject {
-  const authErrors = errorResponses(ErrorCode.Unauthorized, ErrorCode.Forbidden, ErrorCode.RateLimited);
+  const authErrors = errorResponses(ErrorCode.Unauthorized, ErrorCode.Forbidden, ErrorCode.RateLimited, ErrorCode.ServiceUnavailable);
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of METHODS) {
       const operation = item[method] as (Record<string, unknown> & { responses: Record<string, unknown>; description?: string }) | undefined;

@@ -30,3 +30,8 @@ export function RequireRole(role: Role): MethodDecorator & ClassDecorator {
 export const KbScope = createParamDecorator((_data: unknown, context: ExecutionContext): readonly string[] | null => {
   return principalOf(context.switchToHttp().getRequest<object>())?.kbIds ?? null;
 });
+
+/** The caller's principal id (`key:<name>`, `jwt:<sub>`); null when authentication is off. */
+export const CallerId = createParamDecorator((_data: unknown, context: ExecutionContext): string | null => {
+  return principalOf(context.switchToHttp().getRequest<object>())?.id ?? null;
+});

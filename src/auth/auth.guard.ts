@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { DomainError, ForbiddenError, TaskNotFoundError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { PrismaService } from '../prisma/prisma.service';
-import { Authenticator } from './authenticator.service';
+import { AuthenticationGate } from './authentication-gate.service';
 import { Principal } from './principal';
 import { RouteAccessResolver } from './route-access';
 import { allows, Role } from './roles';
@@ -27,29 +27,29 @@ export function authorize(principal: Principal, role: Role, global: boolean): vo
 
 
 /**
- * The global guard: authenticates (401), checks the route's role (403), and keeps a caller
- * limited to some knowledge bases inside them. A kb named anywhere in the request — the
- * `:kb_id` path parameter, the `kb_id` query parameter, the body's `kb_id` (each item's, in
- * a batch) — must be one of the caller's, else 404 NOT_FOUND; a `:task_id` must name a task
- * of one of them, else 404 TASK_NOT_FOUND: the same answers an unknown kb or task gets, so
- * ids of other tenants cannot be probed. Routes that list or aggregate without a kb_id are
+ * The global guard: authenticates (401; 429 past the failed-authentication limit), checks
+ * the route's role (403), and keeps a caller limited to some knowledge bases inside them.
+ * A kb named anywhere in the request — the `:kb_id` path parameter, the `kb_id` query
+ * parameter, the body's `kb_id` (each item's, in a batch) — must be one of the caller's,
+ * else 404 NOT_FOUND; a `:task_id` must name a task of one of them, else 404 TASK_NOT_FOUND:
+ * the same answers an unknown kb or task gets, so ids of other tenants cannot be probed. Routes that list or aggregate without a kb_id are
  * narrowed to the caller's kbs by their services (`@KbScope()`).
  * With authentication off (no keys, no JWT key configured) every request passes.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
-    private readonly authenticator: Authenticator,
+    private readonly gate: AuthenticationGate,
     private readonly access: RouteAccessResolver,
     private readonly prisma: PrismaService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http' || !this.authenticator.enabled) return true;
+    if (context.getType() !== 'http' || !this.gate.enabled) return true;
     const access = this.access.resolve(context);
     if (access.public) return true;
     const request = context.switchToHttp().getRequest<Request>();
-    const principal = this.authenticator.require(request);
+    const principal = await this.gate.authenticate(request);
     authorize(principal, access.role, access.global);
     if (principal.kbIds) await this.confine(request, principal);
     return true;

@@ -3,15 +3,17 @@ import { Reflector } from '@nestjs/core';
 import { InjectThrottlerOptions, InjectThrottlerStorage, ThrottlerGuard, ThrottlerLimitDetail, ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { RateLimitedError } from '../common/errors/domain.error';
-import { Authenticator } from './authenticator.service';
+import { AuthenticationGate, clientAddress } from './authentication-gate.service';
 import { RouteAccessResolver } from './route-access';
 
 /**
- * @nestjs/throttler's guard, per caller rather than per route: one budget per API key or
- * token subject, across every route (the library's default key is per route). Callers
- * without valid credentials — everyone when authentication is off — are counted by IP, so
- * guessing keys is limited too. Health probes and /metrics are not counted. Runs before
- * the auth guard; a refusal is 429 RATE_LIMITED with Retry-After.
+ * @nestjs/throttler's guard, per caller rather than per route: with authentication on, one
+ * budget per API key or token subject across every route (RATE_LIMIT_PER_MINUTE); with it
+ * off, one per client IP (RATE_LIMIT_PER_IP_PER_MINUTE, none by default). The library's
+ * default key is per route. Health probes and /metrics are not counted. Runs before the
+ * auth guard, and authenticates first (AuthenticationGate: 401, or 429 for an address past
+ * its failed-authentication limit), so a budget is only ever spent by its own caller. A
+ * refusal is 429 RATE_LIMITED with Retry-After; 503 when Redis cannot answer.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
@@ -19,7 +21,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
-    private readonly authenticator: Authenticator,
+    private readonly gate: AuthenticationGate,
     private readonly access: RouteAccessResolver,
   ) {
     super(options, storage, reflector);
@@ -31,8 +33,7 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
     const req = request as unknown as Request;
-    const identity = this.authenticator.enabled ? this.authenticator.identify(req) : null;
-    return identity && 'principal' in identity ? identity.principal.id : `ip:${req.ip ?? req.socket?.remoteAddress ?? 'unknown'}`;
+    return this.gate.enabled ? (await this.gate.authenticate(req)).id : clientAddress(req);
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string): string {

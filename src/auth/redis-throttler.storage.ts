@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type Redis from 'ioredis';
+import { ServiceUnavailableError } from '../common/errors/domain.error';
 
 /**
  * One hit, atomically: a blocked caller stays blocked until its block key expires; else the
@@ -26,18 +27,26 @@ end
 return {hits, ttl, 0}
 `;
 
-/** A rate-limit check that takes longer than this lets the request through. */
-const REDIS_TIMEOUT_MS = 500;
+/**
+ * A rate-limit check that takes longer than this counts as Redis not answering. A Redis that
+ * is down fails at once (the client has no offline queue); this only catches a hung one, so
+ * it is generous: a busy API process or a busy Redis must not turn into 503s.
+ */
+const REDIS_TIMEOUT_MS = 3000;
 /** While Redis is failing, the warning is logged at most this often. */
 const WARN_EVERY_MS = 30_000;
+/** Retry-After of the 503 while Redis does not answer: long enough not to hammer it, short enough to notice it is back. */
+export const REDIS_DOWN_RETRY_AFTER_SECONDS = 5;
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 type HitCommand = (hitsKey: string, blockKey: string, ttlMs: number, limit: number, blockMs: number) => Promise<[number, number, number]>;
 
 /**
  * @nestjs/throttler's storage in Redis, so one limit holds across every API instance. When
- * Redis cannot answer (down, or slower than REDIS_TIMEOUT_MS) the request is let through
- * and a warning logged: rate limiting must not take the API down with Redis.
+ * Redis cannot answer (down, or slower than REDIS_TIMEOUT_MS) the limit cannot be checked:
+ * the request is refused with 503 SERVICE_UNAVAILABLE and Retry-After, and a warning
+ * logged. Letting it through would make the limits — the failed-authentication one
+ * included — disappear whenever Redis does.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly logger = new Logger('RateLimit');
@@ -45,7 +54,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   private lastWarning = 0;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly prefix: string,
   ) {
     // The client is shared: a command defined twice (two apps on one client) is harmless.
@@ -56,22 +65,40 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    const base = this.base(key, throttlerName);
+    const [totalHits, windowMs, blockMs] = await this.ask(this.hit(`${base}:hits`, `${base}:blocked`, ttl, limit, blockDuration));
+    return {
+      totalHits,
+      timeToExpire: Math.max(0, Math.ceil(windowMs / 1000)),
+      isBlocked: blockMs > 0,
+      timeToBlockExpire: Math.max(0, Math.ceil(blockMs / 1000)),
+    };
+  }
+
+  /** Seconds until `key` of `throttlerName` is no longer blocked; 0 when it is not blocked. */
+  async blockedFor(key: string, throttlerName: string): Promise<number> {
+    const ms = await this.ask(this.redis.pttl(`${this.base(key, throttlerName)}:blocked`));
+    return ms > 0 ? Math.ceil(ms / 1000) : 0;
+  }
+
+  private base(key: string, throttlerName: string): string {
     // The hash tag keeps both keys of a caller in one Redis Cluster slot, as the script needs.
-    const base = `${this.prefix}:rate-limit:${throttlerName}:{${key}}`;
+    return `${this.prefix}:rate-limit:${throttlerName}:{${key}}`;
+  }
+
+  private async ask<T>(command: Promise<T>): Promise<T> {
     try {
-      const [totalHits, windowMs, blockMs] = await withTimeout(this.hit(`${base}:hits`, `${base}:blocked`, ttl, limit, blockDuration), REDIS_TIMEOUT_MS);
-      return {
-        totalHits,
-        timeToExpire: Math.max(0, Math.ceil(windowMs / 1000)),
-        isBlocked: blockMs > 0,
-        timeToBlockExpire: Math.max(0, Math.ceil(blockMs / 1000)),
-      };
+      return await withTimeout(command, REDIS_TIMEOUT_MS);
     } catch (error) {
       if (Date.now() - this.lastWarning > WARN_EVERY_MS) {
         this.lastWarning = Date.now();
-        this.logger.warn(`Rate limiting is not enforced while Redis does not answer: ${(error as Error).message}`);
+        this.logger.warn(`Rate limits cannot be checked while Redis does not answer; limited requests get 503: ${(error as Error).message}`);
       }
-      return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+      throw new ServiceUnavailableError(
+        'Rate limits cannot be checked right now; try again shortly',
+        { component: 'redis' },
+        REDIS_DOWN_RETRY_AFTER_SECONDS,
+      );
     }
   }
 }
@@ -79,7 +106,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    // Rejected in the check phase, after the poll phase has read any reply that arrived
+    // meanwhile: when the event loop was blocked, the timer fires before that reply is read,
+    // and a late event loop is not a Redis that does not answer.
+    timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${ms} ms`))), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

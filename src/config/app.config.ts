@@ -95,8 +95,13 @@ export interface AuthConfig {
   jwt: JwtVerifierOptions | null;
   metricsRequireAuth: boolean;
   docsRequireAuth: boolean;
-  /** Requests per minute per caller (API key, token subject, or IP without auth); 0 disables. */
+  /** Requests per minute per API key or token subject when authentication is on; 0 disables. */
   rateLimitPerMinute: number;
+  /** Requests per minute per client IP when authentication is off; 0 (the default) disables. */
+  rateLimitPerIpPerMinute: number;
+  /** Failed authentications per client IP within `authFailureWindowSeconds`; past it the IP is blocked that long. */
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
 }
 
 export interface HttpConfig {
@@ -231,6 +236,9 @@ export const authConfig = registerAs('auth', (): AuthConfig => {
     metricsRequireAuth: e.METRICS_REQUIRE_AUTH,
     docsRequireAuth: e.DOCS_REQUIRE_AUTH,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    rateLimitPerIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE,
+    authFailureLimit: e.AUTH_FAILURE_LIMIT,
+    authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
   };
 });
 

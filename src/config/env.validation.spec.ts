@@ -46,6 +46,14 @@ describe('security variables', () => {
     expect(error({ TRUST_PROXY: 'yes' })).toMatch(/TRUST_PROXY must be/);
   });
 
+  it('limits per key by default, not per IP, and always limits failed authentication', () => {
+    const defaults = validateEnvironment({});
+    expect(defaults).toMatchObject({ RATE_LIMIT_PER_MINUTE: 120_000, RATE_LIMIT_PER_IP_PER_MINUTE: 0, AUTH_FAILURE_LIMIT: 20, AUTH_FAILURE_WINDOW_SECONDS: 300 });
+    expect(error({ RATE_LIMIT_PER_IP_PER_MINUTE: '-1' })).toMatch(/RATE_LIMIT_PER_IP_PER_MINUTE/);
+    expect(error({ AUTH_FAILURE_LIMIT: '0' })).toMatch(/AUTH_FAILURE_LIMIT/);
+    expect(error({ AUTH_FAILURE_WINDOW_SECONDS: '0' })).toMatch(/AUTH_FAILURE_WINDOW_SECONDS/);
+  });
+
   it('redacts a URL password when echoing a bad URL', () => {
     const message = error({ REDIS_URL: 'http://:topsecretpw@cache:6379' });
     expect(message).toContain('REDIS_URL');

@@ -324,12 +324,41 @@ export class EnvironmentVariables {
   @IsBoolean({ message: 'DOCS_REQUIRE_AUTH must be true or false' })
   DOCS_REQUIRE_AUTH = false;
 
+  /**
+   * Requests per minute per API key or token subject (authentication on). 120,000 (2,000/s):
+   * 20x the contract's 100 tasks/s, so a caller creating that and polling each task a few
+   * times stays far below it, and about what one API instance serves, so only a runaway
+   * caller meets it.
+   */
   @IsOptional()
   @Transform(toInt)
   @IsInt()
   @Min(0)
   @Max(100_000_000)
-  RATE_LIMIT_PER_MINUTE = 6000;
+  RATE_LIMIT_PER_MINUTE = 120_000;
+
+  /** Requests per minute per client IP when authentication is off; 0 (the default): no limit. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100_000_000)
+  RATE_LIMIT_PER_IP_PER_MINUTE = 0;
+
+  /** Failed authentications per client IP within AUTH_FAILURE_WINDOW_SECONDS before it is blocked for that long. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000_000)
+  AUTH_FAILURE_LIMIT = 20;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  AUTH_FAILURE_WINDOW_SECONDS = 300;
 
   @IsOptional()
   @Matches(/^\s*$|^\s*\*\s*$|^\s*https?:\/\/[A-Za-z0-9.-]+(:\d+)?\s*(,\s*https?:\/\/[A-Za-z0-9.-]+(:\d+)?\s*)*$/, {

@@ -10,6 +10,13 @@ import { TaskRecord, TasksRepository } from './tasks.repository';
 
 export type IdempotentKind = 'single' | 'batch';
 
+/** An Idempotency-Key as sent, and who sent it. */
+export interface IdempotencyRequest {
+  key: string;
+  /** The caller's principal id (`key:<name>`, `jwt:<sub>`); null when authentication is off. */
+  caller: string | null;
+}
+
 export interface IdempotentOutcome {
   tasks: TaskRecord[];
   /** True when the tasks were created by an earlier request with the same key. */
@@ -17,12 +24,20 @@ export interface IdempotentOutcome {
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** The caller of every request when authentication is off; principal ids always hold a `:`. */
+const ANONYMOUS = 'anonymous';
+/** Longer callers (token subjects are unbounded) are stored by their digest, so the key's index entry stays small. */
+const MAX_CALLER_LENGTH = 200;
 
 /**
  * `Idempotency-Key` on create and batch: the first request with a key stores its tasks and
  * the key in one transaction; a repeat with the same body gets the original tasks back, a
  * repeat with another body gets 409. Two concurrent requests with one key cannot both
  * create: the second waits on the first's uncommitted key row, then replays it.
+ *
+ * A key is scoped by its caller and kb (as Stripe scopes keys by account): the same key from
+ * another API key, token subject or kb is another request, never a 409 or a replay of
+ * someone else's task — so keys cannot be used to probe other tenants.
  */
 @Injectable()
 export class IdempotencyService {
@@ -37,32 +52,35 @@ export class IdempotencyService {
   }
 
   async run(
-    key: string,
+    request: IdempotencyRequest,
     kind: IdempotentKind,
+    kbIds: readonly string[],
     body: unknown,
     create: (tx: Prisma.TransactionClient) => Promise<TaskRecord[]>,
   ): Promise<IdempotentOutcome> {
+    const { key } = request;
     if (!KEY_PATTERN.test(key)) {
       throw new InvalidRequestError('Idempotency-Key must be 1 to 255 visible ASCII characters', { fields: { 'Idempotency-Key': ['invalid'] } });
     }
+    const id = { caller: callerScope(request.caller), kbScope: kbScope(kbIds), key };
     const requestHash = hashRequest(kind, body);
-    const earlier = await this.prisma.idempotencyKey.findUnique({ where: { key } });
+    const earlier = await this.prisma.idempotencyKey.findUnique({ where: { caller_kbScope_key: id } });
     if (earlier && earlier.expiresAt > new Date()) return this.replay(earlier, kind, requestHash);
-    if (earlier) await this.prisma.idempotencyKey.deleteMany({ where: { key, expiresAt: { lte: new Date() } } });
+    if (earlier) await this.prisma.idempotencyKey.deleteMany({ where: { ...id, expiresAt: { lte: new Date() } } });
 
     const created = await this.prisma.$transaction(async (tx) => {
       const claimed = await tx.$executeRaw`
-        INSERT INTO idempotency_keys (key, request_hash, kind, task_ids, expires_at)
-        VALUES (${key}, ${requestHash}, ${kind}, '{}', ${new Date(Date.now() + this.ttlMs)})
-        ON CONFLICT (key) DO NOTHING`;
+        INSERT INTO idempotency_keys (caller, kb_scope, key, request_hash, kind, task_ids, expires_at)
+        VALUES (${id.caller}, ${id.kbScope}, ${key}, ${requestHash}, ${kind}, '{}', ${new Date(Date.now() + this.ttlMs)})
+        ON CONFLICT (caller, kb_scope, key) DO NOTHING`;
       if (claimed === 0) return null;
       const tasks = await create(tx);
-      await tx.idempotencyKey.update({ where: { key }, data: { taskIds: tasks.map((t) => t.id) } });
+      await tx.idempotencyKey.update({ where: { caller_kbScope_key: id }, data: { taskIds: tasks.map((t) => t.id) } });
       return tasks;
     });
     if (created) return { tasks: created, replayed: false };
-    // Another request with this key committed first.
-    return this.replay(await this.prisma.idempotencyKey.findUniqueOrThrow({ where: { key } }), kind, requestHash);
+    // Another request of this caller with this key committed first.
+    return this.replay(await this.prisma.idempotencyKey.findUniqueOrThrow({ where: { caller_kbScope_key: id } }), kind, requestHash);
   }
 
   private async replay(row: { requestHash: string; kind: string; taskIds: string[]; key: string }, kind: IdempotentKind, requestHash: string): Promise<IdempotentOutcome> {
@@ -73,6 +91,17 @@ export class IdempotencyService {
     }
     return { tasks: await this.tasks.findByIds(row.taskIds), replayed: true };
   }
+}
+
+function callerScope(caller: string | null): string {
+  if (caller === null) return ANONYMOUS;
+  return caller.length <= MAX_CALLER_LENGTH ? caller : `sha256:${createHash('sha256').update(caller).digest('hex')}`;
+}
+
+/** The kb, or for a batch over several, `*` and the digest of their sorted ids (no kb id starts with `*`). */
+function kbScope(kbIds: readonly string[]): string {
+  const distinct = [...new Set(kbIds)].sort();
+  return distinct.length === 1 ? distinct[0] : `*${createHash('sha256').update(distinct.join(',')).digest('hex')}`;
 }
 
 /** The same JSON with keys in any order hashes the same. */

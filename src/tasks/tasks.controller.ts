@@ -1,12 +1,13 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
-import { KbScope, RequireRole } from '../auth/auth.decorators';
+import { CallerId, KbScope, RequireRole } from '../auth/auth.decorators';
 import { Role } from '../auth/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { TaskIdParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { CreateTaskDto } from './dto/create-task.dto';
+import type { IdempotencyRequest } from './idempotency.service';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
@@ -18,8 +19,14 @@ const IDEMPOTENCY_KEY = ApiHeader({
   name: 'Idempotency-Key',
   required: false,
   description:
-    'Makes the create safe to repeat: the same key with the same body returns the original task(s) (header Idempotent-Replayed: true); with another body, 409 IDEMPOTENCY_KEY_REUSED',
+    'Makes the create safe to repeat: the same key with the same body returns the original task(s) (header Idempotent-Replayed: true); with another body, 409 IDEMPOTENCY_KEY_REUSED. ' +
+    'A key is scoped by the caller (API key or token subject) and the kb: other callers and other kbs never see it.',
 });
+
+/** The Idempotency-Key with the caller it belongs to, when one is sent. */
+function idempotency(key: string | undefined, caller: string | null): IdempotencyRequest | undefined {
+  return key === undefined ? undefined : { key, caller };
+}
 
 /** Marks a replayed create so a client can tell it from a fresh one; the status stays 201. */
 function replayAware<T>(res: Response, created: Created<T>): T {
@@ -41,9 +48,10 @@ export class TasksController {
   async create(
     @Body() dto: CreateTaskDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @CallerId() caller: string | null,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TaskResponseDto> {
-    return replayAware(res, await this.tasks.create(dto, idempotencyKey));
+    return replayAware(res, await this.tasks.create(dto, idempotency(idempotencyKey, caller)));
   }
 
   @Post('batch')
@@ -55,9 +63,10 @@ export class TasksController {
   async createBatch(
     @Body(ParseTaskBatchPipe) dtos: CreateTaskDto[],
     @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @CallerId() caller: string | null,
     @Res({ passthrough: true }) res: Response,
   ): Promise<BatchCreateResponseDto> {
-    return replayAware(res, await this.tasks.createBatch(dtos, idempotencyKey));
+    return replayAware(res, await this.tasks.createBatch(dtos, idempotency(idempotencyKey, caller)));
   }
 
   @Get()

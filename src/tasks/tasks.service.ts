@@ -11,7 +11,7 @@ import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, Tas
 import { UpdateProgressDto } from './dto/update-progress.dto';
 import { FieldErrors, PayloadValidatorService } from './payload-validator.service';
 import { Prisma } from '../generated/prisma/client';
-import { IdempotencyService, IdempotentKind, IdempotentOutcome } from './idempotency.service';
+import { IdempotencyRequest, IdempotencyService, IdempotentKind, IdempotentOutcome } from './idempotency.service';
 import { TaskAdmissionService } from './task-admission.service';
 import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
@@ -49,16 +49,16 @@ export class TasksService {
     private readonly callbacks: WebhookUrlPolicy,
   ) {}
 
-  async create(dto: CreateTaskDto, idempotencyKey?: string): Promise<Created<TaskResponseDto>> {
+  async create(dto: CreateTaskDto, idempotency?: IdempotencyRequest): Promise<Created<TaskResponseDto>> {
     await this.assertPayloads([dto], () => 'payload');
-    const { tasks, replayed } = await this.store([dto], 'single', dto, idempotencyKey);
+    const { tasks, replayed } = await this.store([dto], 'single', dto, idempotency);
     return { body: await this.presenter.present(tasks[0]), replayed };
   }
 
   /** All or nothing: every item is validated before any is stored, and they are stored in one statement. */
-  async createBatch(dtos: CreateTaskDto[], idempotencyKey?: string): Promise<Created<BatchCreateResponseDto>> {
+  async createBatch(dtos: CreateTaskDto[], idempotency?: IdempotencyRequest): Promise<Created<BatchCreateResponseDto>> {
     await this.assertPayloads(dtos, (i) => `[${i}].payload`);
-    const { tasks, replayed } = await this.store(dtos, 'batch', dtos, idempotencyKey);
+    const { tasks, replayed } = await this.store(dtos, 'batch', dtos, idempotency);
     return { body: { tasks: await this.presenter.presentMany(tasks), count: tasks.length }, replayed };
   }
 
@@ -151,12 +151,14 @@ export class TasksService {
    * Admission, then one INSERT (inside the idempotency key's transaction when a key is
    * given), then dispatch. A replay neither admits nor dispatches anything new.
    */
-  private async store(dtos: CreateTaskDto[], kind: IdempotentKind, body: unknown, key?: string): Promise<IdempotentOutcome> {
+  private async store(dtos: CreateTaskDto[], kind: IdempotentKind, body: unknown, idempotency?: IdempotencyRequest): Promise<IdempotentOutcome> {
     const insert = async (tx?: Prisma.TransactionClient) => {
       await this.admission.admit(dtos.length);
       return this.tasks.createMany(dtos.map(toNewTask), tx);
     };
-    const outcome = key ? await this.idempotency.run(key, kind, body, insert) : { tasks: await insert(), replayed: false };
+    const outcome = idempotency
+      ? await this.idempotency.run(idempotency, kind, dtos.map((dto) => dto.kb_id), body, insert)
+      : { tasks: await insert(), replayed: false };
     if (!outcome.replayed) {
       for (const task of outcome.tasks) this.metrics.taskCreated(task);
       await this.dispatch(outcome.tasks);

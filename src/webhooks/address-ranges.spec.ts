@@ -31,12 +31,49 @@ describe('isPublicAddress', () => {
     expect(isPublicAddress(address)).toBe(false);
   });
 
-  it.each(['8.8.8.8', '93.184.216.34', '172.32.0.1', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:0808:0808::1'])(
-    'accepts %s',
-    (address) => {
-      expect(isPublicAddress(address)).toBe(true);
-    },
-  );
+  // Every IPv6 form that carries an IPv4 address, written the ways a URL or a DNS answer can.
+  it.each([
+    ['IPv4-compatible, dotted', '[::127.0.0.1]'],
+    ['IPv4-compatible, as the URL parser writes it', '::7f00:1'],
+    ['IPv4-compatible, link-local', '::169.254.169.254'],
+    ['IPv4-mapped, expanded', '0:0:0:0:0:ffff:7f00:1'],
+    ['IPv4-translated (SIIT), dotted', '[::ffff:0:127.0.0.1]'],
+    ['IPv4-translated (SIIT), hex', '::ffff:0:a00:1'],
+    ['NAT64 well-known prefix, dotted', '64:ff9b::127.0.0.1'],
+    ['NAT64 well-known prefix, private', '64:ff9b::c0a8:101'],
+    ['NAT64 local-use prefix', '[64:ff9b:1::7f00:1]'],
+    ['NAT64 local-use prefix, public IPv4 inside', '64:ff9b:1:ffff::808:808'],
+    ['rest of the reserved ::/8', '64:ff9b:0:0:1::7f00:1'],
+    ['6to4 of loopback', '2002:7f00:1::1'],
+    ['6to4 of a private network', '2002:a00:1:1::1'],
+    ['Teredo with a loopback client (obfuscated 127.0.0.1)', '2001:0:808:808:0:0:80ff:fffe'],
+    ['Teredo with a private server', '2001:0:a00:1::f7f7:f7f7'],
+    ['ISATAP, private IPv4 inside', '2607:f8b0::5efe:10.0.0.1'],
+    ['ISATAP with the u bit, loopback inside', '2607:f8b0::200:5efe:7f00:1'],
+    ['benchmarking', '2001:2::1'],
+    ['ORCHIDv2', '2001:20::1'],
+    ['documentation (3fff::/20)', '3fff::1'],
+    ['outside global unicast', '4000::1'],
+  ])('refuses %s: %s', (_form, address) => {
+    expect(isPublicAddress(address)).toBe(false);
+  });
+
+  it.each([
+    '8.8.8.8',
+    '93.184.216.34',
+    '172.32.0.1',
+    '1.1.1.1',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '::ffff:0:8.8.8.8',
+    '64:ff9b::808:808',
+    '64:ff9b::8.8.8.8',
+    '2002:0808:0808::1',
+    '2001:0:808:808:0:0:f7f7:f7f7',
+    '2607:f8b0::200:5efe:808:808',
+  ])('accepts %s', (address) => {
+    expect(isPublicAddress(address)).toBe(true);
+  });
 });
 
 describe('isAllowedHost', () => {

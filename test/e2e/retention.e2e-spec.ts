@@ -29,7 +29,7 @@ describe('Retention (e2e)', () => {
     );
     await t.prisma.task.update({ where: { id: old }, data: { completedAt: new Date(Date.now() - 8 * 86400 * 1000) } });
     const key = randomUUID();
-    await t.prisma.idempotencyKey.create({ data: { key, requestHash: 'x', kind: 'single', taskIds: [], expiresAt: new Date(Date.now() - 1000) } });
+    await t.prisma.idempotencyKey.create({ data: { caller: 'anonymous', kbScope: kb, key, requestHash: 'x', kind: 'single', taskIds: [], expiresAt: new Date(Date.now() - 1000) } });
 
     const removed = await t.app.get(TaskRetentionService).sweep();
 
@@ -38,7 +38,7 @@ describe('Retention (e2e)', () => {
     expect(await t.prisma.task.findUnique({ where: { id: old } })).toBeNull();
     expect(await t.prisma.task.findUnique({ where: { id: recent } })).not.toBeNull();
     expect(await t.prisma.task.findUnique({ where: { id: waiting } })).not.toBeNull();
-    expect(await t.prisma.idempotencyKey.findUnique({ where: { key } })).toBeNull();
+    expect(await t.prisma.idempotencyKey.findFirst({ where: { key } })).toBeNull();
     await request(t.http).get(`/api/v1/tasks/${old}`).expect(404);
     await request(t.http).delete(`/api/v1/tasks/${waiting}`).expect(200);
   });

@@ -193,6 +193,15 @@ describe('Webhooks (e2e)', () => {
         expect(await strict.prisma.task.count({ where: { kbId: kb, callbackUrl: { contains: ':9/hook' } } })).toBe(0);
 
         await request(strict.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, callback_url: 'not a url' })).expect(400);
+
+        // IPv6 forms that carry a local IPv4 address (the URL parser rewrites the dotted tail to hex).
+        const disguised = ['http://[::127.0.0.1]/hook', 'http://[::ffff:0:127.0.0.1]/hook', 'http://[64:ff9b:1::7f00:1]/hook', 'http://[64:ff9b::10.0.0.1]/hook', 'http://[2002:7f00:1::1]/hook'];
+        for (const callback_url of disguised) {
+          const res = await request(strict.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, callback_url }));
+          expect({ callback_url, status: res.status, code: res.body.code }).toEqual({ callback_url, status: 400, code: 'INVALID_REQUEST' });
+          expect(res.body.details.fields.callback_url[0]).toContain('private, loopback or link-local');
+        }
+        expect(await strict.prisma.task.count({ where: { kbId: kb, callbackUrl: { contains: '/hook' } } })).toBe(0);
       } finally {
         process.env.WEBHOOK_ALLOW_PRIVATE = 'true';
         await strict.close();

@@ -30,8 +30,8 @@ export class InvalidRequestError extends DomainError {
 }
 
 export class ServiceUnavailableError extends DomainError {
-  constructor(message: string, details: Record<string, unknown> = {}) {
-    super(ErrorCode.ServiceUnavailable, message, details);
+  constructor(message: string, details: Record<string, unknown> = {}, retryAfterSeconds?: number) {
+    super(ErrorCode.ServiceUnavailable, message, details, retryAfterSeconds);
   }
 }
 
@@ -74,5 +74,17 @@ export class PayloadTooLargeError extends DomainError {
       ...(lengthBytes ? { length_bytes: lengthBytes } : {}),
       setting,
     });
+  }
+}
+
+/** 429: too many failed authentications from the client's address; every credential from it waits. */
+export class AuthFailuresLimitedError extends DomainError {
+  constructor(limit: number, windowSeconds: number, retryAfterSeconds: number) {
+    super(
+      ErrorCode.RateLimited,
+      `More than ${limit} failed authentications from this address within ${windowSeconds} s; retry after ${retryAfterSeconds} s`,
+      { limit, window_seconds: windowSeconds, reason: 'failed_authentication' },
+      retryAfterSeconds,
+    );
   }
 }
