@@ -132,10 +132,12 @@ export class TasksService {
     throw new DomainError(ErrorCode.TaskNotRetryable, 'Task changed state repeatedly while being retried; try again', { task_id: id });
   }
 
+  /** A report below the task's current progress is a late one: ignored, and the task is returned as it is. */
   async updateProgress(id: string, dto: UpdateProgressDto): Promise<TaskResponseDto> {
     const updated = await this.tasks.updateProgress(id, dto.progress, dto.message ?? null);
     if (updated) return this.presenter.present(updated);
     const task = await this.load(id);
+    if (task.status === TaskStatus.processing && task.progress > dto.progress) return this.presenter.present(task);
     throw new DomainError(ErrorCode.TaskNotProcessing, `Progress can only be reported for a processing task; task is ${task.status}`, {
       task_id: id,
       status: task.status,
