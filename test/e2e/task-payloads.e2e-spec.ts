@@ -96,6 +96,16 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       expect(fieldsOf(outside)).toEqual(['payload.file_path']);
     });
 
+    it('reports a value of the wrong type as such, not as a size or length problem', async () => {
+      const kb = kbs.kb('types');
+      const texts = await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts: ['a', 7] } }).expect(400);
+      expect(texts.body.details.fields).toEqual({ 'payload.texts': ['each of texts must be a string'] });
+      const vectors = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: 'x' } }).expect(400);
+      expect(vectors.body.details.fields).toEqual({ 'payload.vectors': ['vectors must be an array'] });
+      const path = await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 7 } }).expect(400);
+      expect(path.body.details.fields).toEqual({ 'payload.file_path': ['file_path must be a string'] });
+    });
+
     it('keeps the request\'s own fields and a batch item\'s fields strict', async () => {
       const kb = kbs.kb('strict');
       const top = await create({ task_type: 'health_check', kb_id: kb, payload: {}, colour: 'blue' }).expect(400);

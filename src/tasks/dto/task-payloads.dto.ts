@@ -44,10 +44,12 @@ export const MAX_VECTOR_ID_LENGTH = 200;
 /** `health_check`: which components to probe, how often, how far apart. */
 export class HealthCheckPayloadDto {
   @ApiPropertyOptional({ enum: HEALTH_COMPONENTS, isArray: true, description: 'Components to probe; all when omitted' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @IsIn(HEALTH_COMPONENTS as unknown as string[], { each: true, message: `each of $property must be one of: ${HEALTH_COMPONENTS.join(', ')}` })
+  @Rules(
+    IsOptional(),
+    IsArray(),
+    ArrayMinSize(1),
+    IsIn(HEALTH_COMPONENTS as unknown as string[], { each: true, message: `each of $property must be one of: ${HEALTH_COMPONENTS.join(', ')}` }),
+  )
   checks?: Array<(typeof HEALTH_COMPONENTS)[number]>;
 
   @IntField({ required: false, min: 1, max: 1000, default: 1, description: 'Probe rounds; latency min/avg/max is reported per component' })
@@ -60,9 +62,7 @@ export class HealthCheckPayloadDto {
 /** `document_processing`: a file inside the upload folder to extract, chunk and store. */
 export class DocumentProcessingPayloadDto {
   @ApiProperty({ example: 'report.pdf', description: 'Path inside UPLOAD_DIR (relative, or absolute inside it); .txt .md .html .pdf .docx' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(1024)
+  @Rules(IsString(), MinLength(1), MaxLength(1024))
   file_path!: string;
 
   @IntField({ required: false, min: 50, max: MAX_CHUNK_SIZE, default: 1000, description: 'Maximum characters per chunk' })
@@ -94,6 +94,16 @@ export class DocumentProcessingPayloadDto {
 }
 
 /** Parallel to a list of texts or vectors: the id each is stored under. */
+/**
+ * A property's rules in the order they are checked. class-validator checks a property's
+ * decorators in the order they are registered, which for stacked decorators is bottom-up,
+ * and reports only the first that fails: listed here outermost first (the type, the array's
+ * size, then each element), `7` for a string list is "must be a string", not "too long".
+ */
+function Rules(...rules: PropertyDecorator[]): PropertyDecorator {
+  return applyDecorators(...rules);
+}
+
 function ParallelIds(description: string) {
   return applyDecorators(
     ApiPropertyOptional({ type: [String], maxItems: MAX_VECTORS, description }),
@@ -126,11 +136,7 @@ export class EmbeddingGenerationPayloadDto {
   document_id?: string;
 
   @ApiPropertyOptional({ type: [String], format: 'uuid', maxItems: MAX_VECTORS, description: 'Embed these chunks' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_VECTORS)
-  @IsUUID('all', { each: true })
+  @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_VECTORS), IsUUID('all', { each: true }))
   chunk_ids?: string[];
 
   @ApiPropertyOptional({
@@ -143,13 +149,15 @@ export class EmbeddingGenerationPayloadDto {
       `The result holds the vectors, in order; with store: true they are upserted into the kb's vector store instead and the result says under which ids. ` +
       `Without store, texts × dimension may be at most ${MAX_INLINE_RESULT_VALUES}.`,
   })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_TEXTS)
-  @IsString({ each: true, message: 'each of $property must be a string' })
-  @MinLength(1, { each: true, message: 'each of $property must not be empty' })
-  @MaxLength(MAX_TEXT_LENGTH, { each: true, message: `each of $property must be at most ${MAX_TEXT_LENGTH} characters` })
+  @Rules(
+    IsOptional(),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(MAX_TEXTS),
+    IsString({ each: true, message: 'each of $property must be a string' }),
+    MinLength(1, { each: true, message: 'each of $property must not be empty' }),
+    MaxLength(MAX_TEXT_LENGTH, { each: true, message: `each of $property must be at most ${MAX_TEXT_LENGTH} characters` }),
+  )
   texts?: string[];
 
   @ApiPropertyOptional({ description: "With texts: upsert the vectors into the kb's vector store instead of returning them" })
@@ -164,9 +172,7 @@ export class EmbeddingGenerationPayloadDto {
   metadatas?: Array<Record<string, unknown>>;
 
   @ApiPropertyOptional({ description: 'Must name the configured model when given' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
+  @Rules(IsOptional(), IsString(), MaxLength(200))
   model?: string;
 
   @IntField({ required: false, min: 1, max: 2048, default: 64, description: 'Chunks per embedding request' })
@@ -176,10 +182,7 @@ export class EmbeddingGenerationPayloadDto {
 /** One vector of `vector_storage` in object form. */
 export class VectorInputDto {
   @ApiPropertyOptional({ maxLength: MAX_VECTOR_ID_LENGTH, description: 'Vector id; defaults to chunk_id, else a hash of the values' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(MAX_VECTOR_ID_LENGTH)
+  @Rules(IsOptional(), IsString(), MinLength(1), MaxLength(MAX_VECTOR_ID_LENGTH))
   id?: string;
 
   @ApiPropertyOptional({ format: 'uuid' })
@@ -188,10 +191,12 @@ export class VectorInputDto {
   chunk_id?: string;
 
   @ApiProperty({ type: [Number], minItems: 1, maxItems: MAX_DIMENSION })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_DIMENSION)
-  @IsNumber({ allowNaN: false, allowInfinity: false }, { each: true, message: 'each value must be a finite number' })
+  @Rules(
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(MAX_DIMENSION),
+    IsNumber({ allowNaN: false, allowInfinity: false }, { each: true, message: 'each value must be a finite number' }),
+  )
   values!: number[];
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
@@ -227,10 +232,7 @@ export class VectorStoragePayloadDto {
     ],
     description: 'Vectors to upsert, all of one dimension: objects, or plain number arrays with parallel ids / metadatas',
   })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_VECTORS)
+  @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_VECTORS))
   @Transform(toVectorInputs, { toClassOnly: true })
   @ValidateNested({ each: true })
   vectors?: VectorInputDto[];
@@ -247,9 +249,7 @@ export class VectorStoragePayloadDto {
   document_id?: string;
 
   @ApiPropertyOptional({ description: 'Model that produced the vectors (stored with them)' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
+  @Rules(IsOptional(), IsString(), MaxLength(200))
   model?: string;
 }
 
@@ -261,11 +261,7 @@ export class KnowledgeIndexingPayloadDto {
   document_id?: string;
 
   @ApiPropertyOptional({ type: [String], format: 'uuid', minItems: 1, maxItems: MAX_BATCH_ITEMS, description: 'Index these documents only (instead of document_id)' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_BATCH_ITEMS)
-  @IsUUID('all', { each: true })
+  @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_BATCH_ITEMS), IsUUID('all', { each: true }))
   document_ids?: string[];
 }
 
@@ -292,21 +288,19 @@ export class BatchProcessingPayloadDto {
     maxItems: MAX_BATCH_ITEMS,
     description: "Task requests, each validated as for POST /api/v1/tasks (kb_id defaults to the batch's; no batch_processing inside a batch)",
   })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_BATCH_ITEMS)
-  @IsObject({ each: true, message: 'each item must be a task object' })
+  @Rules(
+    IsOptional(),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(MAX_BATCH_ITEMS),
+    IsObject({ each: true, message: 'each item must be a task object' }),
+  )
   // Checked field by field (strictly, as a request) by the payload validator, which names each item's paths.
   @Type(() => BatchTaskItemDto)
   items?: BatchTaskItemDto[];
 
   @ApiPropertyOptional({ type: [String], maxItems: MAX_BATCH_ITEMS })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_BATCH_ITEMS)
-  @IsString({ each: true })
+  @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_BATCH_ITEMS), IsString({ each: true }))
   file_paths?: string[];
 
   @IntField({ required: false, min: 50, max: MAX_CHUNK_SIZE, default: 1000 })
