@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidatorOptions } from 'class-validator';
 import { flattenValidationErrors } from '../common/pipes/validation.pipe';
+import { stripPrototypeKeys } from '../common/utils/prototype-keys';
 import type { AllConfig } from '../config/app.config';
 import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../kbs/kb-payloads';
 import { FileAccessError, UploadConfinement } from '../pipeline/file-confinement';
@@ -102,6 +103,7 @@ export class PayloadValidatorService {
   ): Promise<CheckedRequest<T>> {
     const path = (field: string) => (prefix ? `${prefix}.${field}` : field);
     if (!isJsonObject(body)) return { dto: null, fields: { [prefix || 'body']: ['must be a JSON object (a task request)'] } };
+    stripPrototypeKeys(body);
     const dto = plainToInstance(type, body);
     const fields = flattenValidationErrors(validateSync(dto, REQUEST_RULES), prefix);
     if (batchKbId !== null) {
@@ -124,6 +126,7 @@ export class PayloadValidatorService {
 
   /** The payload's problems under `prefix`, and its validated instance. `kbId` null: the kb is unknown, skip kb checks. */
   private async checkPayload(taskType: TaskType, kbId: string | null, payload: Record<string, unknown>, prefix: string): Promise<{ dto: object; fields: FieldErrors }> {
+    stripPrototypeKeys(payload);
     const dto = plainToInstance(PAYLOAD_DTOS[taskType], payload);
     const fields = flattenValidationErrors(validateSync(dto, PAYLOAD_RULES), prefix);
     const add: AddError = (field, message) => (fields[field ? `${prefix}.${field}` : prefix] ??= []).push(message);
