@@ -94,23 +94,28 @@ export class PayloadValidatorService {
     return dto as PayloadOf<T>;
   }
 
-  /** `batchKbId`: set for a batch_processing item, whose kb is the batch's. The dto's payload is the caller's object as sent. */
+  /**
+   * `batch`: set for a batch_processing item, whose kb is the batch's (null when the batch's
+   * kb_id is itself invalid). The dto's payload is the caller's object as sent.
+   */
   private async check<T extends CreateTaskDto | BatchTaskItemDto>(
     type: ClassConstructor<T>,
     body: unknown,
     prefix: string,
-    batchKbId: string | null,
+    batch: { kbId: string | null } | null,
   ): Promise<CheckedRequest<T>> {
     const path = (field: string) => (prefix ? `${prefix}.${field}` : field);
     if (!isJsonObject(body)) return { dto: null, fields: { [prefix || 'body']: ['must be a JSON object (a task request)'] } };
     stripPrototypeKeys(body);
     const dto = plainToInstance(type, body);
     const fields = flattenValidationErrors(validateSync(dto, REQUEST_RULES), prefix);
-    if (batchKbId !== null) {
+    if (batch) {
       if (dto.task_type === TaskType.batch_processing) (fields[path('task_type')] ??= []).push('a batch cannot contain batch_processing tasks');
-      if (dto.kb_id !== undefined && dto.kb_id !== batchKbId) (fields[path('kb_id')] ??= []).push(`child tasks belong to the batch's knowledge base (${batchKbId})`);
+      if (batch.kbId !== null && dto.kb_id !== undefined && dto.kb_id !== batch.kbId) {
+        (fields[path('kb_id')] ??= []).push(`child tasks belong to the batch's knowledge base (${batch.kbId})`);
+      }
     }
-    const kbId = batchKbId ?? (fields[path('kb_id')] ? null : (dto.kb_id ?? null));
+    const kbId = batch ? batch.kbId : fields[path('kb_id')] ? null : (dto.kb_id ?? null);
     if (TASK_TYPES.includes(dto.task_type) && !fields[path('payload')]) {
       const payload = await this.checkPayload(dto.task_type, kbId, body.payload as Record<string, unknown>, path('payload'));
       Object.assign(fields, payload.fields);
@@ -272,10 +277,8 @@ export class PayloadValidatorService {
       p.file_paths.forEach((path, i) => this.checkPath(path, `file_paths[${i}]`, add));
       return;
     }
-    // Without a valid kb_id the items' kb rules cannot be checked; the batch's kb_id is reported already.
-    if (kbId === null) return;
     for (const [i, item] of (raw.items as unknown[]).entries()) {
-      Object.assign(fields, (await this.check(BatchTaskItemDto, item, `${prefix}.items[${i}]`, kbId)).fields);
+      Object.assign(fields, (await this.check(BatchTaskItemDto, item, `${prefix}.items[${i}]`, { kbId })).fields);
     }
   }
 }

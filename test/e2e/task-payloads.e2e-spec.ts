@@ -163,6 +163,11 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       expect(await t.prisma.task.count({ where: { kbId: kb } })).toBe(0);
     });
 
+    it('checks batch_processing items even when the batch\'s own kb_id is bad', async () => {
+      const res = await create({ task_type: 'batch_processing', kb_id: '', payload: { items: [{ task_type: 'health_check', payload: { samples: 0 } }] } }).expect(400);
+      expect(fieldsOf(res)).toEqual(['kb_id', 'payload.items[0].payload.samples']);
+    });
+
     it('lists the paths of every bad batch_processing item, its fields and its payload', async () => {
       const res = await create({
         task_type: 'batch_processing',
