@@ -6,6 +6,7 @@ import type { AllConfig } from '../config/app.config';
 import { FileAccessError, FileAccessReason, UploadConfinement } from '../pipeline/file-confinement';
 import { DocumentReadError, extractText, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { splitText } from '../pipeline/text-splitter';
+import { countOf } from '../common/utils/plural';
 import { PermanentTaskError } from '../workers/task-errors';
 import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap, DocumentProcessingPayload } from './kb-payloads';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
@@ -79,7 +80,8 @@ export class DocumentIngestionService {
     const extracted = await extractText(file.realPath, {
       signal: ctx.signal,
       sourceName: payload.file_path,
-      onPage: (page, total) => void ctx.reportProgress(5 + (page / total) * 60, `Extracted page ${page} of ${total}`).catch(() => undefined),
+      // Awaited, so page reports land in order; a failed progress write must not pass for an unreadable PDF, so it is not rethrown.
+      onPage: (page, total) => ctx.reportProgress(5 + (page / total) * 60, `Extracted page ${page} of ${total}`).catch(() => undefined),
     }).catch((error: unknown) => {
       if (error instanceof UnsupportedFormatError || error instanceof DocumentReadError) throw new PermanentTaskError(error.message);
       throw error;
@@ -87,7 +89,7 @@ export class DocumentIngestionService {
     ctx.signal.throwIfAborted();
 
     const chunks = splitText(extracted.text, { chunkSize, chunkOverlap });
-    await ctx.reportProgress(70, `Storing ${chunks.length} chunks`);
+    await ctx.reportProgress(70, `Storing ${countOf(chunks.length, 'chunk')}`);
     const document = await this.kb.replaceDocument(
       {
         id: existing?.id ?? payload.document_id ?? randomUUID(),

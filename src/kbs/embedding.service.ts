@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EmbeddingError, type EmbeddingProvider } from '../pipeline/embedding/embedding-provider';
+import { countOf } from '../common/utils/plural';
 import { PermanentTaskError } from '../workers/task-errors';
 import { EMBEDDING_PROVIDER } from './embedding-provider.provider';
 import type { EmbeddingGenerationPayload } from './kb-payloads';
@@ -23,7 +24,7 @@ export interface StageContext {
   reportProgress(progress: number, message?: string): Promise<void>;
 }
 
-/** embedding_generation: embeds, batch by batch, every chunk in scope that has no embedding for the model yet. */
+/** embedding_generation over stored chunks: embeds, batch by batch, every chunk in scope that has no embedding for the model yet. */
 @Injectable()
 export class EmbeddingService {
   constructor(
@@ -33,9 +34,7 @@ export class EmbeddingService {
 
   async embedChunks(payload: EmbeddingGenerationPayload, ctx: StageContext): Promise<EmbeddingResult> {
     const { provider } = this;
-    if (payload.model && payload.model !== provider.model) {
-      throw new PermanentTaskError(`Model ${payload.model} is not configured; this service embeds with ${provider.model}`);
-    }
+    this.requireModel(payload.model);
     if (payload.document_id) await this.requireDocument(payload.document_id, ctx.kbId);
     const scope = { documentId: payload.document_id, chunkIds: payload.chunk_ids };
     const [total, pending] = await Promise.all([
@@ -46,13 +45,10 @@ export class EmbeddingService {
     for (let start = 0; start < pending.length; start += batchSize) {
       ctx.signal.throwIfAborted();
       const batch = pending.slice(start, start + batchSize);
-      const vectors = await provider.embed(batch.map((c) => c.content), ctx.signal).catch((error: unknown) => {
-        if (error instanceof EmbeddingError && !error.retryable) throw new PermanentTaskError(error.message);
-        throw error;
-      });
+      const vectors = await this.embedBatch(batch.map((c) => c.content), ctx.signal);
       await this.kb.saveEmbeddings(provider.model, batch.map((c, i) => ({ chunkId: c.id, values: vectors[i] })));
       const done = Math.min(start + batchSize, pending.length);
-      await ctx.reportProgress((done / pending.length) * 100, `Embedded ${done} of ${pending.length} chunks`);
+      await ctx.reportProgress((done / pending.length) * 100, `Embedded ${done} of ${countOf(pending.length, 'chunk')}`);
     }
     return {
       model: provider.model,
@@ -64,10 +60,37 @@ export class EmbeddingService {
     };
   }
 
+  /** Vectors of texts given inline, in their order, `batchSize` texts per request to the model. */
+  async embedTexts(texts: string[], batchSize: number, ctx: StageContext): Promise<number[][]> {
+    const vectors: number[][] = [];
+    for (let start = 0; start < texts.length; start += batchSize) {
+      ctx.signal.throwIfAborted();
+      vectors.push(...(await this.embedBatch(texts.slice(start, start + batchSize), ctx.signal)));
+      const done = Math.min(start + batchSize, texts.length);
+      await ctx.reportProgress((done / texts.length) * 100, `Embedded ${done} of ${countOf(texts.length, 'text')}`);
+    }
+    return vectors;
+  }
+
   /** The query's vector for search, with the same model as the stored chunks. */
   async embedQuery(text: string): Promise<number[]> {
     const [vector] = await this.provider.embed([text]);
     return vector;
+  }
+
+  /** A payload may name the model, as a check: it must be the configured one. */
+  requireModel(model: string | undefined): void {
+    if (model && model !== this.provider.model) {
+      throw new PermanentTaskError(`Model ${model} is not configured; this service embeds with ${this.provider.model}`);
+    }
+  }
+
+  /** A model error that a retry cannot fix (bad request, wrong key) fails the task at once. */
+  private embedBatch(texts: string[], signal: AbortSignal): Promise<number[][]> {
+    return this.provider.embed(texts, signal).catch((error: unknown) => {
+      if (error instanceof EmbeddingError && !error.retryable) throw new PermanentTaskError(error.message);
+      throw error;
+    });
   }
 
   private async requireDocument(documentId: string, kbId: string): Promise<void> {

@@ -19,12 +19,14 @@ export interface IndexingResult {
   vector_index_action: VectorIndexReport['action'];
   /** Vectors whose pgvector column was refreshed from their float array. */
   vectors_synced: number;
+  /** The scope as given: one document, several, or (both null) the whole kb. */
   document_id: string | null;
+  document_ids: string[] | null;
 }
 
 /**
- * knowledge_indexing: rebuilds the kb's search indexes — recomputes the full-text vector
- * of every chunk in scope (the GIN index follows), refreshes planner statistics, and with
+ * knowledge_indexing: rebuilds the kb's search indexes (or the part of the documents in
+ * scope) — recomputes the full-text vector of every chunk in scope (the GIN index follows), refreshes planner statistics, and with
  * pgvector builds (kb-wide: rebuilds) the kb's HNSW index — and reports what is now searchable.
  */
 @Injectable()
@@ -35,20 +37,16 @@ export class IndexingService {
   ) {}
 
   async rebuild(payload: KnowledgeIndexingPayload, ctx: StageContext): Promise<IndexingResult> {
-    if (payload.document_id) {
-      const document = await this.kb.findDocument(payload.document_id);
-      if (!document || document.kbId !== ctx.kbId) {
-        throw new PermanentTaskError(`Document ${payload.document_id} not found in knowledge base ${ctx.kbId}`);
-      }
-    }
+    const scope = payload.document_ids ?? (payload.document_id ? [payload.document_id] : undefined);
+    if (scope) await this.requireDocuments(scope, ctx.kbId);
     await ctx.reportProgress(10, 'Rebuilding full-text index');
-    const fulltextIndexed = await this.kb.rebuildFullText(ctx.kbId, payload.document_id);
+    const fulltextIndexed = await this.kb.rebuildFullText(ctx.kbId, scope);
     ctx.signal.throwIfAborted();
     await ctx.reportProgress(50, 'Rebuilding vector index');
-    const vectorIndex = await this.vectors.rebuildIndex(ctx.kbId, payload.document_id);
+    const vectorIndex = await this.vectors.rebuildIndex(ctx.kbId, scope);
     ctx.signal.throwIfAborted();
-    await this.kb.markIndexed(ctx.kbId, payload.document_id);
-    const counts = await this.kb.counts(ctx.kbId, payload.document_id);
+    await this.kb.markIndexed(ctx.kbId, scope);
+    const counts = await this.kb.counts(ctx.kbId, scope);
     const backend = await this.vectors.backend();
     return {
       ...counts,
@@ -59,6 +57,15 @@ export class IndexingService {
       vector_index_action: vectorIndex.action,
       vectors_synced: vectorIndex.synced,
       document_id: payload.document_id ?? null,
+      document_ids: payload.document_ids ?? null,
     };
+  }
+
+  private async requireDocuments(ids: string[], kbId: string): Promise<void> {
+    const found = await this.kb.documentIdsInKb(kbId, ids);
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length > 0) {
+      throw new PermanentTaskError(`${missing.length === 1 ? 'Document' : 'Documents'} ${missing.join(', ')} not found in knowledge base ${kbId}`);
+    }
   }
 }

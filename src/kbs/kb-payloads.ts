@@ -1,45 +1,22 @@
-/** Payload shapes of the knowledge-base task types (validated by tasks/payload-validator.service.ts). */
-export interface DocumentProcessingPayload {
-  file_path: string;
-  chunk_size?: number;
-  chunk_overlap?: number;
-  document_id?: string;
-  metadata?: Record<string, unknown>;
-  /** Chain embedding_generation → vector_storage → knowledge_indexing after this document. */
-  pipeline?: boolean;
-}
+import type {
+  BatchProcessingPayloadDto,
+  DocumentProcessingPayloadDto,
+  EmbeddingGenerationPayloadDto,
+  KnowledgeIndexingPayloadDto,
+  VectorInputDto,
+  VectorStoragePayloadDto,
+} from '../tasks/dto/task-payloads.dto';
 
-export interface EmbeddingGenerationPayload {
-  document_id?: string;
-  chunk_ids?: string[];
-  model?: string;
-  batch_size?: number;
-}
-
-export interface VectorInput {
-  id?: string;
-  chunk_id?: string;
-  values: number[];
-  metadata?: Record<string, unknown>;
-}
-
-export interface VectorStoragePayload {
-  vectors?: VectorInput[];
-  document_id?: string;
-  model?: string;
-}
-
-export interface KnowledgeIndexingPayload {
-  document_id?: string;
-}
-
-export interface BatchProcessingPayload {
-  items?: Array<Record<string, unknown>>;
-  file_paths?: string[];
-  chunk_size?: number;
-  chunk_overlap?: number;
-  pipeline?: boolean;
-}
+/**
+ * The payloads the knowledge-base stages read: the validated payload DTOs (one statement of
+ * each shape, in tasks/dto/task-payloads.dto.ts), named here for the pipeline services.
+ */
+export type DocumentProcessingPayload = DocumentProcessingPayloadDto;
+export type EmbeddingGenerationPayload = EmbeddingGenerationPayloadDto;
+export type VectorInput = VectorInputDto;
+export type VectorStoragePayload = VectorStoragePayloadDto;
+export type KnowledgeIndexingPayload = KnowledgeIndexingPayloadDto;
+export type BatchProcessingPayload = BatchProcessingPayloadDto;
 
 export const DEFAULT_CHUNK_SIZE = 1000;
 export const DEFAULT_CHUNK_OVERLAP = 200;

@@ -6,6 +6,7 @@ import { IndexingService } from './indexing.service';
 import { KbsController } from './kbs.controller';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { SearchService } from './search.service';
+import { TextEmbeddingService } from './text-embedding.service';
 import { VectorStoreService } from './vector-store.service';
 
 /** Knowledge-base content: the pipeline stages the processors run, and the endpoints to see and search the result. */
@@ -19,7 +20,8 @@ import { VectorStoreService } from './vector-store.service';
     VectorStoreService,
     IndexingService,
     SearchService,
+    TextEmbeddingService,
   ],
-  exports: [DocumentIngestionService, EmbeddingService, VectorStoreService, IndexingService],
+  exports: [DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService],
 })
 export class KbsModule {}

@@ -65,6 +65,12 @@ export class KnowledgeBaseRepository {
     return this.prisma.document.findUnique({ where: { id } });
   }
 
+  /** Which of `ids` are documents of the kb. */
+  async documentIdsInKb(kbId: string, ids: string[]): Promise<Set<string>> {
+    const rows = await this.prisma.document.findMany({ where: { kbId, id: { in: ids } }, select: { id: true } });
+    return new Set(rows.map((r) => r.id));
+  }
+
   findDocumentByPath(kbId: string, sourcePath: string): Promise<Document | null> {
     return this.prisma.document.findFirst({ where: { kbId, sourcePath }, orderBy: { updatedAt: 'desc' } });
   }
@@ -213,9 +219,9 @@ export class KnowledgeBaseRepository {
         metadata = EXCLUDED.metadata, updated_at = now() ${embeddingUpdate}`;
   }
 
-  /** Recomputes the full-text vectors of a kb's chunks (or one document's) and refreshes planner statistics. */
-  async rebuildFullText(kbId: string, documentId?: string): Promise<number> {
-    const scope = documentId ? Prisma.sql`AND document_id = ${documentId}::uuid` : Prisma.empty;
+  /** Recomputes the full-text vectors of a kb's chunks (or some documents') and refreshes planner statistics. */
+  async rebuildFullText(kbId: string, documentIds?: string[]): Promise<number> {
+    const scope = documentIds ? Prisma.sql`AND document_id = ANY(${documentIds}::uuid[])` : Prisma.empty;
     const updated = await this.prisma.$executeRaw`
       UPDATE chunks SET tsv = to_tsvector(${FTS_CONFIG}::regconfig, content) WHERE kb_id = ${kbId} ${scope}`;
     await this.prisma.$executeRawUnsafe('ANALYZE chunks');
@@ -223,17 +229,18 @@ export class KnowledgeBaseRepository {
     return updated;
   }
 
-  async markIndexed(kbId: string, documentId?: string): Promise<void> {
+  async markIndexed(kbId: string, documentIds?: string[]): Promise<void> {
     const now = new Date();
-    await this.prisma.document.updateMany({ where: { kbId, ...(documentId ? { id: documentId } : {}) }, data: { indexedAt: now } });
+    await this.prisma.document.updateMany({ where: { kbId, ...(documentIds ? { id: { in: documentIds } } : {}) }, data: { indexedAt: now } });
     await this.prisma.knowledgeBase.upsert({ where: { kbId }, create: { kbId, indexedAt: now }, update: { indexedAt: now } });
   }
 
-  async counts(kbId: string, documentId?: string): Promise<{ documents: number; chunks: number; vectors: number }> {
+  async counts(kbId: string, documentIds?: string[]): Promise<{ documents: number; chunks: number; vectors: number }> {
+    const inScope = documentIds ? { documentId: { in: documentIds } } : {};
     const [documents, chunks, vectors] = await Promise.all([
-      this.prisma.document.count({ where: { kbId, ...(documentId ? { id: documentId } : {}) } }),
-      this.prisma.chunk.count({ where: { kbId, ...(documentId ? { documentId } : {}) } }),
-      this.prisma.vector.count({ where: { kbId, ...(documentId ? { documentId } : {}) } }),
+      this.prisma.document.count({ where: { kbId, ...(documentIds ? { id: { in: documentIds } } : {}) } }),
+      this.prisma.chunk.count({ where: { kbId, ...inScope } }),
+      this.prisma.vector.count({ where: { kbId, ...inScope } }),
     ]);
     return { documents, chunks, vectors };
   }

@@ -111,8 +111,8 @@ export class PgvectorVectorBackend implements VectorBackend {
    * one kb from building the same index at once, and makes an invalid index found under it a
    * leftover of a build that died — safe to drop.
    */
-  async rebuildIndex(kbId: string, dimension: number, documentId?: string): Promise<VectorIndexReport> {
-    const synced = await this.syncEmbeddings(kbId, documentId);
+  async rebuildIndex(kbId: string, dimension: number, documentIds?: string[]): Promise<VectorIndexReport> {
+    const synced = await this.syncEmbeddings(kbId, documentIds);
     if (dimension > HNSW_MAX_DIMENSION) return { name: null, action: 'none', synced };
     const name = hnswIndexName(kbId, dimension);
     // The dedicated session ignores the search_path Prisma may set, so names are qualified with the table's schema.
@@ -131,7 +131,7 @@ export class PgvectorVectorBackend implements VectorBackend {
       );
       for (const { relname } of rows.filter((row) => !row.valid)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(relname)}`);
       const exists = rows.some((row) => row.relname === name && row.valid);
-      if (exists && documentId) return { name, action: 'kept', synced };
+      if (exists && documentIds) return { name, action: 'kept', synced };
       if (exists) {
         await client.query(`REINDEX INDEX CONCURRENTLY ${qualified(name)}`);
         return { name, action: 'rebuilt', synced };
@@ -147,8 +147,8 @@ export class PgvectorVectorBackend implements VectorBackend {
     }
   }
 
-  private syncEmbeddings(kbId: string, documentId?: string): Promise<number> {
-    const scope = documentId ? Prisma.sql`AND document_id = ${documentId}::uuid` : Prisma.empty;
+  private syncEmbeddings(kbId: string, documentIds?: string[]): Promise<number> {
+    const scope = documentIds ? Prisma.sql`AND document_id = ANY(${documentIds}::uuid[])` : Prisma.empty;
     return this.prisma.$executeRaw`
       UPDATE vectors SET embedding = "values"::vector
       WHERE kb_id = ${kbId} ${scope} AND embedding IS DISTINCT FROM "values"::vector`;

@@ -29,9 +29,9 @@ export interface VectorBackend {
   nearest(kbId: string, model: string | null, dimension: number, query: number[], limit: number): Promise<VectorHit[]>;
 
   /**
-   * knowledge_indexing's share: make the kb's vector index current. With a document in scope
-   * only that document's vectors changed, so an existing index is kept; without one the
-   * index is rebuilt from the kb's stored vectors.
+   * knowledge_indexing's share: make the kb's vector index current. With documents in scope
+   * only their vectors changed, so an existing index is kept; without them the index is
+   * rebuilt from the kb's stored vectors.
    */
-  rebuildIndex(kbId: string, dimension: number, documentId?: string): Promise<VectorIndexReport>;
+  rebuildIndex(kbId: string, dimension: number, documentIds?: string[]): Promise<VectorIndexReport>;
 }

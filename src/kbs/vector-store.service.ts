@@ -3,6 +3,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
 import { VectorStoreMode } from '../config/env.validation';
+import { countOf } from '../common/utils/plural';
 import { PrismaService } from '../prisma/prisma.service';
 import { PermanentTaskError } from '../workers/task-errors';
 import { EmbeddingService, StageContext } from './embedding.service';
@@ -109,8 +110,17 @@ export class VectorStoreService implements OnModuleInit {
   }
 
   async store(payload: VectorStoragePayload, ctx: StageContext): Promise<VectorStorageResult> {
-    const backend = await this.backend();
     const vectors = payload.document_id ? await this.fromDocument(payload.document_id, payload.model, ctx.kbId) : this.fromPayload(payload);
+    return { ...(await this.upsert(vectors, ctx)), document_id: payload.document_id ?? null };
+  }
+
+  /**
+   * Upserts vectors of one dimension into the kb's store, fixing the kb's dimension on its first
+   * vectors. Vectors sharing an id are one vector: the last one given wins, as a later upsert would.
+   */
+  async upsert(given: VectorUpsert[], ctx: StageContext): Promise<Omit<VectorStorageResult, 'document_id'>> {
+    const backend = await this.backend();
+    const vectors = [...new Map(given.map((v) => [v.id, v])).values()];
     if (vectors.length === 0) throw new PermanentTaskError('No vectors to store');
     const dimension = vectors[0].values.length;
     if (vectors.some((v) => v.values.length !== dimension)) {
@@ -124,9 +134,9 @@ export class VectorStoreService implements OnModuleInit {
     for (let start = 0; start < vectors.length; start += UPSERT_BATCH) {
       ctx.signal.throwIfAborted();
       stored += await backend.upsert(ctx.kbId, vectors.slice(start, start + UPSERT_BATCH));
-      await ctx.reportProgress((Math.min(start + UPSERT_BATCH, vectors.length) / vectors.length) * 100, `Stored ${stored} vectors`);
+      await ctx.reportProgress((Math.min(start + UPSERT_BATCH, vectors.length) / vectors.length) * 100, `Stored ${countOf(stored, 'vector')}`);
     }
-    return { stored, dimension, model: vectors[0].model, document_id: payload.document_id ?? null, backend: backend.backend };
+    return { stored, dimension, model: vectors[0].model, backend: backend.backend };
   }
 
   /** The kb's vectors (of one model) nearest to `query` by cosine similarity, best first. */
@@ -135,11 +145,11 @@ export class VectorStoreService implements OnModuleInit {
   }
 
   /** knowledge_indexing's vector part; a kb without vectors yet has nothing to index. */
-  async rebuildIndex(kbId: string, documentId?: string): Promise<VectorIndexReport> {
+  async rebuildIndex(kbId: string, documentIds?: string[]): Promise<VectorIndexReport> {
     const backend = await this.backend();
     const kb = await this.kb.knowledgeBase(kbId);
     if (!kb?.dimension) return { name: null, action: 'none', synced: 0 };
-    return backend.rebuildIndex(kbId, kb.dimension, documentId);
+    return backend.rebuildIndex(kbId, kb.dimension, documentIds);
   }
 
   private async choose(): Promise<VectorBackend> {
@@ -190,15 +200,18 @@ export class VectorStoreService implements OnModuleInit {
     return vectors;
   }
 
-  /** Caller-supplied vectors: an id is the given one, else the chunk's, else a hash of the values. */
+  /**
+   * Caller-supplied vectors, as objects or as number arrays with parallel ids / metadatas: an
+   * id is the given one, else the chunk's, else a hash of the values.
+   */
   private fromPayload(payload: VectorStoragePayload): VectorUpsert[] {
-    return (payload.vectors ?? []).map((v) => ({
-      id: v.id ?? v.chunk_id ?? createHash('sha256').update(JSON.stringify(v.values)).digest('hex').slice(0, 32),
+    return (payload.vectors ?? []).map((v, i) => ({
+      id: v.id ?? payload.ids?.[i] ?? v.chunk_id ?? createHash('sha256').update(JSON.stringify(v.values)).digest('hex').slice(0, 32),
       chunkId: v.chunk_id ?? null,
       documentId: null,
       model: payload.model ?? null,
       values: v.values,
-      metadata: v.metadata ?? null,
+      metadata: v.metadata ?? payload.metadatas?.[i] ?? null,
     }));
   }
 }

@@ -49,7 +49,11 @@ describe('extractText', () => {
 
   it('reads both PDF pages, in order, and reports progress per page', async () => {
     const progress: Array<[number, number]> = [];
-    const result = await extractText(join(FIXTURES, 'sample.pdf'), { onPage: (page, total) => progress.push([page, total]) });
+    const result = await extractText(join(FIXTURES, 'sample.pdf'), {
+      onPage: (page, total) => {
+        progress.push([page, total]);
+      },
+    });
     expect(result.pages).toBe(2);
     expect(progress).toEqual([
       [1, 2],
@@ -74,6 +78,30 @@ describe('extractText', () => {
     expect(text).not.toMatch(/console\.log|font-family|nightingale\.jpg|https?:|<\w/);
     expect(text).toContain('Museum of Clockwork Birds\n\nThe collection began');
     expect(text).toContain('tour schedule for details');
+  });
+
+  it('drops the text of script, style, noscript and template elements wherever they are', async () => {
+    const { text } = await extractText(join(FIXTURES, 'hidden-content.html'));
+    for (const hidden of ['marzipanwolf', 'tangerinequokka', 'gravelmoose', 'cobaltherring', 'saffronyak', 'periwinkle', 'zircon']) {
+      expect(text).not.toContain(hidden);
+    }
+    expect(text).toBe(
+      'Harbour Lantern Festival\n\nEvery autumn the harbour fills with paper lanterns, floated at dusk by families from both banks of the river.\n\n' +
+        'The parade starts at the old customs house and ends at the lighthouse pier.',
+    );
+  });
+
+  it('waits for each page report before reading on, so reports never overtake each other', async () => {
+    const log: string[] = [];
+    await extractText(join(FIXTURES, 'sample.pdf'), {
+      onPage: async (page) => {
+        log.push(`start ${page}`);
+        // A report that takes a few turns of the event loop, as a database write does.
+        for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+        log.push(`end ${page}`);
+      },
+    });
+    expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
   });
 
   it('keeps DOCX paragraphs separated by blank lines', async () => {

@@ -32,8 +32,11 @@ export interface ExtractOptions {
   sourceName?: string;
   /** Aborts reading and, for PDFs, stops between pages (a cancelled task must not keep parsing). */
   signal?: AbortSignal;
-  /** Called after each PDF page so a processor can report progress on long documents. */
-  onPage?: (page: number, totalPages: number) => void;
+  /**
+   * Called after each PDF page so a processor can report progress on long documents. The
+   * next page waits for it, so reports arrive in page order and never overtake each other.
+   */
+  onPage?: (page: number, totalPages: number) => void | Promise<void>;
 }
 
 export interface ExtractedText {
@@ -178,9 +181,9 @@ const HTML_TO_TEXT_OPTIONS: HtmlToTextOptions = {
   selectors: [
     { selector: 'a', options: { ignoreHref: true } },
     { selector: 'img', format: 'skip' },
-    { selector: 'script', format: 'skip' },
-    { selector: 'style', format: 'skip' },
-    { selector: 'noscript', format: 'skip' },
+    // Content no reader sees: code, styling, the no-JavaScript fallback and inert templates.
+    // Indexing it would make a page findable by words that are not on it.
+    ...(['script', 'style', 'noscript', 'template'] as const).map((selector) => ({ selector, format: 'skip' })),
     ...(['h1', 'h2', 'h3', 'h4', 'h5', 'h6'] as const).map((selector) => ({
       selector,
       options: { uppercase: false },
@@ -255,7 +258,7 @@ async function pdfToText(
       const content = await page.getTextContent();
       pages.push(pageText(content.items.filter((item) => 'str' in item)));
       page.cleanup();
-      onPage?.(number, total);
+      await onPage?.(number, total);
     }
     return { text: pages.join('\n\n'), pages: total };
   } finally {

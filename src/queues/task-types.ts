@@ -1,4 +1,12 @@
 import { TaskPriority, TaskStatus, TaskType } from '../generated/prisma/enums';
+import type {
+  BatchProcessingPayloadDto,
+  DocumentProcessingPayloadDto,
+  EmbeddingGenerationPayloadDto,
+  HealthCheckPayloadDto,
+  KnowledgeIndexingPayloadDto,
+  VectorStoragePayloadDto,
+} from '../tasks/dto/task-payloads.dto';
 
 export { TaskPriority, TaskStatus, TaskType };
 
@@ -24,23 +32,17 @@ export const BULLMQ_PRIORITY: Record<TaskPriority, number> = {
 export const HEALTH_COMPONENTS = ['database', 'redis', 'queues'] as const;
 export type HealthComponent = (typeof HEALTH_COMPONENTS)[number];
 
-/** Payload shapes per task type, so a processor's payload is typed. */
-export interface HealthCheckPayload {
-  /** Which components to probe; all when omitted. */
-  checks?: HealthComponent[];
-  /** Probe rounds (1–1000, default 1). */
-  samples?: number;
-  /** Pause between rounds in ms (0–60000, default 0). */
-  interval_ms?: number;
-}
-
+/**
+ * What a processor gets as its payload, per task type: the validated instance of the type's
+ * payload DTO (only the keys it declares), so a processor's payload is typed.
+ */
 export interface TaskPayloads {
-  [TaskType.document_processing]: Record<string, unknown>;
-  [TaskType.batch_processing]: Record<string, unknown>;
-  [TaskType.knowledge_indexing]: Record<string, unknown>;
-  [TaskType.embedding_generation]: Record<string, unknown>;
-  [TaskType.vector_storage]: Record<string, unknown>;
-  [TaskType.health_check]: HealthCheckPayload;
+  [TaskType.document_processing]: DocumentProcessingPayloadDto;
+  [TaskType.batch_processing]: BatchProcessingPayloadDto;
+  [TaskType.knowledge_indexing]: KnowledgeIndexingPayloadDto;
+  [TaskType.embedding_generation]: EmbeddingGenerationPayloadDto;
+  [TaskType.vector_storage]: VectorStoragePayloadDto;
+  [TaskType.health_check]: HealthCheckPayloadDto;
 }
 
 export type PayloadOf<T extends TaskType> = TaskPayloads[T];

@@ -1,22 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClassConstructor, plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { validateSync, ValidatorOptions } from 'class-validator';
 import { flattenValidationErrors } from '../common/pipes/validation.pipe';
+import { stripPrototypeKeys } from '../common/utils/prototype-keys';
 import type { AllConfig } from '../config/app.config';
 import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../kbs/kb-payloads';
 import { FileAccessError, UploadConfinement } from '../pipeline/file-confinement';
 import { detectFormat, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { PrismaService } from '../prisma/prisma.service';
-import { TaskType } from '../queues/task-types';
+import { PayloadOf, TASK_TYPES, TaskType } from '../queues/task-types';
+import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
 import { PermanentTaskError } from '../workers/task-errors';
 import { CreateTaskDto } from './dto/create-task.dto';
 import {
   BatchProcessingPayloadDto,
+  BatchTaskItemDto,
   DocumentProcessingPayloadDto,
   EmbeddingGenerationPayloadDto,
   HealthCheckPayloadDto,
   KnowledgeIndexingPayloadDto,
+  MAX_INLINE_RESULT_VALUES,
   VectorStoragePayloadDto,
 } from './dto/task-payloads.dto';
 
@@ -32,76 +36,145 @@ export const PAYLOAD_DTOS: Record<TaskType, ClassConstructor<object>> = {
   [TaskType.batch_processing]: BatchProcessingPayloadDto,
 };
 
+/** A request's own fields are the service's: an unknown one is a typo to report. */
+const REQUEST_RULES: ValidatorOptions = { whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true };
 /**
- * Checks a task's payload against its type before anything is stored, so a payload its
- * processor would reject is a 400 naming the field instead of a failed task later: shape
- * (the payload DTOs, unknown fields refused), cross-field rules (overlap < chunk size, one
- * source of vectors), file confinement, and a kb's vector dimension. Processors run the
- * same check again, since the file system or the kb may have changed since.
+ * A payload is the caller's data: keys no processor reads are neither checked nor refused
+ * (the stored payload keeps them as sent); the validated instance, which is what processors
+ * get, holds only the declared keys.
+ */
+const PAYLOAD_RULES: ValidatorOptions = { whitelist: true, forbidNonWhitelisted: false, stopAtFirstError: true };
+
+type AddError = (field: string, message: string) => void;
+
+/** A checked request (or payload) and its problems; `dto` is usable when `fields` is empty, and null when the body was no object. */
+export interface CheckedRequest<T> {
+  dto: T | null;
+  fields: FieldErrors;
+}
+
+/**
+ * Checks task requests and their payloads before anything is stored, so everything a
+ * processor would reject is a 400 naming each bad field, all of them in one answer: the
+ * request's own fields (strict), the payload's declared keys (shape, then cross-field rules
+ * such as overlap < chunk size or one source of vectors, file confinement, and the kb's
+ * vector dimension), the callback URL, and for a batch every item's paths. Processors run the
+ * payload check again (`parse`), since the file system or the kb may have changed since.
  */
 @Injectable()
 export class PayloadValidatorService {
   readonly confinement: UploadConfinement;
+  private readonly embeddingDimension: number;
 
   constructor(
     private readonly prisma: PrismaService,
+    private readonly callbacks: WebhookUrlPolicy,
     config: ConfigService<AllConfig, true>,
   ) {
     const pipeline = config.getOrThrow('pipeline', { infer: true });
     this.confinement = new UploadConfinement({ root: pipeline.uploadDir, maxFileBytes: pipeline.maxFileBytes });
+    this.embeddingDimension = pipeline.embedding.dimension;
   }
 
-  /** The processor-side check: a stored payload that is (no longer) valid fails its task at once. */
-  async assertValid(taskType: TaskType, kbId: string, payload: unknown): Promise<void> {
-    const errors =
-      payload !== null && typeof payload === 'object' && !Array.isArray(payload)
-        ? await this.validate(taskType, kbId, payload as Record<string, unknown>)
-        : { payload: ['payload must be a JSON object'] };
-    const messages = Object.entries(errors).map(([field, list]) => `${field}: ${list.join(', ')}`);
+  /**
+   * Every problem of one task request (a JSON body, or a batch item under `prefix` such as
+   * `[3]`): the payload is checked whenever the task type is known, whatever else is wrong.
+   */
+  async checkRequest(body: unknown, prefix = ''): Promise<CheckedRequest<CreateTaskDto>> {
+    return this.check(CreateTaskDto, body, prefix, null);
+  }
+
+  /** The processor-side check: the typed view of a stored payload, or a permanent failure naming every bad field. */
+  async parse<T extends TaskType>(taskType: T, kbId: string, payload: unknown): Promise<PayloadOf<T>> {
+    const { dto, fields } = isJsonObject(payload)
+      ? await this.checkPayload(taskType, kbId, payload, 'payload')
+      : { dto: null, fields: { payload: ['payload must be a JSON object'] } };
+    const messages = Object.entries(fields).map(([field, list]) => `${field}: ${list.join(', ')}`);
     if (messages.length > 0) throw new PermanentTaskError(`Invalid payload: ${messages.join('; ')}`);
+    return dto as PayloadOf<T>;
   }
 
-  /** Every problem of the payload, keyed by field path under `prefix` (e.g. `payload`, `[3].payload`). */
-  async validate(taskType: TaskType, kbId: string, payload: Record<string, unknown>, prefix = 'payload'): Promise<FieldErrors> {
+  /**
+   * `batch`: set for a batch_processing item, whose kb is the batch's (null when the batch's
+   * kb_id is itself invalid). The dto's payload is the caller's object as sent.
+   */
+  private async check<T extends CreateTaskDto | BatchTaskItemDto>(
+    type: ClassConstructor<T>,
+    body: unknown,
+    prefix: string,
+    batch: { kbId: string | null } | null,
+  ): Promise<CheckedRequest<T>> {
+    const path = (field: string) => (prefix ? `${prefix}.${field}` : field);
+    if (!isJsonObject(body)) return { dto: null, fields: { [prefix || 'body']: ['must be a JSON object (a task request)'] } };
+    stripPrototypeKeys(body);
+    const dto = plainToInstance(type, body);
+    const fields = flattenValidationErrors(validateSync(dto, REQUEST_RULES), prefix);
+    if (batch) {
+      if (dto.task_type === TaskType.batch_processing) (fields[path('task_type')] ??= []).push('a batch cannot contain batch_processing tasks');
+      if (batch.kbId !== null && dto.kb_id !== undefined && dto.kb_id !== batch.kbId) {
+        (fields[path('kb_id')] ??= []).push(`child tasks belong to the batch's knowledge base (${batch.kbId})`);
+      }
+    }
+    const kbId = batch ? batch.kbId : fields[path('kb_id')] ? null : (dto.kb_id ?? null);
+    if (TASK_TYPES.includes(dto.task_type) && !fields[path('payload')]) {
+      const payload = await this.checkPayload(dto.task_type, kbId, body.payload as Record<string, unknown>, path('payload'));
+      Object.assign(fields, payload.fields);
+    }
+    if (dto instanceof CreateTaskDto && dto.callback_url !== undefined && !fields[path('callback_url')]) {
+      const refusal = await this.callbacks.refusal(dto.callback_url);
+      if (refusal) fields[path('callback_url')] = [refusal];
+    }
+    // The stored payload is the caller's object, not class-transformer's copy of it.
+    dto.payload = body.payload as Record<string, unknown>;
+    return { dto, fields };
+  }
+
+  /** The payload's problems under `prefix`, and its validated instance. `kbId` null: the kb is unknown, skip kb checks. */
+  private async checkPayload(taskType: TaskType, kbId: string | null, payload: Record<string, unknown>, prefix: string): Promise<{ dto: object; fields: FieldErrors }> {
+    stripPrototypeKeys(payload);
     const dto = plainToInstance(PAYLOAD_DTOS[taskType], payload);
-    const errors = flattenValidationErrors(
-      validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }),
-      prefix,
-    );
-    if (Object.keys(errors).length > 0) return errors;
-    const add = (field: string, message: string) => (errors[field ? `${prefix}.${field}` : prefix] ??= []).push(message);
+    const fields = flattenValidationErrors(validateSync(dto, PAYLOAD_RULES), prefix);
+    const add: AddError = (field, message) => (fields[field ? `${prefix}.${field}` : prefix] ??= []).push(message);
+    /** Cross-field rules read only fields that passed their own checks; the others are already reported. */
+    const valid = (...names: string[]) =>
+      !Object.keys(fields).some((key) => names.some((name) => key === `${prefix}.${name}` || key.startsWith(`${prefix}.${name}[`) || key.startsWith(`${prefix}.${name}.`)));
     switch (taskType) {
       case TaskType.document_processing: {
-        const p = payload as unknown as DocumentProcessingPayloadDto;
-        this.checkChunking(p.chunk_size, p.chunk_overlap, add);
-        this.checkPath(p.file_path, 'file_path', add);
+        const p = dto as DocumentProcessingPayloadDto;
+        if (valid('chunk_size', 'chunk_overlap')) this.checkChunking(p.chunk_size, p.chunk_overlap, add);
+        if (valid('file_path')) this.checkPath(p.file_path, 'file_path', add);
         break;
       }
-      case TaskType.embedding_generation: {
-        const p = payload as unknown as EmbeddingGenerationPayloadDto;
-        if (p.document_id && p.chunk_ids) add('', 'give document_id or chunk_ids, not both');
+      case TaskType.embedding_generation:
+        await this.checkEmbedding(dto as EmbeddingGenerationPayloadDto, kbId, valid, add);
         break;
-      }
       case TaskType.vector_storage:
-        await this.checkVectors(payload as unknown as VectorStoragePayloadDto, kbId, add);
+        await this.checkVectors(dto as VectorStoragePayloadDto, payload, kbId, prefix, fields, valid, add);
         break;
+      case TaskType.knowledge_indexing: {
+        const p = dto as KnowledgeIndexingPayloadDto;
+        if (p.document_id !== undefined && p.document_ids !== undefined) add('', 'give document_id or document_ids, not both');
+        break;
+      }
       case TaskType.batch_processing:
-        await this.checkBatch(payload as unknown as BatchProcessingPayloadDto, kbId, prefix, errors, add);
+        if (valid('items', 'file_paths', 'chunk_size', 'chunk_overlap')) {
+          await this.checkBatch(dto as BatchProcessingPayloadDto, payload, kbId, prefix, fields, add);
+        }
         break;
       default:
         break;
     }
-    return errors;
+    return { dto, fields };
   }
 
-  private checkChunking(size: number | undefined, overlap: number | undefined, add: (field: string, message: string) => void): void {
+  private checkChunking(size: number | undefined, overlap: number | undefined, add: AddError): void {
     const chunkSize = size ?? DEFAULT_CHUNK_SIZE;
     const chunkOverlap = overlap ?? defaultChunkOverlap(chunkSize);
     if (chunkOverlap >= chunkSize) add('chunk_overlap', `chunk_overlap (${chunkOverlap}) must be smaller than chunk_size (${chunkSize})`);
   }
 
   /** A document path must stay inside the upload folder and name a format the pipeline reads. */
-  private checkPath(filePath: string, field: string, add: (field: string, message: string) => void): void {
+  private checkPath(filePath: string, field: string, add: AddError): void {
     try {
       this.confinement.validate(filePath);
       detectFormat(filePath);
@@ -111,29 +184,91 @@ export class PayloadValidatorService {
     }
   }
 
-  private async checkVectors(p: VectorStoragePayloadDto, kbId: string, add: (field: string, message: string) => void): Promise<void> {
-    if (!p.vectors === !p.document_id) {
+  private async checkEmbedding(p: EmbeddingGenerationPayloadDto, kbId: string | null, valid: (...names: string[]) => boolean, add: AddError): Promise<void> {
+    const sources = (['document_id', 'chunk_ids', 'texts'] as const).filter((key) => p[key] !== undefined);
+    if (sources.length > 1) add('', `give one of document_id, chunk_ids or texts, not ${sources.join(' and ')}`);
+    if (p.texts === undefined) {
+      for (const key of ['store', 'ids', 'metadatas'] as const) if (p[key] !== undefined) add(key, `${key} applies to texts only`);
+      return;
+    }
+    for (const key of ['ids', 'metadatas'] as const) {
+      const list = p[key];
+      if (list === undefined) continue;
+      if (!p.store) add(key, `${key} are stored with the vectors: set store: true`);
+      else if (list.length !== p.texts.length) add(key, `${key} must have one entry per text (${p.texts.length}); got ${list.length}`);
+    }
+    if (p.ids && valid('ids')) checkUnique(p.ids, (i) => `ids[${i}]`, add);
+    const dimension = this.embeddingDimension;
+    if (!p.store && valid('texts') && p.texts.length * dimension > MAX_INLINE_RESULT_VALUES) {
+      add(
+        'texts',
+        `at most ${Math.floor(MAX_INLINE_RESULT_VALUES / dimension)} texts can be returned inline as ${dimension}-dimensional vectors; set store: true to store them in the knowledge base instead`,
+      );
+    }
+    if (p.store && kbId !== null) await this.checkKbDimension(kbId, dimension, 'texts', add);
+  }
+
+  /**
+   * Vectors come as objects or as number arrays with parallel ids / metadatas; paths name
+   * what the caller sent (`vectors[2]` for an array, `vectors[2].values` for an object).
+   */
+  private async checkVectors(
+    p: VectorStoragePayloadDto,
+    raw: Record<string, unknown>,
+    kbId: string | null,
+    prefix: string,
+    fields: FieldErrors,
+    valid: (...names: string[]) => boolean,
+    add: AddError,
+  ): Promise<void> {
+    const rawVectors = Array.isArray(raw.vectors) ? (raw.vectors as unknown[]) : [];
+    const arrays = rawVectors.length > 0 && Array.isArray(rawVectors[0]);
+    if (arrays) renameArrayVectorPaths(fields, prefix, rawVectors);
+    if ((p.vectors === undefined) === (p.document_id === undefined)) {
       add('', 'give either vectors or document_id');
       return;
     }
-    if (!p.vectors) return;
+    if (p.vectors === undefined) {
+      for (const key of ['ids', 'metadatas'] as const) if (p[key] !== undefined) add(key, `${key} applies to vectors only`);
+      return;
+    }
+    const otherForm = rawVectors.findIndex((v) => Array.isArray(v) !== arrays);
+    if (otherForm >= 0) {
+      add(`vectors[${otherForm}]`, `every vector must have the form of vectors[0] (${arrays ? 'a number array' : 'an object'})`);
+      return;
+    }
+    for (const key of ['ids', 'metadatas'] as const) {
+      const list = p[key];
+      if (list === undefined) continue;
+      if (!arrays) add(key, `${key} goes with vectors given as number arrays; give each vector object its ${key === 'ids' ? 'id' : 'metadata'}`);
+      else if (list.length !== p.vectors.length) add(key, `${key} must have one entry per vector (${p.vectors.length}); got ${list.length}`);
+    }
+    if (p.ids && valid('ids')) checkUnique(p.ids, (i) => `ids[${i}]`, add);
+    if (!valid('vectors')) return;
+    if (!arrays) checkUnique(p.vectors.map((v) => v.id), (i) => `vectors[${i}].id`, add);
     const dimension = p.vectors[0].values.length;
     const odd = p.vectors.findIndex((v) => v.values.length !== dimension);
-    if (odd >= 0) add(`vectors[${odd}].values`, `every vector must have the same dimension (${dimension})`);
+    if (odd >= 0) add(arrays ? `vectors[${odd}]` : `vectors[${odd}].values`, `every vector must have the same dimension (${dimension})`);
+    else if (kbId !== null) await this.checkKbDimension(kbId, dimension, 'vectors', add);
+  }
+
+  private async checkKbDimension(kbId: string, dimension: number, field: string, add: AddError): Promise<void> {
     const kb = await this.prisma.knowledgeBase.findUnique({ where: { kbId }, select: { dimension: true } });
     if (kb?.dimension && kb.dimension !== dimension) {
-      add('vectors', `knowledge base ${kbId} stores ${kb.dimension}-dimensional vectors; got ${dimension}`);
+      add(field, `knowledge base ${kbId} stores ${kb.dimension}-dimensional vectors; got ${dimension}`);
     }
   }
 
+  /** Items are task requests: each is checked as one (strictly), under `<prefix>.items[i]`. */
   private async checkBatch(
     p: BatchProcessingPayloadDto,
-    kbId: string,
+    raw: Record<string, unknown>,
+    kbId: string | null,
     prefix: string,
-    errors: FieldErrors,
-    add: (field: string, message: string) => void,
+    fields: FieldErrors,
+    add: AddError,
   ): Promise<void> {
-    if (!p.items === !p.file_paths) {
+    if ((p.items === undefined) === (p.file_paths === undefined)) {
       add('', 'give either items or file_paths');
       return;
     }
@@ -142,19 +277,32 @@ export class PayloadValidatorService {
       p.file_paths.forEach((path, i) => this.checkPath(path, `file_paths[${i}]`, add));
       return;
     }
-    for (const [i, item] of (p.items ?? []).entries()) {
-      const itemPrefix = `${prefix}.items[${i}]`;
-      const dto = plainToInstance(CreateTaskDto, { kb_id: kbId, ...item });
-      const itemErrors = flattenValidationErrors(
-        validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }),
-        itemPrefix,
-      );
-      if (dto.task_type === TaskType.batch_processing) itemErrors[`${itemPrefix}.task_type`] = ['a batch cannot contain batch_processing tasks'];
-      if (dto.kb_id !== kbId) itemErrors[`${itemPrefix}.kb_id`] = [`child tasks belong to the batch's knowledge base (${kbId})`];
-      Object.assign(errors, itemErrors);
-      if (Object.keys(itemErrors).length === 0) {
-        Object.assign(errors, await this.validate(dto.task_type, dto.kb_id, dto.payload, `${itemPrefix}.payload`));
-      }
+    for (const [i, item] of (raw.items as unknown[]).entries()) {
+      Object.assign(fields, (await this.check(BatchTaskItemDto, item, `${prefix}.items[${i}]`, { kbId })).fields);
     }
+  }
+}
+
+/** One upsert cannot write the same id twice: name the first repeat. Absent ids (defaults) are not compared. */
+function checkUnique(ids: Array<string | undefined>, path: (index: number) => string, add: AddError): void {
+  const seen = new Set<string>();
+  for (const [i, id] of ids.entries()) {
+    if (id === undefined) continue;
+    if (seen.has(id)) return add(path(i), `id "${id}" is given more than once`);
+    seen.add(id);
+  }
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A number-array vector is validated as `{values}`: report its problems at `vectors[i]`, the path the caller sent. */
+function renameArrayVectorPaths(fields: FieldErrors, prefix: string, rawVectors: unknown[]): void {
+  for (const key of Object.keys(fields)) {
+    const match = key.startsWith(`${prefix}.vectors[`) ? /^\.vectors\[(\d+)\]\.values$/.exec(key.slice(prefix.length)) : null;
+    if (!match || !Array.isArray(rawVectors[Number(match[1])])) continue;
+    fields[`${prefix}.vectors[${match[1]}]`] = fields[key];
+    delete fields[key];
   }
 }

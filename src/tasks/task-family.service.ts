@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { countOf } from '../common/utils/plural';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { TaskQueueService } from '../queues/task-queue.service';
@@ -117,7 +118,7 @@ export class TaskFamilyService {
     const settled = children.filter((c) => TERMINAL_STATUSES.includes(c.status));
     const progress = children.length === 0 ? 100 : children.reduce((sum, c) => sum + (TERMINAL_STATUSES.includes(c.status) ? 100 : c.progress), 0) / children.length;
     if (settled.length < children.length) {
-      await this.setProgress(tx, parent, progress, `${settled.length} of ${children.length} child tasks finished`);
+      await this.setProgress(tx, parent, progress, `${settled.length} of ${countOf(children.length, 'child task')} finished`);
       return;
     }
     const by = (status: TaskStatus) => children.filter((c) => c.status === status);
@@ -169,9 +170,11 @@ export class TaskFamilyService {
   }
 
   private async setProgress(tx: Tx, parent: TaskRecord, progress: number, message: string): Promise<void> {
+    const rounded = Math.round(progress);
+    // Never backwards, e.g. when a child is retried from 0 or two children settle at once.
     await tx.task.updateMany({
-      where: { id: parent.id, status: TaskStatus.processing },
-      data: { progress: Math.round(progress), progressMessage: message, updatedAt: new Date() },
+      where: { id: parent.id, status: TaskStatus.processing, progress: { lte: rounded } },
+      data: { progress: rounded, progressMessage: message, updatedAt: new Date() },
     });
   }
 

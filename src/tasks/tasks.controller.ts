@@ -5,6 +5,7 @@ import { CallerId, KbScope, RequireRole } from '../auth/auth.decorators';
 import { Role } from '../auth/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { TaskIdParam } from '../common/decorators/path-param.decorator';
+import { RawBody } from '../common/decorators/raw-body.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { CreateTaskDto } from './dto/create-task.dto';
 import type { IdempotencyRequest } from './idempotency.service';
@@ -12,6 +13,7 @@ import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
 import { MAX_BATCH_SIZE, ParseTaskBatchPipe } from './parse-task-batch.pipe';
+import { ParseTaskPipe } from './parse-task.pipe';
 import { PAYLOAD_DTOS } from './payload-validator.service';
 import { Created, TasksService } from './tasks.service';
 
@@ -42,11 +44,12 @@ export class TasksController {
 
   @Post()
   @ApiOperation({ summary: 'Submit a task to its queue' })
+  @ApiBody({ type: CreateTaskDto })
   @IDEMPOTENCY_KEY
   @ApiCreatedResponse({ type: TaskResponseDto })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.IdempotencyKeyReused, ErrorCode.QueueFull, ErrorCode.ServiceUnavailable)
   async create(
-    @Body() dto: CreateTaskDto,
+    @RawBody(ParseTaskPipe) dto: CreateTaskDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CallerId() caller: string | null,
     @Res({ passthrough: true }) res: Response,

@@ -335,10 +335,14 @@ export class TasksRepository {
     return count === 1;
   }
 
-  /** Progress of a running task; `attempt` pins it to one execution when a worker reports. */
+  /**
+   * Progress of a running task; `attempt` pins it to one execution when a worker reports.
+   * Progress never goes back within an attempt (a claim resets it to 0): a report below the
+   * current value is a late one and changes nothing, so null is returned for it too.
+   */
   async updateProgress(id: string, progress: number, message: string | null, attempt?: number): Promise<TaskRecord | null> {
     const [row] = await this.prisma.task.updateManyAndReturn({
-      where: { id, status: TaskStatus.processing, ...(attempt === undefined ? {} : { attempt }) },
+      where: { id, status: TaskStatus.processing, progress: { lte: progress }, ...(attempt === undefined ? {} : { attempt }) },
       data: { progress, progressMessage: message, updatedAt: new Date() },
     });
     return row ?? null;

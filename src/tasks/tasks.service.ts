@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DomainError, InvalidRequestError, TaskNotFoundError } from '../common/errors/domain.error';
+import { DomainError, TaskNotFoundError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
-import { describeFieldErrors } from '../common/pipes/validation.pipe';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TaskPriority, TaskStatus, TERMINAL_STATUSES } from '../queues/task-types';
@@ -9,14 +8,12 @@ import { CreateTaskDto } from './dto/create-task.dto';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
-import { FieldErrors, PayloadValidatorService } from './payload-validator.service';
 import { Prisma } from '../generated/prisma/client';
 import { IdempotencyRequest, IdempotencyService, IdempotentKind, IdempotentOutcome } from './idempotency.service';
 import { TaskAdmissionService } from './task-admission.service';
 import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
 import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
-import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
 
 /** A create's response, and whether it replays an earlier request with the same Idempotency-Key. */
 export interface Created<T> {
@@ -42,22 +39,19 @@ export class TasksService {
     private readonly queue: TaskQueueService,
     private readonly presenter: TaskPresenterService,
     private readonly metrics: TaskMetricsService,
-    private readonly payloads: PayloadValidatorService,
     private readonly family: TaskFamilyService,
     private readonly admission: TaskAdmissionService,
     private readonly idempotency: IdempotencyService,
-    private readonly callbacks: WebhookUrlPolicy,
   ) {}
 
+  /** `dto` has been validated whole (ParseTaskPipe): request fields, payload and callback URL. */
   async create(dto: CreateTaskDto, idempotency?: IdempotencyRequest): Promise<Created<TaskResponseDto>> {
-    await this.assertPayloads([dto], () => 'payload');
     const { tasks, replayed } = await this.store([dto], 'single', dto, idempotency);
     return { body: await this.presenter.present(tasks[0]), replayed };
   }
 
-  /** All or nothing: every item is validated before any is stored, and they are stored in one statement. */
+  /** All or nothing: every item has been validated (ParseTaskBatchPipe) before any is stored, and they are stored in one statement. */
   async createBatch(dtos: CreateTaskDto[], idempotency?: IdempotencyRequest): Promise<Created<BatchCreateResponseDto>> {
-    await this.assertPayloads(dtos, (i) => `[${i}].payload`);
     const { tasks, replayed } = await this.store(dtos, 'batch', dtos, idempotency);
     return { body: { tasks: await this.presenter.presentMany(tasks), count: tasks.length }, replayed };
   }
@@ -137,10 +131,12 @@ export class TasksService {
     throw new DomainError(ErrorCode.TaskNotRetryable, 'Task changed state repeatedly while being retried; try again', { task_id: id });
   }
 
+  /** A report below the task's current progress is a late one: ignored, and the task is returned as it is. */
   async updateProgress(id: string, dto: UpdateProgressDto): Promise<TaskResponseDto> {
     const updated = await this.tasks.updateProgress(id, dto.progress, dto.message ?? null);
     if (updated) return this.presenter.present(updated);
     const task = await this.load(id);
+    if (task.status === TaskStatus.processing && task.progress > dto.progress) return this.presenter.present(task);
     throw new DomainError(ErrorCode.TaskNotProcessing, `Progress can only be reported for a processing task; task is ${task.status}`, {
       task_id: id,
       status: task.status,
@@ -164,17 +160,6 @@ export class TasksService {
       await this.dispatch(outcome.tasks);
     }
     return outcome;
-  }
-
-  /** Validates every payload (and callback URL) before anything is stored; all problems are reported at once. */
-  private async assertPayloads(dtos: CreateTaskDto[], prefix: (index: number) => string): Promise<void> {
-    const fields: FieldErrors = {};
-    for (const [i, dto] of dtos.entries()) {
-      Object.assign(fields, await this.payloads.validate(dto.task_type, dto.kb_id, dto.payload, prefix(i)));
-      const refusal = dto.callback_url ? await this.callbacks.refusal(dto.callback_url) : null;
-      if (refusal) fields[prefix(i).replace(/payload$/, 'callback_url')] = [refusal];
-    }
-    if (Object.keys(fields).length > 0) throw new InvalidRequestError(describeFieldErrors(fields), { fields });
   }
 
   private async load(id: string): Promise<TaskRecord> {

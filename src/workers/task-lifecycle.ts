@@ -24,6 +24,9 @@ export interface TaskContext<T extends TaskType> {
 
 export type TaskHandler<T extends TaskType> = (context: TaskContext<T>) => Promise<unknown>;
 
+/** A handler's context before its payload has been parsed. */
+type RunContext = Omit<TaskContext<TaskType>, 'payload'>;
+
 /**
  * What a parent's handler returns when its own step is done but its task finishes only
  * with its children: the partial result to keep, the progress so far and the children to start.
@@ -66,9 +69,10 @@ export class TaskLifecycleService {
       const task = await this.tasks.markProcessing(job.data.taskId, this.workerId);
       // Cancelled, finished or deleted since it was queued: nothing to run.
       if (!task) return { skipped: true };
-      return this.execute<T>(job, task, async (context) => {
-        await this.payloads.assertValid(task.taskType, task.kbId, task.payload);
-        return handler(context);
+      return this.execute(job, task, async (context) => {
+        // The handler reads the validated view: the keys its type declares, checked again now.
+        const payload = await this.payloads.parse(task.taskType as T, task.kbId, task.payload);
+        return handler({ ...context, payload });
       });
     });
   }
@@ -104,7 +108,7 @@ export class TaskLifecycleService {
       .catch((error: Error) => this.logger.warn(`Parent ${task.parentId} not updated after ${task.id}: ${error.message}`));
   }
 
-  private async execute<T extends TaskType>(job: Job<TaskJobData>, task: TaskRecord, handler: TaskHandler<T>): Promise<unknown> {
+  private async execute(job: Job<TaskJobData>, task: TaskRecord, handler: (context: RunContext) => Promise<unknown>): Promise<unknown> {
     const started = process.hrtime.bigint();
     const controller = new AbortController();
     const untrack = this.cancellation.track(task.id, controller);
@@ -113,9 +117,8 @@ export class TaskLifecycleService {
     const labels = { taskType: task.taskType, priority: task.priority };
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      const context: TaskContext<T> = {
+      const context: RunContext = {
         task,
-        payload: task.payload as PayloadOf<T>,
         signal: controller.signal,
         reportProgress: async (progress, message) => {
           await this.tasks.updateProgress(task.id, clampProgress(progress), message ?? null, task.attempt);

@@ -246,7 +246,7 @@ describe('Tasks API (e2e)', () => {
   });
 
   describe('PUT /api/v1/tasks/{task_id}/progress', () => {
-    it('updates a processing task and refuses a finished one', async () => {
+    it('updates a processing task, never lowers its progress, and refuses a finished one', async () => {
       const kb = uniqueKb('progress');
       const created = await request(t.http)
         .post('/api/v1/tasks')
@@ -256,6 +256,11 @@ describe('Tasks API (e2e)', () => {
       await waitFor(() => t.prisma.task.findUnique({ where: { id } }), (task) => task?.status === 'processing', { what: 'processing' });
       const res = await request(t.http).put(`/api/v1/tasks/${id}/progress`).send({ progress: 75, message: 'Processing embeddings...' }).expect(200);
       expect(res.body).toMatchObject({ id, progress: 75, progress_message: 'Processing embeddings...', status: 'processing' });
+      // A lower report is a late one: the task keeps its progress and message, and says so by returning them.
+      const late = await request(t.http).put(`/api/v1/tasks/${id}/progress`).send({ progress: 40, message: 'late' }).expect(200);
+      expect(late.body).toMatchObject({ id, progress: 75, progress_message: 'Processing embeddings...', status: 'processing' });
+      const same = await request(t.http).put(`/api/v1/tasks/${id}/progress`).send({ progress: 75, message: 'Still embedding' }).expect(200);
+      expect(same.body).toMatchObject({ progress: 75, progress_message: 'Still embedding' });
 
       await request(t.http).delete(`/api/v1/tasks/${id}`).expect(200);
       const conflict = await request(t.http).put(`/api/v1/tasks/${id}/progress`).send({ progress: 80 }).expect(409);

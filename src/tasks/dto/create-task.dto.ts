@@ -30,7 +30,7 @@ export class CreateTaskDto {
   @ObjectField({
     example: { file_path: '/tmp/uploads/document.pdf', chunk_size: 1000, chunk_overlap: 200 },
     description:
-      'Task-type specific input (a JSON object), validated per task_type: HealthCheckPayloadDto, DocumentProcessingPayloadDto, EmbeddingGenerationPayloadDto, VectorStoragePayloadDto, KnowledgeIndexingPayloadDto or BatchProcessingPayloadDto (see Schemas)',
+      'Task-type specific input (a JSON object). The keys of its task_type are validated: HealthCheckPayloadDto, DocumentProcessingPayloadDto, EmbeddingGenerationPayloadDto, VectorStoragePayloadDto, KnowledgeIndexingPayloadDto or BatchProcessingPayloadDto (see Schemas); any other key is the caller\'s (a trace id, a source name) and is stored and returned as sent',
   })
   payload!: Record<string, unknown>;
 

@@ -1,5 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath, OmitType } from '@nestjs/swagger';
+import { plainToInstance, Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -15,21 +16,40 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { IntField } from '../../common/decorators/validation.decorators';
+import { IntField, StringField } from '../../common/decorators/validation.decorators';
 import { HEALTH_COMPONENTS } from '../../queues/task-types';
+import { CreateTaskDto, KB_ID_PATTERN } from './create-task.dto';
+
+/**
+ * The payload of each task type. These classes are the one statement of each shape: the
+ * validator checks a payload against them, processors receive the validated instance (only
+ * the keys declared here; any other key the caller sent is stored and returned as sent, but
+ * never read), and Swagger documents them.
+ */
 
 export const MAX_CHUNK_SIZE = 100_000;
 export const MAX_BATCH_ITEMS = 1000;
 export const MAX_VECTORS = 10_000;
 export const MAX_DIMENSION = 8192;
+/** Texts one embedding_generation task embeds inline, and the characters of each (about 8k tokens). */
+export const MAX_TEXTS = 1000;
+export const MAX_TEXT_LENGTH = 32_000;
+/**
+ * Numbers (texts × dimension) an inline embedding_generation may return in its result; above
+ * this, the caller must ask for `store: true`, since the result is kept in the task's row.
+ */
+export const MAX_INLINE_RESULT_VALUES = 131_072;
+export const MAX_VECTOR_ID_LENGTH = 200;
 
 /** `health_check`: which components to probe, how often, how far apart. */
 export class HealthCheckPayloadDto {
   @ApiPropertyOptional({ enum: HEALTH_COMPONENTS, isArray: true, description: 'Components to probe; all when omitted' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @IsIn(HEALTH_COMPONENTS as unknown as string[], { each: true, message: `each of $property must be one of: ${HEALTH_COMPONENTS.join(', ')}` })
+  @Rules(
+    IsOptional(),
+    IsArray(),
+    ArrayMinSize(1),
+    IsIn(HEALTH_COMPONENTS as unknown as string[], { each: true, message: `each of $property must be one of: ${HEALTH_COMPONENTS.join(', ')}` }),
+  )
   checks?: Array<(typeof HEALTH_COMPONENTS)[number]>;
 
   @IntField({ required: false, min: 1, max: 1000, default: 1, description: 'Probe rounds; latency min/avg/max is reported per component' })
@@ -42,9 +62,7 @@ export class HealthCheckPayloadDto {
 /** `document_processing`: a file inside the upload folder to extract, chunk and store. */
 export class DocumentProcessingPayloadDto {
   @ApiProperty({ example: 'report.pdf', description: 'Path inside UPLOAD_DIR (relative, or absolute inside it); .txt .md .html .pdf .docx' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(1024)
+  @Rules(IsString(), MinLength(1), MaxLength(1024))
   file_path!: string;
 
   @IntField({ required: false, min: 50, max: MAX_CHUNK_SIZE, default: 1000, description: 'Maximum characters per chunk' })
@@ -75,37 +93,96 @@ export class DocumentProcessingPayloadDto {
   pipeline?: boolean;
 }
 
-/** `embedding_generation`: embed the chunks of a document, of given chunk ids, or of the whole kb. */
+/** Parallel to a list of texts or vectors: the id each is stored under. */
+/**
+ * A property's rules in the order they are checked. class-validator checks a property's
+ * decorators in the order they are registered, which for stacked decorators is bottom-up,
+ * and reports only the first that fails: listed here outermost first (the type, the array's
+ * size, then each element), `7` for a string list is "must be a string", not "too long".
+ */
+function Rules(...rules: PropertyDecorator[]): PropertyDecorator {
+  return applyDecorators(...rules);
+}
+
+function ParallelIds(description: string) {
+  return applyDecorators(
+    ApiPropertyOptional({ type: [String], maxItems: MAX_VECTORS, description }),
+    IsOptional(),
+    IsArray(),
+    IsString({ each: true, message: 'each of $property must be a string' }),
+    MinLength(1, { each: true, message: 'each of $property must not be empty' }),
+    MaxLength(MAX_VECTOR_ID_LENGTH, { each: true, message: `each of $property must be at most ${MAX_VECTOR_ID_LENGTH} characters` }),
+  );
+}
+
+/** Parallel to a list of texts or vectors: the metadata stored with each. */
+function ParallelMetadatas(description: string) {
+  return applyDecorators(
+    ApiPropertyOptional({ type: 'array', items: { type: 'object', additionalProperties: true }, maxItems: MAX_VECTORS, description }),
+    IsOptional(),
+    IsArray(),
+    IsObject({ each: true, message: 'each of $property must be a JSON object' }),
+  );
+}
+
+/**
+ * `embedding_generation`: embed stored chunks (of a document, of given chunk ids, or of the
+ * whole kb), or texts given inline (`texts`), with the configured embedding model.
+ */
 export class EmbeddingGenerationPayloadDto {
-  @ApiPropertyOptional({ format: 'uuid' })
+  @ApiPropertyOptional({ format: 'uuid', description: 'Embed the chunks of this document' })
   @IsOptional()
   @IsUUID('all')
   document_id?: string;
 
-  @ApiPropertyOptional({ type: [String], format: 'uuid', maxItems: MAX_VECTORS })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_VECTORS)
-  @IsUUID('all', { each: true })
+  @ApiPropertyOptional({ type: [String], format: 'uuid', maxItems: MAX_VECTORS, description: 'Embed these chunks' })
+  @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_VECTORS), IsUUID('all', { each: true }))
   chunk_ids?: string[];
 
-  @ApiPropertyOptional({ description: 'Must name the configured model when given' })
+  @ApiPropertyOptional({
+    type: [String],
+    minItems: 1,
+    maxItems: MAX_TEXTS,
+    example: ['What is a vector database?', 'Vectors are stored with their ids.'],
+    description:
+      `Embed these texts instead of stored chunks (1–${MAX_TEXTS} texts of 1–${MAX_TEXT_LENGTH} characters). ` +
+      `The result holds the vectors, in order; with store: true they are upserted into the kb's vector store instead and the result says under which ids. ` +
+      `Without store, texts × dimension may be at most ${MAX_INLINE_RESULT_VALUES}.`,
+  })
+  @Rules(
+    IsOptional(),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(MAX_TEXTS),
+    IsString({ each: true, message: 'each of $property must be a string' }),
+    MinLength(1, { each: true, message: 'each of $property must not be empty' }),
+    MaxLength(MAX_TEXT_LENGTH, { each: true, message: `each of $property must be at most ${MAX_TEXT_LENGTH} characters` }),
+  )
+  texts?: string[];
+
+  @ApiPropertyOptional({ description: "With texts: upsert the vectors into the kb's vector store instead of returning them" })
   @IsOptional()
-  @IsString()
-  @MaxLength(200)
+  @IsBoolean()
+  store?: boolean;
+
+  @ParallelIds('With texts and store: the vector id of each text (same length as texts); default: a hash of model and text')
+  ids?: string[];
+
+  @ParallelMetadatas('With texts and store: the metadata stored with each vector (same length as texts); the text is stored as metadata.text unless the metadata has its own')
+  metadatas?: Array<Record<string, unknown>>;
+
+  @ApiPropertyOptional({ description: 'Must name the configured model when given' })
+  @Rules(IsOptional(), IsString(), MaxLength(200))
   model?: string;
 
   @IntField({ required: false, min: 1, max: 2048, default: 64, description: 'Chunks per embedding request' })
   batch_size?: number;
 }
 
+/** One vector of `vector_storage` in object form. */
 export class VectorInputDto {
-  @ApiPropertyOptional({ maxLength: 200, description: 'Vector id; defaults to chunk_id, else a hash of the values' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @ApiPropertyOptional({ maxLength: MAX_VECTOR_ID_LENGTH, description: 'Vector id; defaults to chunk_id, else a hash of the values' })
+  @Rules(IsOptional(), IsString(), MinLength(1), MaxLength(MAX_VECTOR_ID_LENGTH))
   id?: string;
 
   @ApiPropertyOptional({ format: 'uuid' })
@@ -114,10 +191,12 @@ export class VectorInputDto {
   chunk_id?: string;
 
   @ApiProperty({ type: [Number], minItems: 1, maxItems: MAX_DIMENSION })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_DIMENSION)
-  @IsNumber({ allowNaN: false, allowInfinity: false }, { each: true, message: 'each value must be a finite number' })
+  @Rules(
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(MAX_DIMENSION),
+    IsNumber({ allowNaN: false, allowInfinity: false }, { each: true, message: 'each value must be a finite number' }),
+  )
   values!: number[];
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
@@ -126,16 +205,43 @@ export class VectorInputDto {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * Vectors arrive as objects (`{id, values, metadata}`) or, as vector-database clients send
+ * them, as plain number arrays (with parallel `ids` / `metadatas`). Both become
+ * VectorInputDto, so the rules on `values` are stated once; anything else is left for the
+ * nested validation to refuse.
+ */
+function toVectorInputs({ value }: { value: unknown }): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((v: unknown) =>
+    Array.isArray(v) ? Object.assign(new VectorInputDto(), { values: v }) : v !== null && typeof v === 'object' ? plainToInstance(VectorInputDto, v) : v,
+  );
+}
+
 /** `vector_storage`: upsert given vectors, or a document's chunk embeddings, into the kb's vector store. */
+@ApiExtraModels(VectorInputDto)
 export class VectorStoragePayloadDto {
-  @ApiPropertyOptional({ type: [VectorInputDto], maxItems: MAX_VECTORS })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_VECTORS)
+  @ApiPropertyOptional({
+    oneOf: [
+      { type: 'array', items: { $ref: getSchemaPath(VectorInputDto) }, minItems: 1, maxItems: MAX_VECTORS },
+      { type: 'array', items: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: MAX_DIMENSION }, minItems: 1, maxItems: MAX_VECTORS },
+    ],
+    example: [
+      [0.12, -0.03, 0.88],
+      [0.05, 0.41, -0.27],
+    ],
+    description: 'Vectors to upsert, all of one dimension: objects, or plain number arrays with parallel ids / metadatas',
+  })
+  @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_VECTORS))
+  @Transform(toVectorInputs, { toClassOnly: true })
   @ValidateNested({ each: true })
-  @Type(() => VectorInputDto)
   vectors?: VectorInputDto[];
+
+  @ParallelIds('With vectors as number arrays: the id of each (same length as vectors); default: a hash of the values')
+  ids?: string[];
+
+  @ParallelMetadatas('With vectors as number arrays: the metadata of each (same length as vectors)')
+  metadatas?: Array<Record<string, unknown>>;
 
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
@@ -143,36 +249,58 @@ export class VectorStoragePayloadDto {
   document_id?: string;
 
   @ApiPropertyOptional({ description: 'Model that produced the vectors (stored with them)' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
+  @Rules(IsOptional(), IsString(), MaxLength(200))
   model?: string;
 }
 
-/** `knowledge_indexing`: rebuild the kb's search indexes (or one document's part). */
+/** `knowledge_indexing`: rebuild the kb's search indexes, or the part of one or several documents. */
 export class KnowledgeIndexingPayloadDto {
-  @ApiPropertyOptional({ format: 'uuid' })
+  @ApiPropertyOptional({ format: 'uuid', description: 'Index this document only' })
   @IsOptional()
   @IsUUID('all')
   document_id?: string;
+
+  @ApiPropertyOptional({ type: [String], format: 'uuid', minItems: 1, maxItems: MAX_BATCH_ITEMS, description: 'Index these documents only (instead of document_id)' })
+  @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_BATCH_ITEMS), IsUUID('all', { each: true }))
+  document_ids?: string[];
+}
+
+/**
+ * One child of `batch_processing`: a task request as for `POST /api/v1/tasks`. Its kb_id
+ * defaults to the batch's (and must equal it); callbacks belong to the batch, not to its children.
+ */
+export class BatchTaskItemDto extends OmitType(CreateTaskDto, ['kb_id', 'callback_url', 'callback_secret'] as const) {
+  @StringField({
+    required: false,
+    maxLength: 128,
+    pattern: KB_ID_PATTERN,
+    patternMessage: '$property may hold letters, digits, _ . : - and must start with a letter or digit',
+    description: "The batch's kb_id (the default); another kb is refused",
+  })
+  kb_id?: string;
 }
 
 /** `batch_processing`: child tasks given one by one, or one document_processing child per file. */
 export class BatchProcessingPayloadDto {
-  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, maxItems: MAX_BATCH_ITEMS, description: 'Task requests (same shape as POST /api/v1/tasks, kb_id defaults to the parent\'s)' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_BATCH_ITEMS)
-  @IsObject({ each: true, message: 'each item must be a task object' })
-  items?: Array<Record<string, unknown>>;
+  @ApiPropertyOptional({
+    type: [BatchTaskItemDto],
+    minItems: 1,
+    maxItems: MAX_BATCH_ITEMS,
+    description: "Task requests, each validated as for POST /api/v1/tasks (kb_id defaults to the batch's; no batch_processing inside a batch)",
+  })
+  @Rules(
+    IsOptional(),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(MAX_BATCH_ITEMS),
+    IsObject({ each: true, message: 'each item must be a task object' }),
+  )
+  // Checked field by field (strictly, as a request) by the payload validator, which names each item's paths.
+  @Type(() => BatchTaskItemDto)
+  items?: BatchTaskItemDto[];
 
   @ApiPropertyOptional({ type: [String], maxItems: MAX_BATCH_ITEMS })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_BATCH_ITEMS)
-  @IsString({ each: true })
+  @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_BATCH_ITEMS), IsString({ each: true }))
   file_paths?: string[];
 
   @IntField({ required: false, min: 50, max: MAX_CHUNK_SIZE, default: 1000 })

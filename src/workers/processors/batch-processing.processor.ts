@@ -1,7 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import type { BatchProcessingPayload } from '../../kbs/kb-payloads';
-import { TaskJobData, TaskPriority, TaskType } from '../../queues/task-types';
+import { TaskJobData, TaskType } from '../../queues/task-types';
 import { childDefaults } from '../../tasks/task-family.service';
 import type { NewTask, TaskRecord } from '../../tasks/tasks.repository';
 import { AwaitChildren, TaskLifecycleService } from '../task-lifecycle';
@@ -18,8 +18,8 @@ export class BatchProcessingProcessor extends WorkerHost {
   }
 
   process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run(job, async ({ task, payload }) => {
-      const children = toChildren(task, payload as BatchProcessingPayload);
+    return this.lifecycle.run<typeof TaskType.batch_processing>(job, async ({ task, payload }) => {
+      const children = toChildren(task, payload);
       return new AwaitChildren({ children: children.length }, children, 0);
     });
   }
@@ -41,11 +41,12 @@ function toChildren(parent: TaskRecord, payload: BatchProcessingPayload): NewTas
   }
   return (payload.items ?? []).map((item) => ({
     ...defaults,
-    taskType: item.task_type as TaskType,
-    priority: (item.priority as TaskPriority | undefined) ?? defaults.priority,
-    payload: item.payload as Record<string, unknown>,
-    maxRetries: (item.max_retries as number | undefined) ?? 3,
-    timeoutSeconds: (item.timeout as number | undefined) ?? 300,
-    scheduleFor: typeof item.schedule_for === 'string' ? new Date(item.schedule_for) : null,
+    taskType: item.task_type,
+    priority: item.priority ?? defaults.priority,
+    // The item's payload as the caller sent it: the child's processor validates its own view.
+    payload: item.payload,
+    maxRetries: item.max_retries ?? 3,
+    timeoutSeconds: item.timeout ?? 300,
+    scheduleFor: item.schedule_for ? new Date(item.schedule_for) : null,
   }));
 }

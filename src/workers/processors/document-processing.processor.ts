@@ -1,7 +1,6 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { DocumentIngestionService } from '../../kbs/document-ingestion.service';
-import type { DocumentProcessingPayload } from '../../kbs/kb-payloads';
 import { TaskJobData, TaskType } from '../../queues/task-types';
 import { AwaitChildren, TaskLifecycleService } from '../task-lifecycle';
 
@@ -23,16 +22,15 @@ export class DocumentProcessingProcessor extends WorkerHost {
   }
 
   process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run(job, async ({ task, payload, signal, reportProgress }) => {
-      const p = payload as unknown as DocumentProcessingPayload;
-      const scale = p.pipeline ? OWN_STEP_SHARE / 100 : 1;
-      const result = await this.ingestion.ingest(p, {
+    return this.lifecycle.run<typeof TaskType.document_processing>(job, async ({ task, payload, signal, reportProgress }) => {
+      const scale = payload.pipeline ? OWN_STEP_SHARE / 100 : 1;
+      const result = await this.ingestion.ingest(payload, {
         taskId: task.id,
         kbId: task.kbId,
         signal,
         reportProgress: (progress, message) => reportProgress(progress * scale, message),
       });
-      return p.pipeline ? new AwaitChildren({ ...result }, [], OWN_STEP_SHARE) : result;
+      return payload.pipeline ? new AwaitChildren({ ...result }, [], OWN_STEP_SHARE) : result;
     });
   }
 }

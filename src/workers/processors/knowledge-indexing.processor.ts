@@ -1,11 +1,10 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { IndexingService } from '../../kbs/indexing.service';
-import type { KnowledgeIndexingPayload } from '../../kbs/kb-payloads';
 import { TaskJobData, TaskType } from '../../queues/task-types';
 import { TaskLifecycleService } from '../task-lifecycle';
 
-/** `knowledge_indexing`: rebuilds the kb's full-text index and its vector index (HNSW with pgvector), and reports what is searchable. */
+/** `knowledge_indexing`: rebuilds the kb's full-text index and its vector index (HNSW with pgvector), for the kb or some of its documents, and reports what is searchable. */
 @Processor(TaskType.knowledge_indexing, { autorun: false })
 export class KnowledgeIndexingProcessor extends WorkerHost {
   constructor(
@@ -16,8 +15,8 @@ export class KnowledgeIndexingProcessor extends WorkerHost {
   }
 
   process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run(job, ({ task, payload, signal, reportProgress }) =>
-      this.indexing.rebuild(payload as KnowledgeIndexingPayload, { kbId: task.kbId, signal, reportProgress }),
+    return this.lifecycle.run<typeof TaskType.knowledge_indexing>(job, ({ task, payload, signal, reportProgress }) =>
+      this.indexing.rebuild(payload, { kbId: task.kbId, signal, reportProgress }),
     );
   }
 }

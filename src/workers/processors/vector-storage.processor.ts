@@ -1,6 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
-import type { VectorStoragePayload } from '../../kbs/kb-payloads';
 import { VectorStoreService } from '../../kbs/vector-store.service';
 import { TaskJobData, TaskType } from '../../queues/task-types';
 import { TaskLifecycleService } from '../task-lifecycle';
@@ -16,8 +15,8 @@ export class VectorStorageProcessor extends WorkerHost {
   }
 
   process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run(job, ({ task, payload, signal, reportProgress }) =>
-      this.vectors.store(payload as VectorStoragePayload, { kbId: task.kbId, signal, reportProgress }),
+    return this.lifecycle.run<typeof TaskType.vector_storage>(job, ({ task, payload, signal, reportProgress }) =>
+      this.vectors.store(payload, { kbId: task.kbId, signal, reportProgress }),
     );
   }
 }
