@@ -1,9 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
-import { FileAccessError, FileAccessReason, UploadConfinement } from '../pipeline/file-confinement';
+import { FileAccessError, FileAccessReason, UploadFolder } from '../pipeline/file-confinement';
 import { DocumentReadError, extractText, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { splitText } from '../pipeline/text-splitter';
 import { PermanentTaskError } from '../workers/task-errors';
@@ -29,8 +28,8 @@ export interface IngestionContext {
   reportProgress(progress: number, message?: string): Promise<void>;
 }
 
-/** A missing or unreadable file may still be landing in the upload folder, so those are retried. */
-const RETRYABLE_FILE_ERRORS = new Set<string>([FileAccessReason.FileNotFound, FileAccessReason.FileNotReadable]);
+/** A missing, unreadable or just-replaced file may still be landing in the upload folder, so those are retried. */
+const RETRYABLE_FILE_ERRORS = new Set<string>([FileAccessReason.FileNotFound, FileAccessReason.FileNotReadable, FileAccessReason.FileChanged]);
 
 /**
  * document_processing: reads a confined upload, extracts its text, splits it and stores
@@ -40,24 +39,32 @@ const RETRYABLE_FILE_ERRORS = new Set<string>([FileAccessReason.FileNotFound, Fi
  */
 @Injectable()
 export class DocumentIngestionService {
-  readonly confinement: UploadConfinement;
+  private readonly uploads: UploadFolder;
 
   constructor(
     private readonly kb: KnowledgeBaseRepository,
     config: ConfigService<AllConfig, true>,
   ) {
     const pipeline = config.getOrThrow('pipeline', { infer: true });
-    this.confinement = new UploadConfinement({ root: pipeline.uploadDir, maxFileBytes: pipeline.maxFileBytes });
+    this.uploads = new UploadFolder({
+      root: pipeline.uploadDir,
+      perKb: pipeline.uploadPerKb,
+      maxFileBytes: pipeline.maxFileBytes,
+      allowHardLinks: pipeline.allowHardLinks,
+    });
   }
 
   async ingest(payload: DocumentProcessingPayload, ctx: IngestionContext): Promise<IngestionResult> {
     const chunkSize = payload.chunk_size ?? DEFAULT_CHUNK_SIZE;
     const chunkOverlap = payload.chunk_overlap ?? defaultChunkOverlap(chunkSize);
-    const file = await this.confinement.checkBeforeRead(payload.file_path).catch((error: unknown) => {
-      if (error instanceof FileAccessError && !RETRYABLE_FILE_ERRORS.has(error.reason)) throw new PermanentTaskError(error.message);
-      throw error;
-    });
-    const bytes = await readFile(file.realPath, { signal: ctx.signal });
+    // Read once, through the descriptor that was checked: the hash and the text come from these very bytes.
+    const { bytes } = await this.uploads
+      .forKb(ctx.kbId)
+      .readConfined(payload.file_path, { signal: ctx.signal })
+      .catch((error: unknown) => {
+        if (error instanceof FileAccessError && !RETRYABLE_FILE_ERRORS.has(error.reason)) throw new PermanentTaskError(error.message);
+        throw error;
+      });
     const contentHash = createHash('sha256').update(bytes).digest('hex');
 
     const existing = await this.findExisting(payload, ctx.kbId);
@@ -76,7 +83,8 @@ export class DocumentIngestionService {
     }
 
     await ctx.reportProgress(5, 'Extracting text');
-    const extracted = await extractText(file.realPath, {
+    const extracted = await extractText(payload.file_path, {
+      data: bytes,
       signal: ctx.signal,
       sourceName: payload.file_path,
       onPage: (page, total) => void ctx.reportProgress(5 + (page / total) * 60, `Extracted page ${page} of ${total}`).catch(() => undefined),

@@ -5,7 +5,7 @@ import { validateSync } from 'class-validator';
 import { flattenValidationErrors } from '../common/pipes/validation.pipe';
 import type { AllConfig } from '../config/app.config';
 import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../kbs/kb-payloads';
-import { FileAccessError, UploadConfinement } from '../pipeline/file-confinement';
+import { FileAccessError, UploadFolder } from '../pipeline/file-confinement';
 import { detectFormat, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { PrismaService } from '../prisma/prisma.service';
 import { TaskType } from '../queues/task-types';
@@ -41,14 +41,14 @@ export const PAYLOAD_DTOS: Record<TaskType, ClassConstructor<object>> = {
  */
 @Injectable()
 export class PayloadValidatorService {
-  readonly confinement: UploadConfinement;
+  readonly uploads: UploadFolder;
 
   constructor(
     private readonly prisma: PrismaService,
     config: ConfigService<AllConfig, true>,
   ) {
     const pipeline = config.getOrThrow('pipeline', { infer: true });
-    this.confinement = new UploadConfinement({ root: pipeline.uploadDir, maxFileBytes: pipeline.maxFileBytes });
+    this.uploads = new UploadFolder({ root: pipeline.uploadDir, perKb: pipeline.uploadPerKb, maxFileBytes: pipeline.maxFileBytes });
   }
 
   /** The processor-side check: a stored payload that is (no longer) valid fails its task at once. */
@@ -74,7 +74,7 @@ export class PayloadValidatorService {
       case TaskType.document_processing: {
         const p = payload as unknown as DocumentProcessingPayloadDto;
         this.checkChunking(p.chunk_size, p.chunk_overlap, add);
-        this.checkPath(p.file_path, 'file_path', add);
+        this.checkPath(kbId, p.file_path, 'file_path', add);
         break;
       }
       case TaskType.embedding_generation: {
@@ -100,10 +100,10 @@ export class PayloadValidatorService {
     if (chunkOverlap >= chunkSize) add('chunk_overlap', `chunk_overlap (${chunkOverlap}) must be smaller than chunk_size (${chunkSize})`);
   }
 
-  /** A document path must stay inside the upload folder and name a format the pipeline reads. */
-  private checkPath(filePath: string, field: string, add: (field: string, message: string) => void): void {
+  /** A document path must stay inside the kb's part of the upload folder and name a format the pipeline reads. */
+  private checkPath(kbId: string, filePath: string, field: string, add: (field: string, message: string) => void): void {
     try {
-      this.confinement.validate(filePath);
+      this.uploads.forKb(kbId).validate(filePath);
       detectFormat(filePath);
     } catch (error) {
       if (!(error instanceof FileAccessError) && !(error instanceof UnsupportedFormatError)) throw error;
@@ -139,7 +139,7 @@ export class PayloadValidatorService {
     }
     if (p.file_paths) {
       this.checkChunking(p.chunk_size, p.chunk_overlap, add);
-      p.file_paths.forEach((path, i) => this.checkPath(path, `file_paths[${i}]`, add));
+      p.file_paths.forEach((path, i) => this.checkPath(kbId, path, `file_paths[${i}]`, add));
       return;
     }
     for (const [i, item] of (p.items ?? []).entries()) {
