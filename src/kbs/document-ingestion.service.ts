@@ -96,9 +96,10 @@ export class DocumentIngestionService {
 
     const chunks = splitText(extracted.text, { chunkSize, chunkOverlap });
     await ctx.reportProgress(70, `Storing ${chunks.length} chunks`);
+    const documentId = existing?.id ?? payload.document_id ?? randomUUID();
     const document = await this.kb.replaceDocument(
       {
-        id: existing?.id ?? payload.document_id ?? randomUUID(),
+        id: documentId,
         kbId: ctx.kbId,
         sourcePath: payload.file_path,
         format: extracted.format,
@@ -111,7 +112,13 @@ export class DocumentIngestionService {
         taskId: ctx.taskId,
       },
       chunks.map((c) => ({ index: c.index, content: c.content, start: c.start, end: c.end })),
+      {
+        signal: ctx.signal,
+        onBatch: (stored) => ctx.reportProgress(70 + (stored / chunks.length) * 30, `Stored ${stored} of ${chunks.length} chunks`),
+      },
     );
+    // Taken by another kb since findExisting looked: the insert refused to touch it.
+    if (!document) throw new PermanentTaskError(`Document ${documentId} belongs to another knowledge base`);
     return {
       document_id: document.id,
       file_path: payload.file_path,
@@ -126,11 +133,10 @@ export class DocumentIngestionService {
 
   private async findExisting(payload: DocumentProcessingPayload, kbId: string) {
     if (payload.document_id) {
-      const byId = await this.kb.findDocument(payload.document_id);
-      if (byId && byId.kbId !== kbId) {
+      if (await this.kb.isDocumentIdTaken(kbId, payload.document_id)) {
         throw new PermanentTaskError(`Document ${payload.document_id} belongs to another knowledge base`);
       }
-      return byId;
+      return this.kb.findDocument(kbId, payload.document_id);
     }
     return this.kb.findDocumentByPath(kbId, payload.file_path);
   }

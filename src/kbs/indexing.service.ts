@@ -36,8 +36,8 @@ export class IndexingService {
 
   async rebuild(payload: KnowledgeIndexingPayload, ctx: StageContext): Promise<IndexingResult> {
     if (payload.document_id) {
-      const document = await this.kb.findDocument(payload.document_id);
-      if (!document || document.kbId !== ctx.kbId) {
+      const document = await this.kb.findDocument(ctx.kbId, payload.document_id);
+      if (!document) {
         throw new PermanentTaskError(`Document ${payload.document_id} not found in knowledge base ${ctx.kbId}`);
       }
     }

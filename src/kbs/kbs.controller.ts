@@ -37,11 +37,11 @@ export class KbsController {
   @ApiOkResponse({ type: DocumentDetailDto })
   @ApiErrors(ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
   async document(@Param('kb_id') kbId: string, @Param('document_id') documentId: string): Promise<DocumentDetailDto> {
-    const document = isUuid(documentId) ? await this.kb.findDocument(documentId) : null;
-    if (!document || document.kbId !== kbId) {
+    const document = isUuid(documentId) ? await this.kb.findDocument(kbId, documentId) : null;
+    if (!document) {
       throw new DomainError(ErrorCode.NotFound, 'Document not found in this knowledge base', { kb_id: kbId, document_id: documentId });
     }
-    const chunks = await this.kb.findChunks(documentId);
+    const chunks = await this.kb.findChunks(document);
     return {
       ...toDocumentDto(document),
       chunks: chunks.map((c) => ({ id: c.id, chunk_index: c.chunkIndex, content: c.content, start: c.startOffset, end: c.endOffset })),

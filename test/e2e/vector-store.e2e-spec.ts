@@ -240,6 +240,7 @@ describe('Vector store on pgvector (PGlite)', () => {
         },
         texts.map((content, index) => ({ index, content, start: 0, end: content.length })),
       );
+      if (!document) throw new Error('the document id was free');
       await embeddings.embedChunks({ document_id: document.id }, ctx(kb));
       expect(await store.store({ document_id: document.id }, ctx(kb))).toMatchObject({ stored: 3, dimension: 64, backend: 'pgvector' });
       const indexed = await indexing.rebuild({ document_id: document.id }, ctx(kb));
