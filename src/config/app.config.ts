@@ -175,7 +175,7 @@ export const queueConfig = registerAs('queue', (): QueueConfig => {
 });
 
 /** auto: per kb whenever some caller may be limited to some kbs, so no kb can read another's uploads. */
-function uploadPerKb(e: EnvironmentVariables): boolean {
+export function uploadPerKb(e: EnvironmentVariables): boolean {
   if (e.UPLOAD_NAMESPACE !== UploadNamespaceMode.Auto) return e.UPLOAD_NAMESPACE === UploadNamespaceMode.PerKb;
   return parseApiKeys(e.API_KEYS).some((key) => key.kbIds !== null) || jwtSettings(e) !== null;
 }
