@@ -59,7 +59,6 @@ export interface UploadConfinementOptions {
 /** A file read by `readConfined`: its bytes, read through the descriptor that was checked. */
 export interface ConfinedFile {
   bytes: Buffer;
-  size: number;
 }
 
 /**
@@ -186,7 +185,7 @@ export class UploadConfinement {
       }
       this.assertSizeWithinLimit(stats.size, filePath);
       const bytes = await this.readAll(handle, filePath, signal);
-      return { bytes, size: bytes.length };
+      return { bytes };
     } finally {
       await handle.close();
     }
