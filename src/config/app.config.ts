@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { resolve } from 'node:path';
-import { AppRole, EmbeddingProviderKind, EnvironmentVariables, validateEnvironment, VectorStoreMode } from './env.validation';
+import { AppRole, EmbeddingProviderKind, EnvironmentVariables, UploadNamespaceMode, validateEnvironment, VectorStoreMode } from './env.validation';
 import { ApiKeyEntry, parseApiKeys } from '../auth/api-keys';
 import { jwtSettings } from '../auth/auth-settings';
 import type { JwtVerifierOptions } from '../auth/jwt-verifier';
@@ -50,6 +50,9 @@ export interface RetentionConfig {
 
 export interface PipelineConfig {
   uploadDir: string;
+  /** UPLOAD_NAMESPACE with auto decided: whether each kb reads only UPLOAD_DIR/<kb_id>/. */
+  uploadPerKb: boolean;
+  allowHardLinks: boolean;
   maxFileBytes: number;
   embedding: {
     provider: EmbeddingProviderKind;
@@ -178,10 +181,18 @@ export const queueConfig = registerAs('queue', (): QueueConfig => {
   };
 });
 
+/** auto: per kb whenever some caller may be limited to some kbs, so no kb can read another's uploads. */
+export function uploadPerKb(e: EnvironmentVariables): boolean {
+  if (e.UPLOAD_NAMESPACE !== UploadNamespaceMode.Auto) return e.UPLOAD_NAMESPACE === UploadNamespaceMode.PerKb;
+  return parseApiKeys(e.API_KEYS).some((key) => key.kbIds !== null) || jwtSettings(e) !== null;
+}
+
 export const pipelineConfig = registerAs('pipeline', (): PipelineConfig => {
   const e = env();
   return {
     uploadDir: resolve(e.UPLOAD_DIR),
+    uploadPerKb: uploadPerKb(e),
+    allowHardLinks: e.UPLOAD_ALLOW_HARD_LINKS,
     maxFileBytes: e.MAX_FILE_BYTES,
     embedding: {
       provider: e.EMBEDDING_PROVIDER,

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { uploadPerKb } from './app.config';
 import { validateEnvironment } from './env.validation';
 
 const error = (env: Record<string, string>): string => {
@@ -67,5 +68,26 @@ describe('VECTOR_STORE', () => {
     expect(validateEnvironment({ VECTOR_STORE: 'pgvector' }).VECTOR_STORE).toBe('pgvector');
     expect(validateEnvironment({ VECTOR_STORE: 'float_array' }).VECTOR_STORE).toBe('float_array');
     expect(error({ VECTOR_STORE: 'hnsw' })).toContain('VECTOR_STORE="hnsw": VECTOR_STORE must be auto, pgvector or float_array');
+  });
+});
+
+describe('upload variables', () => {
+  const perKb = (env: Record<string, string>) => uploadPerKb(validateEnvironment(env));
+  const limitedKey = JSON.stringify([{ name: 'svc', sha256: 'a'.repeat(64), role: 'write', kb_ids: ['kb_a'] }]);
+  const allKbKey = JSON.stringify([{ name: 'ops', sha256: 'b'.repeat(64), role: 'admin' }]);
+
+  it('splits UPLOAD_DIR per kb in auto mode as soon as a credential can be limited to some kbs', () => {
+    expect(perKb({})).toBe(false);
+    expect(perKb({ API_KEYS: allKbKey })).toBe(false);
+    expect(perKb({ API_KEYS: limitedKey })).toBe(true);
+    expect(perKb({ JWT_SECRET: 'x'.repeat(40) })).toBe(true);
+    expect(perKb({ API_KEYS: limitedKey, UPLOAD_NAMESPACE: 'shared' })).toBe(false);
+    expect(perKb({ UPLOAD_NAMESPACE: 'per_kb' })).toBe(true);
+  });
+
+  it('names UPLOAD_NAMESPACE and UPLOAD_ALLOW_HARD_LINKS when they are wrong', () => {
+    expect(error({ UPLOAD_NAMESPACE: 'tenant' })).toMatch(/UPLOAD_NAMESPACE must be auto, shared or per_kb/);
+    expect(error({ UPLOAD_ALLOW_HARD_LINKS: 'maybe' })).toMatch(/UPLOAD_ALLOW_HARD_LINKS must be true or false/);
+    expect(validateEnvironment({ UPLOAD_ALLOW_HARD_LINKS: 'true' }).UPLOAD_ALLOW_HARD_LINKS).toBe(true);
   });
 });

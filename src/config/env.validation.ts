@@ -15,6 +15,17 @@ export enum VectorStoreMode {
   FloatArray = 'float_array',
 }
 
+/**
+ * How UPLOAD_DIR is divided between knowledge bases: `per_kb` confines a kb's tasks to
+ * `UPLOAD_DIR/<kb_id>/`; `shared` lets every kb read the whole folder; `auto` is per_kb
+ * as soon as a credential can be limited to some kbs (an API key with kb_ids, or JWTs).
+ */
+export enum UploadNamespaceMode {
+  Auto = 'auto',
+  Shared = 'shared',
+  PerKb = 'per_kb',
+}
+
 export enum AppRole {
   Api = 'api',
   Worker = 'worker',
@@ -173,6 +184,15 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+  @IsOptional()
+  @IsEnum(UploadNamespaceMode, { message: 'UPLOAD_NAMESPACE must be auto, shared or per_kb' })
+  UPLOAD_NAMESPACE: UploadNamespaceMode = UploadNamespaceMode.Auto;
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'UPLOAD_ALLOW_HARD_LINKS must be true or false' })
+  UPLOAD_ALLOW_HARD_LINKS = false;
 
   @IsOptional()
   @IsEnum(EmbeddingProviderKind)

@@ -1,9 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
-import { FileAccessError, FileAccessReason, UploadConfinement } from '../pipeline/file-confinement';
+import { FileAccessError, FileAccessReason, UploadFolder } from '../pipeline/file-confinement';
 import { DocumentReadError, extractText, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { splitText } from '../pipeline/text-splitter';
 import { countOf } from '../common/utils/plural';
@@ -30,8 +29,8 @@ export interface IngestionContext {
   reportProgress(progress: number, message?: string): Promise<void>;
 }
 
-/** A missing or unreadable file may still be landing in the upload folder, so those are retried. */
-const RETRYABLE_FILE_ERRORS = new Set<string>([FileAccessReason.FileNotFound, FileAccessReason.FileNotReadable]);
+/** A missing, unreadable or just-replaced file may still be landing in the upload folder, so those are retried. */
+const RETRYABLE_FILE_ERRORS = new Set<string>([FileAccessReason.FileNotFound, FileAccessReason.FileNotReadable, FileAccessReason.FileChanged]);
 
 /**
  * document_processing: reads a confined upload, extracts its text, splits it and stores
@@ -41,24 +40,32 @@ const RETRYABLE_FILE_ERRORS = new Set<string>([FileAccessReason.FileNotFound, Fi
  */
 @Injectable()
 export class DocumentIngestionService {
-  readonly confinement: UploadConfinement;
+  private readonly uploads: UploadFolder;
 
   constructor(
     private readonly kb: KnowledgeBaseRepository,
     config: ConfigService<AllConfig, true>,
   ) {
     const pipeline = config.getOrThrow('pipeline', { infer: true });
-    this.confinement = new UploadConfinement({ root: pipeline.uploadDir, maxFileBytes: pipeline.maxFileBytes });
+    this.uploads = new UploadFolder({
+      root: pipeline.uploadDir,
+      perKb: pipeline.uploadPerKb,
+      maxFileBytes: pipeline.maxFileBytes,
+      allowHardLinks: pipeline.allowHardLinks,
+    });
   }
 
   async ingest(payload: DocumentProcessingPayload, ctx: IngestionContext): Promise<IngestionResult> {
     const chunkSize = payload.chunk_size ?? DEFAULT_CHUNK_SIZE;
     const chunkOverlap = payload.chunk_overlap ?? defaultChunkOverlap(chunkSize);
-    const file = await this.confinement.checkBeforeRead(payload.file_path).catch((error: unknown) => {
-      if (error instanceof FileAccessError && !RETRYABLE_FILE_ERRORS.has(error.reason)) throw new PermanentTaskError(error.message);
-      throw error;
-    });
-    const bytes = await readFile(file.realPath, { signal: ctx.signal });
+    // Read once, through the descriptor that was checked: the hash and the text come from these very bytes.
+    const { bytes } = await this.uploads
+      .forKb(ctx.kbId)
+      .readConfined(payload.file_path, { signal: ctx.signal })
+      .catch((error: unknown) => {
+        if (error instanceof FileAccessError && !RETRYABLE_FILE_ERRORS.has(error.reason)) throw new PermanentTaskError(error.message);
+        throw error;
+      });
     const contentHash = createHash('sha256').update(bytes).digest('hex');
 
     const existing = await this.findExisting(payload, ctx.kbId);
@@ -77,7 +84,8 @@ export class DocumentIngestionService {
     }
 
     await ctx.reportProgress(5, 'Extracting text');
-    const extracted = await extractText(file.realPath, {
+    const extracted = await extractText(payload.file_path, {
+      data: bytes,
       signal: ctx.signal,
       sourceName: payload.file_path,
       // Awaited, so page reports land in order; a failed progress write must not pass for an unreadable PDF, so it is not rethrown.
@@ -90,9 +98,10 @@ export class DocumentIngestionService {
 
     const chunks = splitText(extracted.text, { chunkSize, chunkOverlap });
     await ctx.reportProgress(70, `Storing ${countOf(chunks.length, 'chunk')}`);
+    const documentId = existing?.id ?? payload.document_id ?? randomUUID();
     const document = await this.kb.replaceDocument(
       {
-        id: existing?.id ?? payload.document_id ?? randomUUID(),
+        id: documentId,
         kbId: ctx.kbId,
         sourcePath: payload.file_path,
         format: extracted.format,
@@ -105,7 +114,13 @@ export class DocumentIngestionService {
         taskId: ctx.taskId,
       },
       chunks.map((c) => ({ index: c.index, content: c.content, start: c.start, end: c.end })),
+      {
+        signal: ctx.signal,
+        onBatch: (stored) => ctx.reportProgress(70 + (stored / chunks.length) * 30, `Stored ${stored} of ${chunks.length} chunks`),
+      },
     );
+    // Taken by another kb since findExisting looked: the insert refused to touch it.
+    if (!document) throw new PermanentTaskError(`Document ${documentId} belongs to another knowledge base`);
     return {
       document_id: document.id,
       file_path: payload.file_path,
@@ -120,11 +135,10 @@ export class DocumentIngestionService {
 
   private async findExisting(payload: DocumentProcessingPayload, kbId: string) {
     if (payload.document_id) {
-      const byId = await this.kb.findDocument(payload.document_id);
-      if (byId && byId.kbId !== kbId) {
+      if (await this.kb.isDocumentIdTaken(kbId, payload.document_id)) {
         throw new PermanentTaskError(`Document ${payload.document_id} belongs to another knowledge base`);
       }
-      return byId;
+      return this.kb.findDocument(kbId, payload.document_id);
     }
     return this.kb.findDocumentByPath(kbId, payload.file_path);
   }

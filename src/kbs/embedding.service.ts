@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { describeIds } from '../common/utils/describe-ids';
 import { EmbeddingError, type EmbeddingProvider } from '../pipeline/embedding/embedding-provider';
 import { countOf } from '../common/utils/plural';
 import { PermanentTaskError } from '../workers/task-errors';
@@ -36,6 +37,8 @@ export class EmbeddingService {
     const { provider } = this;
     this.requireModel(payload.model);
     if (payload.document_id) await this.requireDocument(payload.document_id, ctx.kbId);
+    const foreign = payload.chunk_ids ? await this.kb.chunksNotInKb(ctx.kbId, payload.chunk_ids) : [];
+    if (foreign.length > 0) throw new PermanentTaskError(`Chunks not found in knowledge base ${ctx.kbId}: ${describeIds(foreign)}`);
     const scope = { documentId: payload.document_id, chunkIds: payload.chunk_ids };
     const [total, pending] = await Promise.all([
       this.kb.countChunks(ctx.kbId, scope),
@@ -94,7 +97,7 @@ export class EmbeddingService {
   }
 
   private async requireDocument(documentId: string, kbId: string): Promise<void> {
-    const document = await this.kb.findDocument(documentId);
-    if (!document || document.kbId !== kbId) throw new PermanentTaskError(`Document ${documentId} not found in knowledge base ${kbId}`);
+    const document = await this.kb.findDocument(kbId, documentId);
+    if (!document) throw new PermanentTaskError(`Document ${documentId} not found in knowledge base ${kbId}`);
   }
 }

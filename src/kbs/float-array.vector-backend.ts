@@ -35,8 +35,8 @@ export class FloatArrayVectorBackend implements VectorBackend {
       )
       SELECT s.id AS vector_id, s.chunk_id, s.document_id, c.chunk_index, c.content, d.source_path, s.score::float8 AS score
       FROM scored s
-      LEFT JOIN chunks c ON c.id = s.chunk_id
-      LEFT JOIN documents d ON d.id = s.document_id
+      LEFT JOIN chunks c ON c.id = s.chunk_id AND c.kb_id = ${kbId}
+      LEFT JOIN documents d ON d.id = s.document_id AND d.kb_id = ${kbId}
       WHERE s.score IS NOT NULL
       ORDER BY s.score DESC
       LIMIT ${limit}`;

@@ -48,11 +48,11 @@ export class KbsController {
   @ApiOkResponse({ type: DocumentDetailDto })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
   async document(@KbIdParam() kbId: string, @UuidParam('document_id', 'Document id (a UUID)', DOCUMENT_NOT_FOUND) documentId: string): Promise<DocumentDetailDto> {
-    const document = await this.kb.findDocument(documentId);
-    if (!document || document.kbId !== kbId) {
+    const document = await this.kb.findDocument(kbId, documentId);
+    if (!document) {
       throw new DomainError(ErrorCode.NotFound, DOCUMENT_NOT_FOUND, { kb_id: kbId, document_id: documentId });
     }
-    const chunks = await this.kb.findChunks(documentId);
+    const chunks = await this.kb.findChunks(document);
     return {
       ...toDocumentDto(document),
       chunks: chunks.map((c) => ({ id: c.id, chunk_index: c.chunkIndex, content: c.content, start: c.startOffset, end: c.endOffset })),

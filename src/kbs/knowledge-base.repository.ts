@@ -45,6 +45,19 @@ export interface ChunkHit {
   score: number;
 }
 
+/** Which chunks of a kb a stage works on: one document's, given ids, or (neither) all. */
+export interface ChunkScope {
+  documentId?: string;
+  documentIds?: string[];
+  chunkIds?: string[];
+}
+
+function chunkScope({ documentId, documentIds, chunkIds }: ChunkScope): Prisma.Sql {
+  return Prisma.sql`${documentId ? Prisma.sql`AND c.document_id = ${documentId}::uuid` : Prisma.empty}
+    ${documentIds ? Prisma.sql`AND c.document_id = ANY(${documentIds}::uuid[])` : Prisma.empty}
+    ${chunkIds ? Prisma.sql`AND c.id = ANY(${chunkIds}::uuid[])` : Prisma.empty}`;
+}
+
 /** Vectors of one dimension as one flat array, sliced back per row in SQL (one bound parameter, not thousands). */
 function flatten(vectors: number[][]): number[] {
   const flat: number[] = [];
@@ -53,16 +66,28 @@ function flatten(vectors: number[][]): number[] {
 }
 
 /**
- * Documents, chunks, embeddings and vectors of knowledge bases. Bulk writes are single
- * statements over arrays (unnest), so a document of thousands of chunks is stored in one
- * round trip, and replacing a document's chunks happens in one transaction.
+ * Chunks per INSERT: about 1 MB of text at the default chunk size, so each statement
+ * stays well under a second even for a document near MAX_FILE_BYTES.
+ */
+const CHUNK_INSERT_BATCH = 1000;
+
+/**
+ * Documents, chunks, embeddings and vectors of knowledge bases. Bulk writes are statements
+ * over arrays (unnest), so a batch of thousands of rows is one round trip. Every read of
+ * chunks is by kb and keeps to the current generation of their document (see replaceDocument).
  */
 @Injectable()
 export class KnowledgeBaseRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  findDocument(id: string): Promise<Document | null> {
-    return this.prisma.document.findUnique({ where: { id } });
+  /** The document, if it is one of the kb's: every lookup is by kb, so no kb reaches another's content by id. */
+  findDocument(kbId: string, id: string): Promise<Document | null> {
+    return this.prisma.document.findFirst({ where: { id, kbId } });
+  }
+
+  /** Whether `id` is already a document of some other kb (an id given by a caller cannot be taken over). */
+  async isDocumentIdTaken(kbId: string, id: string): Promise<boolean> {
+    return (await this.prisma.document.count({ where: { id, kbId: { not: kbId } } })) > 0;
   }
 
   /** Which of `ids` are documents of the kb. */
@@ -83,44 +108,99 @@ export class KnowledgeBaseRepository {
     return { documents, total };
   }
 
-  findChunks(documentId: string) {
+  /** The current chunks of a document found with `findDocument`. */
+  findChunks(document: Pick<Document, 'id' | 'kbId' | 'generation'>) {
     return this.prisma.chunk.findMany({
-      where: { documentId },
+      where: { documentId: document.id, kbId: document.kbId, generation: document.generation },
       orderBy: { chunkIndex: 'asc' },
       select: { id: true, chunkIndex: true, content: true, startOffset: true, endOffset: true },
     });
   }
 
-  /** Replaces the document's chunks (and with them their embeddings and vectors) in one transaction. */
-  async replaceDocument(doc: DocumentUpsert, chunks: NewChunk[]): Promise<Document> {
-    return this.prisma.$transaction(async (tx) => {
-      const data = {
-        kbId: doc.kbId,
-        sourcePath: doc.sourcePath,
-        format: doc.format,
-        contentHash: doc.contentHash,
-        characters: doc.characters,
-        pages: doc.pages,
-        chunkCount: chunks.length,
-        chunkSize: doc.chunkSize,
-        chunkOverlap: doc.chunkOverlap,
-        metadata: doc.metadata === null ? Prisma.DbNull : (doc.metadata as Prisma.InputJsonValue),
-        lastTaskId: doc.taskId,
-        indexedAt: null,
-        updatedAt: new Date(),
-      };
-      const saved = await tx.document.upsert({ where: { id: doc.id }, create: { id: doc.id, ...data }, update: data });
-      await tx.vector.deleteMany({ where: { kbId: doc.kbId, documentId: doc.id } });
-      await tx.chunk.deleteMany({ where: { documentId: doc.id } });
-      if (chunks.length > 0) {
-        await tx.$executeRaw`
-          INSERT INTO chunks (document_id, kb_id, chunk_index, content, start_offset, end_offset, tsv)
-          SELECT ${doc.id}::uuid, ${doc.kbId}, t.i, t.c, t.s, t.e, to_tsvector(${FTS_CONFIG}::regconfig, t.c)
-          FROM unnest(${chunks.map((c) => c.index)}::int[], ${chunks.map((c) => c.content)}::text[],
-                      ${chunks.map((c) => c.start)}::int[], ${chunks.map((c) => c.end)}::int[]) AS t(i, c, s, e)`;
+  /**
+   * Stores a document with new chunks, replacing its old ones (and with them their
+   * embeddings and vectors), without a long transaction: the chunks go in under a new
+   * generation, in INSERTs of CHUNK_INSERT_BATCH rows that each commit on their own and are
+   * invisible to readers (every read of chunks matches its document's generation); then
+   * one short transaction makes that generation current and drops the document's vectors,
+   * and the superseded chunks are deleted. A reader sees the old chunks or the new, never a
+   * mix. When two tasks store the same document at once, the later generation wins and the
+   * other's chunks are discarded. A new document's row exists (empty) while its first
+   * chunks are written (see claimDocumentId). Returns the document as it then stands, or
+   * null when the id belongs to another kb.
+   */
+  async replaceDocument(
+    doc: DocumentUpsert,
+    chunks: NewChunk[],
+    { signal, onBatch }: { signal?: AbortSignal; onBatch?: (stored: number) => Promise<void> } = {},
+  ): Promise<Document | null> {
+    if (!(await this.claimDocumentId(doc))) return null;
+    const [{ generation }] = await this.prisma.$queryRaw<Array<{ generation: bigint }>>`SELECT nextval('chunk_generation_seq') AS generation`;
+    try {
+      for (let start = 0; start < chunks.length; start += CHUNK_INSERT_BATCH) {
+        signal?.throwIfAborted();
+        await this.insertChunks(doc, generation, chunks.slice(start, start + CHUNK_INSERT_BATCH));
+        await onBatch?.(Math.min(start + CHUNK_INSERT_BATCH, chunks.length));
       }
-      return saved;
-    });
+    } catch (error) {
+      await this.discardGeneration(doc.id, generation).catch(() => undefined);
+      throw error;
+    }
+    const metadata = doc.metadata === null ? null : JSON.stringify(doc.metadata);
+    const [published] = await this.prisma.$transaction([
+      this.prisma.$executeRaw`
+        INSERT INTO documents (id, kb_id, source_path, format, content_hash, characters, pages, chunk_count, chunk_size,
+                               chunk_overlap, metadata, last_task_id, indexed_at, generation, updated_at)
+        VALUES (${doc.id}::uuid, ${doc.kbId}, ${doc.sourcePath}, ${doc.format}, ${doc.contentHash}, ${doc.characters}, ${doc.pages},
+                ${chunks.length}, ${doc.chunkSize}, ${doc.chunkOverlap}, ${metadata}::jsonb, ${doc.taskId}::uuid, NULL, ${generation}, now())
+        ON CONFLICT (id) DO UPDATE SET source_path = EXCLUDED.source_path, format = EXCLUDED.format,
+          content_hash = EXCLUDED.content_hash, characters = EXCLUDED.characters, pages = EXCLUDED.pages,
+          chunk_count = EXCLUDED.chunk_count, chunk_size = EXCLUDED.chunk_size, chunk_overlap = EXCLUDED.chunk_overlap,
+          metadata = EXCLUDED.metadata, last_task_id = EXCLUDED.last_task_id, indexed_at = NULL,
+          generation = EXCLUDED.generation, updated_at = now()
+        WHERE documents.kb_id = EXCLUDED.kb_id AND documents.generation < EXCLUDED.generation`,
+      this.prisma.$executeRaw`
+        DELETE FROM vectors WHERE kb_id = ${doc.kbId} AND document_id = ${doc.id}::uuid
+          AND EXISTS (SELECT 1 FROM documents d WHERE d.id = ${doc.id}::uuid AND d.kb_id = ${doc.kbId} AND d.generation = ${generation})`,
+    ]);
+    // Invisible from here on either way: older generations, or this one if it lost.
+    await this.prisma.$executeRaw`
+      DELETE FROM chunks c WHERE c.document_id = ${doc.id}::uuid AND c.kb_id = ${doc.kbId}
+        AND (c.generation < ${generation} OR (c.generation = ${generation} AND ${published === 0}))
+        AND c.generation <> (SELECT d.generation FROM documents d WHERE d.id = ${doc.id}::uuid)`;
+    return this.findDocument(doc.kbId, doc.id);
+  }
+
+  private async insertChunks(doc: DocumentUpsert, generation: bigint, chunks: NewChunk[]): Promise<void> {
+    await this.prisma.$executeRaw`
+      INSERT INTO chunks (document_id, kb_id, generation, chunk_index, content, start_offset, end_offset, tsv)
+      SELECT ${doc.id}::uuid, ${doc.kbId}, ${generation}, t.i, t.c, t.s, t.e, to_tsvector(${FTS_CONFIG}::regconfig, t.c)
+      FROM unnest(${chunks.map((c) => c.index)}::int[], ${chunks.map((c) => c.content)}::text[],
+                  ${chunks.map((c) => c.start)}::int[], ${chunks.map((c) => c.end)}::int[]) AS t(i, c, s, e)`;
+  }
+
+  /**
+   * Chunks reference their document, so a new document's row goes in first: generation 0,
+   * which no chunk written here has, so it shows with no chunks until its first generation
+   * is published; its empty content hash never passes for an unchanged file. False when
+   * the id is another kb's.
+   */
+  private async claimDocumentId(doc: DocumentUpsert): Promise<boolean> {
+    await this.prisma.$executeRaw`
+      INSERT INTO documents (id, kb_id, source_path, format, content_hash, characters, pages, chunk_count, chunk_size,
+                             chunk_overlap, last_task_id, generation)
+      VALUES (${doc.id}::uuid, ${doc.kbId}, ${doc.sourcePath}, ${doc.format}, '', 0, NULL, 0, ${doc.chunkSize},
+              ${doc.chunkOverlap}, ${doc.taskId}::uuid, 0)
+      ON CONFLICT (id) DO NOTHING`;
+    return (await this.findDocument(doc.kbId, doc.id)) !== null;
+  }
+
+  /**
+   * A write that failed half-way: its chunks go. A new document's empty row stays (another
+   * task may be writing chunks under it); the retry fills it in.
+   */
+  private async discardGeneration(documentId: string, generation: bigint): Promise<void> {
+    await this.prisma.$executeRaw`DELETE FROM chunks WHERE document_id = ${documentId}::uuid AND generation = ${generation}`;
   }
 
   /** Marks a document as (re)visited by a task without changing its content. */
@@ -128,24 +208,34 @@ export class KnowledgeBaseRepository {
     await this.prisma.document.update({ where: { id }, data: { lastTaskId: taskId, updatedAt: new Date() } });
   }
 
-  /** Chunks of a document, of given ids, or of the whole kb that have no embedding for `model` yet. */
-  chunksWithoutEmbedding(kbId: string, model: string, scope: { documentId?: string; chunkIds?: string[] }) {
-    return this.prisma.chunk.findMany({
-      where: {
-        kbId,
-        ...(scope.documentId ? { documentId: scope.documentId } : {}),
-        ...(scope.chunkIds ? { id: { in: scope.chunkIds } } : {}),
-        embeddings: { none: { model } },
-      },
-      orderBy: [{ documentId: 'asc' }, { chunkIndex: 'asc' }],
-      select: { id: true, content: true },
-    });
+  /** Current chunks of a document, of given ids, or of the whole kb that have no embedding for `model` yet. */
+  chunksWithoutEmbedding(kbId: string, model: string, scope: ChunkScope): Promise<Array<{ id: string; content: string }>> {
+    return this.prisma.$queryRaw`
+      SELECT c.id, c.content FROM chunks c
+      JOIN documents d ON d.id = c.document_id AND d.kb_id = c.kb_id AND d.generation = c.generation
+      WHERE c.kb_id = ${kbId} ${chunkScope(scope)}
+        AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_id = c.id AND e.model = ${model})
+      ORDER BY c.document_id, c.chunk_index`;
   }
 
-  countChunks(kbId: string, scope: { documentId?: string; chunkIds?: string[] }): Promise<number> {
-    return this.prisma.chunk.count({
-      where: { kbId, ...(scope.documentId ? { documentId: scope.documentId } : {}), ...(scope.chunkIds ? { id: { in: scope.chunkIds } } : {}) },
-    });
+  /** Those of `chunkIds` that are not current chunks of the kb (another kb's, superseded, or unknown: one answer for all). */
+  async chunksNotInKb(kbId: string, chunkIds: string[]): Promise<string[]> {
+    if (chunkIds.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT DISTINCT t.id::text AS id FROM unnest(${chunkIds}::uuid[]) AS t(id)
+      WHERE NOT EXISTS (SELECT 1 FROM chunks c
+                        JOIN documents d ON d.id = c.document_id AND d.kb_id = c.kb_id AND d.generation = c.generation
+                        WHERE c.id = t.id AND c.kb_id = ${kbId})
+      ORDER BY 1`;
+    return rows.map((row) => row.id);
+  }
+
+  async countChunks(kbId: string, scope: ChunkScope): Promise<number> {
+    const [{ count }] = await this.prisma.$queryRaw<Array<{ count: number }>>`
+      SELECT count(*)::int AS count FROM chunks c
+      JOIN documents d ON d.id = c.document_id AND d.kb_id = c.kb_id AND d.generation = c.generation
+      WHERE c.kb_id = ${kbId} ${chunkScope(scope)}`;
+    return count;
   }
 
   async saveEmbeddings(model: string, rows: Array<{ chunkId: string; values: number[] }>): Promise<void> {
@@ -159,10 +249,11 @@ export class KnowledgeBaseRepository {
       ON CONFLICT (chunk_id, model) DO UPDATE SET "values" = EXCLUDED."values", dimension = EXCLUDED.dimension`;
   }
 
-  /** Embeddings of a document's chunks as vectors to store: id = chunk id. */
-  async documentEmbeddings(documentId: string, model: string): Promise<VectorUpsert[]> {
+  /** Embeddings of the current chunks of a document found with `findDocument`, as vectors to store: id = chunk id. */
+  async documentEmbeddings(document: Pick<Document, 'id' | 'kbId' | 'generation'>, model: string): Promise<VectorUpsert[]> {
+    const documentId = document.id;
     const rows = await this.prisma.embedding.findMany({
-      where: { model, chunk: { documentId } },
+      where: { model, chunk: { documentId, kbId: document.kbId, generation: document.generation } },
       select: { chunkId: true, values: true, chunk: { select: { chunkIndex: true } } },
       orderBy: { chunk: { chunkIndex: 'asc' } },
     });
@@ -219,11 +310,13 @@ export class KnowledgeBaseRepository {
         metadata = EXCLUDED.metadata, updated_at = now() ${embeddingUpdate}`;
   }
 
-  /** Recomputes the full-text vectors of a kb's chunks (or some documents') and refreshes planner statistics. */
+  /** Recomputes the full-text vectors of a kb's current chunks (or some documents') and refreshes planner statistics. */
   async rebuildFullText(kbId: string, documentIds?: string[]): Promise<number> {
-    const scope = documentIds ? Prisma.sql`AND document_id = ANY(${documentIds}::uuid[])` : Prisma.empty;
+    const scope = documentIds ? Prisma.sql`AND c.document_id = ANY(${documentIds}::uuid[])` : Prisma.empty;
     const updated = await this.prisma.$executeRaw`
-      UPDATE chunks SET tsv = to_tsvector(${FTS_CONFIG}::regconfig, content) WHERE kb_id = ${kbId} ${scope}`;
+      UPDATE chunks c SET tsv = to_tsvector(${FTS_CONFIG}::regconfig, c.content)
+      FROM documents d
+      WHERE c.kb_id = ${kbId} ${scope} AND d.id = c.document_id AND d.kb_id = c.kb_id AND d.generation = c.generation`;
     await this.prisma.$executeRawUnsafe('ANALYZE chunks');
     await this.prisma.$executeRawUnsafe('ANALYZE vectors');
     return updated;
@@ -239,7 +332,7 @@ export class KnowledgeBaseRepository {
     const inScope = documentIds ? { documentId: { in: documentIds } } : {};
     const [documents, chunks, vectors] = await Promise.all([
       this.prisma.document.count({ where: { kbId, ...(documentIds ? { id: { in: documentIds } } : {}) } }),
-      this.prisma.chunk.count({ where: { kbId, ...inScope } }),
+      this.countChunks(kbId, { documentIds }),
       this.prisma.vector.count({ where: { kbId, ...inScope } }),
     ]);
     return { documents, chunks, vectors };
@@ -250,7 +343,7 @@ export class KnowledgeBaseRepository {
       SELECT c.id AS chunk_id, c.document_id, c.chunk_index, c.content, d.source_path,
              ts_rank_cd(c.tsv, q)::float8 AS score
       FROM chunks c
-      JOIN documents d ON d.id = c.document_id,
+      JOIN documents d ON d.id = c.document_id AND d.kb_id = c.kb_id AND d.generation = c.generation,
            websearch_to_tsquery(${FTS_CONFIG}::regconfig, ${query}) q
       WHERE c.kb_id = ${kbId} AND c.tsv @@ q
       ORDER BY score DESC, c.document_id, c.chunk_index

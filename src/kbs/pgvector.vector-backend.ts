@@ -88,8 +88,8 @@ export class PgvectorVectorBackend implements VectorBackend {
         ORDER BY distance
         LIMIT ${limit}
       ) n
-      LEFT JOIN chunks c ON c.id = n.chunk_id
-      LEFT JOIN documents d ON d.id = n.document_id
+      LEFT JOIN chunks c ON c.id = n.chunk_id AND c.kb_id = ${kbId}
+      LEFT JOIN documents d ON d.id = n.document_id AND d.kb_id = ${kbId}
       WHERE n.distance <> 'NaN'
       ORDER BY n.distance`;
   }

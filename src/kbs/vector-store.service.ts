@@ -5,6 +5,7 @@ import type { AllConfig } from '../config/app.config';
 import { VectorStoreMode } from '../config/env.validation';
 import { countOf } from '../common/utils/plural';
 import { PrismaService } from '../prisma/prisma.service';
+import { describeIds } from '../common/utils/describe-ids';
 import { PermanentTaskError } from '../workers/task-errors';
 import { EmbeddingService, StageContext } from './embedding.service';
 import { FloatArrayVectorBackend } from './float-array.vector-backend';
@@ -110,7 +111,7 @@ export class VectorStoreService implements OnModuleInit {
   }
 
   async store(payload: VectorStoragePayload, ctx: StageContext): Promise<VectorStorageResult> {
-    const vectors = payload.document_id ? await this.fromDocument(payload.document_id, payload.model, ctx.kbId) : this.fromPayload(payload);
+    const vectors = payload.document_id ? await this.fromDocument(payload.document_id, payload.model, ctx.kbId) : await this.fromPayload(payload, ctx.kbId);
     return { ...(await this.upsert(vectors, ctx)), document_id: payload.document_id ?? null };
   }
 
@@ -190,10 +191,10 @@ export class VectorStoreService implements OnModuleInit {
   }
 
   private async fromDocument(documentId: string, model: string | undefined, kbId: string): Promise<VectorUpsert[]> {
-    const document = await this.kb.findDocument(documentId);
-    if (!document || document.kbId !== kbId) throw new PermanentTaskError(`Document ${documentId} not found in knowledge base ${kbId}`);
+    const document = await this.kb.findDocument(kbId, documentId);
+    if (!document) throw new PermanentTaskError(`Document ${documentId} not found in knowledge base ${kbId}`);
     const useModel = model ?? this.embeddings.provider.model;
-    const vectors = await this.kb.documentEmbeddings(documentId, useModel);
+    const vectors = await this.kb.documentEmbeddings(document, useModel);
     if (vectors.length === 0 && document.chunkCount > 0) {
       throw new PermanentTaskError(`Document ${documentId} has no ${useModel} embeddings; run embedding_generation first`);
     }
@@ -202,9 +203,13 @@ export class VectorStoreService implements OnModuleInit {
 
   /**
    * Caller-supplied vectors, as objects or as number arrays with parallel ids / metadatas: an
-   * id is the given one, else the chunk's, else a hash of the values.
+   * id is the given one, else the chunk's, else a hash of the values. A chunk_id must be one
+   * of the kb's chunks, or the kb's vector search would return another kb's text.
    */
-  private fromPayload(payload: VectorStoragePayload): VectorUpsert[] {
+  private async fromPayload(payload: VectorStoragePayload, kbId: string): Promise<VectorUpsert[]> {
+    const chunkIds = (payload.vectors ?? []).flatMap((v) => (v.chunk_id ? [v.chunk_id] : []));
+    const foreign = await this.kb.chunksNotInKb(kbId, chunkIds);
+    if (foreign.length > 0) throw new PermanentTaskError(`Chunks not found in knowledge base ${kbId}: ${describeIds(foreign)}`);
     return (payload.vectors ?? []).map((v, i) => ({
       id: v.id ?? payload.ids?.[i] ?? v.chunk_id ?? createHash('sha256').update(JSON.stringify(v.values)).digest('hex').slice(0, 32),
       chunkId: v.chunk_id ?? null,
@@ -215,3 +220,4 @@ export class VectorStoreService implements OnModuleInit {
     }));
   }
 }
+

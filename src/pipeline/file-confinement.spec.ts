@@ -1,8 +1,40 @@
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmod, link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileAccessError, FileAccessReason, UploadConfinement } from './file-confinement';
+import { FileAccessError, FileAccessReason, UploadConfinement, UploadFolder } from './file-confinement';
+
+/**
+ * Swaps, forever: `race.txt` between an inside file and a symlink to `<outside>/race.txt`,
+ * and `racedir` between links to an inside directory and to `<outside>/racedir` (a link in
+ * a middle component, which O_NOFOLLOW alone does not see). Each swap is an atomic rename.
+ */
+const SWAPPER = `
+const fs = require('node:fs');
+const [root, outside] = process.argv.slice(1);
+const at = (name) => root + '/' + name;
+for (let i = 0; ; i++) {
+  fs.rmSync(at('tmp-link'), { force: true });
+  fs.symlinkSync(outside + '/race.txt', at('tmp-link'));
+  fs.renameSync(at('tmp-link'), at('race.txt'));
+  fs.writeFileSync(at('tmp-file'), 'inside');
+  fs.renameSync(at('tmp-file'), at('race.txt'));
+  fs.rmSync(at('tmp-dirlink'), { force: true });
+  fs.symlinkSync(outside + '/racedir', at('tmp-dirlink'));
+  fs.renameSync(at('tmp-dirlink'), at('racedir'));
+  fs.rmSync(at('tmp-dirlink'), { force: true });
+  fs.symlinkSync(root + '/racedir.real', at('tmp-dirlink'));
+  fs.renameSync(at('tmp-dirlink'), at('racedir'));
+}`;
+
+async function waitUntilExists(path: string): Promise<void> {
+  const deadline = Date.now() + 10000;
+  while (!(await stat(path).then(() => true, () => false))) {
+    if (Date.now() > deadline) throw new Error(`${path} never appeared`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 function reasonOf(action: () => unknown): FileAccessReason | 'none' {
   try {
@@ -110,35 +142,26 @@ describe('UploadConfinement', () => {
     });
   });
 
-  describe('checkBeforeRead (processor time)', () => {
-    it('returns the real path and size of a readable regular file', async () => {
-      await expect(confinement.checkBeforeRead('docs/a.txt')).resolves.toEqual({
-        realPath: join(root, 'docs', 'a.txt'),
-        size: 5,
-      });
-      await expect(confinement.checkBeforeRead('alias.txt')).resolves.toEqual({
-        realPath: join(root, 'docs', 'a.txt'),
-        size: 5,
-      });
+  describe('readConfined (processor time)', () => {
+    it('returns the bytes of a readable regular file, also through a symlink that stays inside', async () => {
+      await expect(confinement.readConfined('docs/a.txt')).resolves.toEqual({ bytes: Buffer.from('hello') });
+      await expect(confinement.readConfined('alias.txt')).resolves.toEqual({ bytes: Buffer.from('hello') });
     });
 
     it('reports a missing file with the path the user gave', async () => {
-      const error = await confinement.checkBeforeRead('docs/x.pdf').catch((e: unknown) => e);
+      const error = await confinement.readConfined('docs/x.pdf').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(FileAccessError);
       expect(error).toMatchObject({ reason: 'FILE_NOT_FOUND', filePath: 'docs/x.pdf', message: 'File not found: docs/x.pdf' });
-      expect(await reasonOfAsync(() => confinement.checkBeforeRead('docs/a.txt/below'))).toBe(FileAccessReason.FileNotFound);
+      expect(await reasonOfAsync(() => confinement.readConfined('docs/a.txt/below'))).toBe(FileAccessReason.FileNotFound);
     });
 
     it('refuses directories, oversized files and escapes', async () => {
-      expect(await reasonOfAsync(() => confinement.checkBeforeRead('docs'))).toBe(FileAccessReason.NotAFile);
-      expect(await reasonOfAsync(() => confinement.checkBeforeRead('big.txt'))).toBe(FileAccessReason.FileTooLarge);
-      expect(await reasonOfAsync(() => confinement.checkBeforeRead('escape.txt'))).toBe(
-        FileAccessReason.SymlinkOutsideUploadRoot,
-      );
-      expect(await reasonOfAsync(() => confinement.checkBeforeRead('../secret/passwd'))).toBe(
-        FileAccessReason.PathOutsideUploadRoot,
-      );
-      await expect(confinement.checkBeforeRead('big.txt')).rejects.toThrow(
+      expect(await reasonOfAsync(() => confinement.readConfined('docs'))).toBe(FileAccessReason.NotAFile);
+      expect(await reasonOfAsync(() => confinement.readConfined('big.txt'))).toBe(FileAccessReason.FileTooLarge);
+      expect(await reasonOfAsync(() => confinement.readConfined('escape.txt'))).toBe(FileAccessReason.SymlinkOutsideUploadRoot);
+      expect(await reasonOfAsync(() => confinement.readConfined('escape-dir/passwd'))).toBe(FileAccessReason.SymlinkOutsideUploadRoot);
+      expect(await reasonOfAsync(() => confinement.readConfined('../secret/passwd'))).toBe(FileAccessReason.PathOutsideUploadRoot);
+      await expect(confinement.readConfined('big.txt')).rejects.toThrow(
         'File is too large: big.txt is 2 KiB (2048 bytes), the limit is 1 KiB (1024 bytes)',
       );
     });
@@ -148,9 +171,75 @@ describe('UploadConfinement', () => {
       expect(confinement.validate('swapped.txt')).toBe(join(root, 'swapped.txt'));
       await rm(join(root, 'swapped.txt'));
       await symlink(join(outside, 'passwd'), join(root, 'swapped.txt'));
-      expect(await reasonOfAsync(() => confinement.checkBeforeRead('swapped.txt'))).toBe(
-        FileAccessReason.SymlinkOutsideUploadRoot,
-      );
+      expect(await reasonOfAsync(() => confinement.readConfined('swapped.txt'))).toBe(FileAccessReason.SymlinkOutsideUploadRoot);
+    });
+
+    it('refuses a FIFO at once, and ten of them leave every libuv thread free for the next read', async () => {
+      execFileSync('mkfifo', [join(root, 'pipe.txt')]);
+      const reasons = await Promise.all(Array.from({ length: 10 }, () => reasonOfAsync(() => confinement.readConfined('pipe.txt'))));
+      expect(new Set(reasons)).toEqual(new Set([FileAccessReason.NotAFile]));
+      // More reads than libuv has threads (4): any thread stuck on the FIFO would stall these.
+      const texts = await Promise.all(Array.from({ length: 8 }, async () => (await confinement.readConfined('docs/a.txt')).bytes.toString()));
+      expect(texts).toEqual(Array(8).fill('hello'));
+    });
+
+    it('refuses a file with another hard link unless allowed', async () => {
+      await writeFile(join(outside, 'shadow'), 'hashes');
+      await link(join(outside, 'shadow'), join(root, 'planted.txt'));
+      const error = await confinement.readConfined('planted.txt').catch((e: unknown) => e);
+      expect(error).toMatchObject({ reason: FileAccessReason.HardLinkRefused, filePath: 'planted.txt' });
+      expect((error as Error).message).not.toContain(base);
+      const lenient = new UploadConfinement({ root, allowHardLinks: true });
+      await expect(lenient.readConfined('planted.txt')).resolves.toMatchObject({ bytes: Buffer.from('hashes') });
+    });
+
+    it('never returns outside content while a file and a directory are swapped with links to outside, over and over', async () => {
+      // The swapper runs in another process so that swaps land between any two system calls of a read.
+      await writeFile(join(outside, 'race.txt'), 'OUTSIDE');
+      await mkdir(join(outside, 'racedir'));
+      await writeFile(join(outside, 'racedir', 'f.txt'), 'OUTSIDE');
+      await mkdir(join(root, 'racedir.real'));
+      await writeFile(join(root, 'racedir.real', 'f.txt'), 'inside');
+      const swapper = spawn(process.execPath, ['-e', SWAPPER, root, outside], { stdio: ['ignore', 'ignore', 'inherit'] });
+      try {
+        await waitUntilExists(join(root, 'race.txt'));
+        const outcomes = new Map<string, number>();
+        for (let round = 0; round < 300; round++) {
+          const results = await Promise.all(
+            ['race.txt', 'racedir/f.txt'].map((path) =>
+              confinement.readConfined(path).then(
+                ({ bytes }) => bytes.toString(),
+                (error: unknown) => (error instanceof FileAccessError ? error.reason : String(error)),
+              ),
+            ),
+          );
+          for (const result of results) outcomes.set(result, (outcomes.get(result) ?? 0) + 1);
+        }
+        expect(outcomes.get('OUTSIDE') ?? 0).toBe(0);
+        // The race was real: the inside file was read and escapes were refused along the way.
+        expect(outcomes.get('inside')).toBeGreaterThan(0);
+        expect([...outcomes.keys()].filter((k) => k !== 'inside')).not.toHaveLength(0);
+      } finally {
+        swapper.kill();
+      }
+    }, 60000);
+
+    it('confines a kb to its own namespace directory, which must not itself be a link', async () => {
+      await mkdir(join(root, 'kb_a'));
+      await mkdir(join(root, 'kb_b'));
+      await writeFile(join(root, 'kb_a', 'a.txt'), 'of a');
+      await writeFile(join(root, 'kb_b', 'b.txt'), 'of b');
+      await symlink(join(root, 'kb_b'), join(root, 'kb_c'));
+      const kbA = new UploadFolder({ root, perKb: true }).forKb('kb_a');
+      await expect(kbA.readConfined('a.txt')).resolves.toMatchObject({ bytes: Buffer.from('of a') });
+      expect(reasonOf(() => kbA.validate('../kb_b/b.txt'))).toBe(FileAccessReason.PathOutsideUploadRoot);
+      expect(reasonOf(() => kbA.validate(join(root, 'kb_b', 'b.txt')))).toBe(FileAccessReason.PathOutsideUploadRoot);
+      const kbC = new UploadFolder({ root, perKb: true }).forKb('kb_c');
+      expect(reasonOf(() => kbC.validate('b.txt'))).toBe(FileAccessReason.SymlinkOutsideUploadRoot);
+      expect(await reasonOfAsync(() => kbC.readConfined('b.txt'))).toBe(FileAccessReason.SymlinkOutsideUploadRoot);
+      const shared = new UploadFolder({ root, perKb: false }).forKb('kb_a');
+      await expect(shared.readConfined('kb_b/b.txt')).resolves.toMatchObject({ bytes: Buffer.from('of b') });
+      expect(() => new UploadConfinement({ root, namespace: '..' })).toThrow(/one path segment/);
     });
 
     // Root can read any file, so permission denial cannot be observed when tests run as root.
@@ -158,7 +247,7 @@ describe('UploadConfinement', () => {
       const file = join(root, 'locked.txt');
       await writeFile(file, 'locked');
       await chmod(file, 0o000);
-      expect(await reasonOfAsync(() => confinement.checkBeforeRead('locked.txt'))).toBe(FileAccessReason.FileNotReadable);
+      expect(await reasonOfAsync(() => confinement.readConfined('locked.txt'))).toBe(FileAccessReason.FileNotReadable);
     });
   });
 

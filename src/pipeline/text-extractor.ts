@@ -30,6 +30,11 @@ export interface ExtractOptions {
    * Defaults to the path being read.
    */
   sourceName?: string;
+  /**
+   * The file's content, already read (by `UploadConfinement.readConfined`, through the
+   * descriptor it checked); the path is then never opened, only used for its extension.
+   */
+  data?: Buffer;
   /** Aborts reading and, for PDFs, stops between pages (a cancelled task must not keep parsing). */
   signal?: AbortSignal;
   /**
@@ -113,7 +118,7 @@ export async function extractText(filePath: string, options: ExtractOptions = {}
   const { signal, sourceName = filePath } = options;
   const format = detectFormat(sourceName);
   signal?.throwIfAborted();
-  const data = await readFile(filePath, { signal });
+  const data = options.data ?? (await readFile(filePath, { signal }));
   const parse = <T>(work: () => T | Promise<T>) => parseOrExplain(format, sourceName, signal, work);
   switch (format) {
     case 'txt':

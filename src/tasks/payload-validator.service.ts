@@ -6,7 +6,7 @@ import { flattenValidationErrors } from '../common/pipes/validation.pipe';
 import { stripPrototypeKeys } from '../common/utils/prototype-keys';
 import type { AllConfig } from '../config/app.config';
 import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../kbs/kb-payloads';
-import { FileAccessError, UploadConfinement } from '../pipeline/file-confinement';
+import { FileAccessError, UploadFolder } from '../pipeline/file-confinement';
 import { detectFormat, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { PrismaService } from '../prisma/prisma.service';
 import { PayloadOf, TASK_TYPES, TaskType } from '../queues/task-types';
@@ -63,7 +63,7 @@ export interface CheckedRequest<T> {
  */
 @Injectable()
 export class PayloadValidatorService {
-  readonly confinement: UploadConfinement;
+  readonly uploads: UploadFolder;
   private readonly embeddingDimension: number;
 
   constructor(
@@ -72,7 +72,7 @@ export class PayloadValidatorService {
     config: ConfigService<AllConfig, true>,
   ) {
     const pipeline = config.getOrThrow('pipeline', { infer: true });
-    this.confinement = new UploadConfinement({ root: pipeline.uploadDir, maxFileBytes: pipeline.maxFileBytes });
+    this.uploads = new UploadFolder({ root: pipeline.uploadDir, perKb: pipeline.uploadPerKb, maxFileBytes: pipeline.maxFileBytes });
     this.embeddingDimension = pipeline.embedding.dimension;
   }
 
@@ -142,7 +142,7 @@ export class PayloadValidatorService {
       case TaskType.document_processing: {
         const p = dto as DocumentProcessingPayloadDto;
         if (valid('chunk_size', 'chunk_overlap')) this.checkChunking(p.chunk_size, p.chunk_overlap, add);
-        if (valid('file_path')) this.checkPath(p.file_path, 'file_path', add);
+        if (valid('file_path')) this.checkPath(kbId, p.file_path, 'file_path', add);
         break;
       }
       case TaskType.embedding_generation:
@@ -173,10 +173,13 @@ export class PayloadValidatorService {
     if (chunkOverlap >= chunkSize) add('chunk_overlap', `chunk_overlap (${chunkOverlap}) must be smaller than chunk_size (${chunkSize})`);
   }
 
-  /** A document path must stay inside the upload folder and name a format the pipeline reads. */
-  private checkPath(filePath: string, field: string, add: AddError): void {
+  /**
+   * A document path must stay inside the kb's part of the upload folder and name a format the
+   * pipeline reads. With per-kb folders and no valid kb (already reported) only the format is checked.
+   */
+  private checkPath(kbId: string | null, filePath: string, field: string, add: AddError): void {
     try {
-      this.confinement.validate(filePath);
+      if (kbId !== null || !this.uploads.perKb) this.uploads.forKb(kbId ?? '').validate(filePath);
       detectFormat(filePath);
     } catch (error) {
       if (!(error instanceof FileAccessError) && !(error instanceof UnsupportedFormatError)) throw error;
@@ -274,7 +277,7 @@ export class PayloadValidatorService {
     }
     if (p.file_paths) {
       this.checkChunking(p.chunk_size, p.chunk_overlap, add);
-      p.file_paths.forEach((path, i) => this.checkPath(path, `file_paths[${i}]`, add));
+      p.file_paths.forEach((path, i) => this.checkPath(kbId, path, `file_paths[${i}]`, add));
       return;
     }
     for (const [i, item] of (raw.items as unknown[]).entries()) {

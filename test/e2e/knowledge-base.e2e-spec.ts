@@ -1,4 +1,5 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -180,6 +181,31 @@ describe('Knowledge-base pipeline (e2e)', () => {
       expect(task.status).toBe('failed');
       expect(task.error_message).toBe('File not found: missing/report.pdf');
       expect(task.retry_count).toBe(1);
+    });
+
+    it('fails FIFOs at once without wedging a libuv thread: a document after them still completes', async () => {
+      // More FIFOs than libuv has threads (4): a read that waited on one would take a thread for good.
+      const fifos = Array.from({ length: 6 }, (_, i) => `pipe-${i}.txt`);
+      for (const fifo of fifos) execFileSync('mkfifo', [join(uploads, fifo)]);
+      const ids = await Promise.all(
+        fifos.map(async (file) => (await create({ task_type: 'document_processing', kb_id: kb, max_retries: 3, payload: { file_path: file } }).expect(201)).body.id as string),
+      );
+      for (const [i, id] of ids.entries()) {
+        expect(await settled(id)).toMatchObject({ status: 'failed', retry_count: 0, error_message: `Not a regular file: ${fifos[i]}` });
+      }
+      const after = await create({ task_type: 'document_processing', kb_id: uniqueKb('after_fifo'), payload: { file_path: 'sample.txt' } }).expect(201);
+      expect((await settled(after.body.id)).status).toBe('completed');
+    });
+
+    it('refuses a hard link to a file outside the upload folder', async () => {
+      const outside = mkdtempSync(join(tmpdir(), 'tm-outside-'));
+      writeFileSync(join(outside, 'shadow.txt'), 'root:secret-hash');
+      linkSync(join(outside, 'shadow.txt'), join(uploads, 'planted.txt'));
+      const res = await create({ task_type: 'document_processing', kb_id: kb, max_retries: 3, payload: { file_path: 'planted.txt' } }).expect(201);
+      const task = await settled(res.body.id);
+      expect(task).toMatchObject({ status: 'failed', retry_count: 0 });
+      expect(task.error_message).toBe('File has 2 hard links; hard-linked uploads are refused (UPLOAD_ALLOW_HARD_LINKS): planted.txt');
+      rmSync(outside, { recursive: true, force: true });
     });
 
     it('fails a corrupt PDF at once, naming the format', async () => {

@@ -240,6 +240,7 @@ describe('Vector store on pgvector (PGlite)', () => {
         },
         texts.map((content, index) => ({ index, content, start: 0, end: content.length })),
       );
+      if (!document) throw new Error('the document id was free');
       await embeddings.embedChunks({ document_id: document.id }, ctx(kb));
       expect(await store.store({ document_id: document.id }, ctx(kb))).toMatchObject({ stored: 3, dimension: 64, backend: 'pgvector' });
       const indexed = await indexing.rebuild({ document_id: document.id }, ctx(kb));
@@ -251,6 +252,16 @@ describe('Vector store on pgvector (PGlite)', () => {
       expect(vectorHits[0].score).toBeCloseTo(1, 5);
       const hybrid = await search.search(kb, 'velvet thunderstorm', 'hybrid', 3);
       expect(hybrid[0]).toMatchObject({ chunk_index: 1, fulltext_rank: 1, vector_rank: 1 });
+
+      // A vector of another kb naming this kb's chunk (as vector_storage could store before it checked chunk ids):
+      // its search joins only its own kb's chunks and documents, so this kb's text stays out of it.
+      const otherKb = uniqueKb('pgv_other');
+      const [chunk] = await repository.findChunks(document);
+      const [values] = await embedder.embed([chunk.content]);
+      await repository.claimKnowledgeBase(otherKb, 64, embedder.model);
+      await repository.upsertVectors(otherKb, [{ id: 'foreign', chunkId: chunk.id, documentId: document.id, model: embedder.model, values, metadata: null }], { pgvector: true });
+      const [foreign] = await store.nearest(otherKb, embedder.model, 64, values, 1);
+      expect(foreign).toMatchObject({ vector_id: 'foreign', chunk_id: chunk.id, content: null, source_path: null });
     });
   });
 });
