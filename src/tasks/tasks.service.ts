@@ -110,6 +110,7 @@ export class TasksService {
       }
       const cancelled = await this.tasks.markCancelled(id, task.status);
       if (!cancelled) continue;
+      this.metrics.cancelled([cancelled]);
       await this.stopJob(cancelled);
       await this.family.cancelChildren(id);
       if (cancelled.parentId) await this.family.childSettled(cancelled.parentId);
@@ -130,6 +131,7 @@ export class TasksService {
       }
       const requeued = await this.tasks.requeueForRetry(id, task.status);
       if (!requeued) continue;
+      this.metrics.retried([requeued]);
       // The finished job still holds this job id; BullMQ would ignore a new job under it.
       await this.queue.removeFinishedJob(requeued.taskType, id).catch((error: Error) => this.deferred(id, error));
       await this.dispatch([requeued]);
@@ -159,7 +161,7 @@ export class TasksService {
     };
     const outcome = key ? await this.idempotency.run(key, kind, body, insert) : { tasks: await insert(), replayed: false };
     if (!outcome.replayed) {
-      for (const task of outcome.tasks) this.metrics.taskCreated(task);
+      this.metrics.created(outcome.tasks);
       await this.dispatch(outcome.tasks);
     }
     return outcome;

@@ -66,6 +66,7 @@ export class TaskLifecycleService {
       const task = await this.tasks.markProcessing(job.data.taskId, this.workerId);
       // Cancelled, finished or deleted since it was queued: nothing to run.
       if (!task) return { skipped: true };
+      this.metrics.started(task);
       return this.execute<T>(job, task, async (context) => {
         await this.payloads.assertValid(task.taskType, task.kbId, task.payload);
         return handler(context);
@@ -81,7 +82,9 @@ export class TaskLifecycleService {
     if (!changed) return;
     this.logger.warn(`Task ${job.data.taskId} failed outside its handler: ${error.message}`);
     const task = await this.tasks.findById(job.data.taskId).catch(() => null);
-    if (task) await this.notifyParent(task);
+    if (!task) return;
+    this.metrics.attemptFailed(task, null, 'stalled', true);
+    await this.notifyParent(task);
   }
 
   /** The parent's step is done: keep its partial result, start its children, and free the worker. */
@@ -130,7 +133,7 @@ export class TaskLifecycleService {
         return { discarded: true };
       }
       this.heartbeat.taskFinished(task.id, 'succeeded', elapsed());
-      this.metrics.taskCompleted(labels, elapsed());
+      this.metrics.completed(labels, elapsed());
       await this.notifyParent(task);
       return result;
     } catch (error) {
