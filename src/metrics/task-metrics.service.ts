@@ -13,8 +13,13 @@ type StartedTask = TaskLabels & { attempt: number; createdAt: Date; scheduleFor:
 type EndedTask = TaskLabels & { status: TaskStatus; startedAt: Date | null; completedAt: Date | null };
 
 const IN_FLIGHT: readonly TaskStatus[] = [TaskStatus.queued, TaskStatus.processing];
-/** How long start-up waits for the opening balance before going on without it. */
-const BALANCE_TIMEOUT_MS = 5000;
+/**
+ * How long start-up waits for the opening balance before going on without it. Generous: the
+ * first query of a process (Prisma loading its query compiler) can take seconds on a busy
+ * machine, and without the balance the identity is off for good. PostgreSQL down fails fast
+ * (refused) or after the pool's 5 s connect timeout, so this bounds only a hung server.
+ */
+const BALANCE_TIMEOUT_MS = 30_000;
 
 /**
  * The lifecycle's window onto the task metrics: each method is one lifecycle event, called

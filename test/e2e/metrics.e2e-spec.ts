@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../../src/queues/task-types';
 import { taskRequest } from '../factories/task.factory';
+import { startRedis } from '../setup/processes';
 import { createTestApp, KbTracker, TestApp, waitFor } from '../setup/test-app';
 
 type Body = Record<string, any>;
@@ -217,5 +218,42 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
       return;
     }
     expect({ status: check.status, problems: `${check.stdout}${check.stderr}`.trim() }).toEqual({ status: 0, problems: '' });
+  });
+});
+
+describe('GET /metrics while Redis is down (e2e)', () => {
+  let t: TestApp;
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    t = await createTestApp({ REDIS_URL: redis.url });
+  });
+
+  afterAll(async () => {
+    // BullMQ's workers close only once they reach Redis again.
+    if (redis.child.exitCode !== null || redis.child.signalCode !== null) redis = await startRedis(redis.port);
+    await waitFor(() => request(t.http).get('/health'), (res) => res.status === 200, { what: 'the app to see Redis again' });
+    await t.close();
+    await redis.stop('SIGKILL');
+  });
+
+  it('still answers, with task_manager_redis_up 0 and the PostgreSQL-derived gauges, and 1 again once Redis is back', async () => {
+    const value = (text: string, series: string) => parse(text).find((s) => s.name === series)?.value;
+    expect(value((await request(t.http).get('/metrics').expect(200)).text, 'task_manager_redis_up')).toBe(1);
+    await redis.stop('SIGKILL');
+    const down = await waitFor(
+      async () => (await request(t.http).get('/metrics').expect(200)).text,
+      (text) => value(text, 'task_manager_redis_up') === 0,
+      { what: 'task_manager_redis_up to fall to 0' },
+    );
+    expect(parse(down).filter((s) => s.name === 'task_manager_tasks')).toHaveLength(TASK_TYPES.length * TASK_STATUSES.length);
+
+    redis = await startRedis(redis.port);
+    await waitFor(
+      async () => value((await request(t.http).get('/metrics').expect(200)).text, 'task_manager_redis_up'),
+      (up) => up === 1,
+      { what: 'task_manager_redis_up to be 1 again' },
+    );
   });
 });
