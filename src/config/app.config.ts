@@ -13,6 +13,8 @@ export interface AppConfig {
   role: AppRole;
   port: number;
   host: string;
+  /** Where a worker-role process serves /metrics; 0 when it serves none. */
+  workerMetricsPort: number;
   bodyLimit: string;
   logLevel: string;
   version: string;
@@ -143,6 +145,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
     role: e.APP_ROLE,
     port: e.PORT,
     host: e.HOST,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     bodyLimit: e.BODY_LIMIT,
     logLevel: e.LOG_LEVEL,
     version: packageVersion(),

@@ -6,8 +6,12 @@ import { metricProviders } from './metrics';
 import { ScrapeTimeCollector } from './scrape-time.collector';
 import { TaskCountsRepository } from './task-counts.repository';
 import { TaskMetricsService } from './task-metrics.service';
+import { WorkerMetricsServer } from './worker-metrics.server';
 
-/** `/metrics` in Prometheus text format: the task metrics plus Node's default process metrics. */
+/**
+ * `/metrics` in Prometheus text format: the task metrics plus Node's default process
+ * metrics. Served by the API (api and both roles), and by a worker on WORKER_METRICS_PORT.
+ */
 @Global()
 @Module({
   imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } })],
@@ -16,6 +20,7 @@ import { TaskMetricsService } from './task-metrics.service';
     TaskCountsRepository,
     TaskMetricsService,
     ScrapeTimeCollector,
+    WorkerMetricsServer,
     { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
   ],
   exports: [TaskMetricsService],

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../../src/queues/task-types';
 import { taskRequest } from '../factories/task.factory';
-import { startRedis } from '../setup/processes';
+import { AppRole } from '../../src/config/env.validation';
+import { freePort, ServiceProcess, startRedis, startService } from '../setup/processes';
 import { createTestApp, KbTracker, TestApp, waitFor } from '../setup/test-app';
 
 type Body = Record<string, any>;
@@ -54,6 +55,20 @@ function balance(samples: Sample[]): Record<string, { entered: number; left_or_i
       },
     ]),
   );
+}
+
+/**
+ * What `promtool check metrics` says about an exposition: no problems is status 0 and no
+ * output. Without promtool the check is skipped with a warning, except under CI=true.
+ */
+function promtoolProblems(text: string): { status: number | null; problems: string } {
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if ((check.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    if (process.env.CI === 'true') throw new Error('promtool is not installed; CI installs it (.ci/run ensure_promtool)');
+    console.warn('SKIPPED: promtool is not installed (apt-get install prometheus); /metrics was not linted');
+    return { status: 0, problems: '' };
+  }
+  return { status: check.status, problems: `${check.stdout}${check.stderr}`.trim() };
 }
 
 describe('GET /metrics: the task counters add up (e2e)', () => {
@@ -210,14 +225,7 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
   });
 
   it('passes promtool check metrics', async () => {
-    const { text } = await scrape();
-    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    if ((check.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      if (process.env.CI === 'true') throw new Error('promtool is not installed; CI installs it (.ci/run ensure_promtool)');
-      console.warn('SKIPPED: promtool is not installed (apt-get install prometheus); /metrics was not linted');
-      return;
-    }
-    expect({ status: check.status, problems: `${check.stdout}${check.stderr}`.trim() }).toEqual({ status: 0, problems: '' });
+    expect(promtoolProblems((await scrape()).text)).toEqual({ status: 0, problems: '' });
   });
 });
 
@@ -255,5 +263,86 @@ describe('GET /metrics while Redis is down (e2e)', () => {
       (up) => up === 1,
       { what: 'task_manager_redis_up to be 1 again' },
     );
+  });
+});
+
+/**
+ * API and worker in separate processes: each counts what it does (the API creates, cancels
+ * and retries; the worker runs tasks and starts children), the worker serves its own
+ * /metrics on WORKER_METRICS_PORT, and the counters' increases summed over both processes
+ * match the change of the in-flight gauge both read from PostgreSQL.
+ */
+describe('GET /metrics with API and worker processes apart (e2e)', () => {
+  let t: TestApp;
+  let worker: ServiceProcess;
+  let workerMetrics: string;
+  const kbs = new KbTracker();
+
+  beforeAll(async () => {
+    t = await createTestApp({}, AppRole.Api);
+    const port = await freePort();
+    worker = await startService('worker', { QUEUE_PREFIX: t.prefix, WORKER_METRICS_PORT: String(port), HOST: '127.0.0.1' });
+    workerMetrics = `http://127.0.0.1:${port}/metrics`;
+  });
+
+  afterAll(async () => {
+    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } } });
+    for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
+    await worker?.stop();
+    await t.close();
+  });
+
+  const scrapeBoth = async () => {
+    const res = await fetch(workerMetrics);
+    expect(res.status).toBe(200);
+    const workerText = await res.text();
+    return { api: parse((await request(t.http).get('/metrics').expect(200)).text), worker: parse(workerText), workerText };
+  };
+  const create = async (overrides: Record<string, unknown>): Promise<Body> =>
+    (await request(t.http).post('/api/v1/tasks').send(taskRequest(overrides)).expect(201)).body;
+  const waitForStatus = (id: string, status: string) =>
+    waitFor(
+      async () => (await request(t.http).get(`/api/v1/tasks/${id}`).expect(200)).body as Body,
+      (task) => task.status === status,
+      { what: `task ${id} to be ${status}` },
+    );
+
+  it('counts each event in the process where it happened, and the sums add up', async () => {
+    const kb = kbs.kb('split');
+    const before = await scrapeBoth();
+
+    const singles = [await create({ kb_id: kb }), await create({ kb_id: kb })];
+    const parent = await create({ kb_id: kb, task_type: 'batch_processing', payload: { items: [{ task_type: 'health_check', payload: {} }] } });
+    const failing = await create({ kb_id: kb, payload: LONG_RUNNING, timeout: 1, max_retries: 0 });
+    const queued = await create({ kb_id: kb, schedule_for: FAR_FUTURE });
+    await request(t.http).delete(`/api/v1/tasks/${queued.id}`).expect(200);
+    await waitForStatus(failing.id, 'failed');
+    await request(t.http).post(`/api/v1/tasks/${failing.id}/retry`).expect(200);
+    await waitForStatus(failing.id, 'failed');
+    for (const task of [...singles, parent]) await waitForStatus(task.id, 'completed');
+
+    // Polled: the worker's last counter increments may trail the task's visible end by a moment.
+    const after = await waitFor(
+      () => scrapeBoth(),
+      (now) => sum(now.worker, 'task_manager_tasks_completed_total', { task_type: 'batch_processing' }) > sum(before.worker, 'task_manager_tasks_completed_total', { task_type: 'batch_processing' }),
+      { what: "the worker's count of the parent's completion" },
+    );
+    const delta = (process: 'api' | 'worker', event: string, task_type = 'health_check') =>
+      sum(after[process], `task_manager_tasks_${event}_total`, { task_type }) - sum(before[process], `task_manager_tasks_${event}_total`, { task_type });
+    const perProcess = (process: 'api' | 'worker') =>
+      Object.fromEntries(['created', 'retried', 'completed', 'failed', 'cancelled'].map((e) => [e, delta(process, e)]));
+    // health_check: the API created 2 singles, the failing and the queued task, cancelled one and retried one;
+    // the worker started the parent's child and saw three complete and the failing one fail twice.
+    expect(perProcess('api')).toEqual({ created: 4, retried: 1, completed: 0, failed: 0, cancelled: 1 });
+    expect(perProcess('worker')).toEqual({ created: 1, retried: 0, completed: 3, failed: 2, cancelled: 0 });
+
+    for (const task_type of TASK_TYPES) {
+      const increase = (event: string) => (['api', 'worker'] as const).reduce((n, p) => n + delta(p, event, task_type), 0);
+      const inFlight = (samples: Sample[]) => IN_FLIGHT.reduce((n, status) => n + sum(samples, 'task_manager_tasks', { task_type, status }), 0);
+      const entered = increase('created') + increase('retried');
+      const leftOrInFlight = increase('completed') + increase('failed') + increase('cancelled') + inFlight(after.api) - inFlight(before.api);
+      expect({ task_type, entered }).toEqual({ task_type, entered: leftOrInFlight });
+    }
+    expect(promtoolProblems(after.workerText)).toEqual({ status: 0, problems: '' });
   });
 });
