@@ -10,7 +10,7 @@ import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@
  *   created + resumed + retried = completed + failed + cancelled + in flight
  *
  * where in flight is `task_manager_tasks{status=~"queued|processing"}` (read from
- * PostgreSQL). See docs in task-metrics.service.ts for what each event is.
+ * PostgreSQL). TaskMetricsService says what each event is and when the identity is exact.
  */
 export const METRIC = {
   tasksCreated: 'task_manager_tasks_created_total',

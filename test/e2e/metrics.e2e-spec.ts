@@ -224,6 +224,23 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
     expect(sum(after, 'task_manager_worker_slots')).toBeGreaterThanOrEqual(1);
   });
 
+  it('counts bulk cancels and retries once per task', async () => {
+    const LOW_HEALTH_CHECKS = { task_type: 'health_check', priority: 'low' };
+    const kb = kbs.kb('bulk');
+    const before = (await scrape()).samples;
+    for (let i = 0; i < 3; i++) await create({ kb_id: kb, priority: 'low', schedule_for: FAR_FUTURE });
+    const bulk = (action: string, filter: Record<string, unknown>) => request(t.http).post(`/api/v1/tasks/bulk/${action}`).send(filter).expect(200);
+    expect((await bulk('cancel', { kb_id: kb })).body).toMatchObject({ status: 'completed', affected: 3 });
+    expect((await bulk('retry', { kb_id: kb, status: 'cancelled' })).body).toMatchObject({ status: 'completed', affected: 3 });
+    await balanced();
+    expect((await bulk('cancel', { kb_id: kb })).body).toMatchObject({ status: 'completed', affected: 3 });
+    const after = (await scrape()).samples;
+    const delta = (event: string) =>
+      sum(after, `task_manager_tasks_${event}_total`, LOW_HEALTH_CHECKS) - sum(before, `task_manager_tasks_${event}_total`, LOW_HEALTH_CHECKS);
+    expect({ created: delta('created'), cancelled: delta('cancelled'), retried: delta('retried') }).toEqual({ created: 3, cancelled: 6, retried: 3 });
+    await balanced();
+  });
+
   it('passes promtool check metrics', async () => {
     expect(promtoolProblems((await scrape()).text)).toEqual({ status: 0, problems: '' });
   });
