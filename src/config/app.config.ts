@@ -13,6 +13,8 @@ export interface AppConfig {
   role: AppRole;
   port: number;
   host: string;
+  /** Where a worker-role process serves /metrics; 0 when it serves none. */
+  workerMetricsPort: number;
   bodyLimit: string;
   taskBodyLimit: string;
   logLevel: string;
@@ -152,6 +154,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
     role: e.APP_ROLE,
     port: e.PORT,
     host: e.HOST,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     bodyLimit: e.BODY_LIMIT,
     taskBodyLimit: e.TASK_BODY_LIMIT,
     logLevel: e.LOG_LEVEL,

@@ -3,14 +3,26 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { metricProviders } from './metrics';
-import { QueueDepthCollector } from './queue-depth.collector';
+import { ScrapeTimeCollector } from './scrape-time.collector';
+import { TaskCountsRepository } from './task-counts.repository';
 import { TaskMetricsService } from './task-metrics.service';
+import { WorkerMetricsServer } from './worker-metrics.server';
 
-/** `/metrics` in Prometheus text format: the task metrics plus Node's default process metrics. */
+/**
+ * `/metrics` in Prometheus text format: the task metrics plus Node's default process
+ * metrics. Served by the API (api and both roles), and by a worker on WORKER_METRICS_PORT.
+ */
 @Global()
 @Module({
   imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } })],
-  providers: [...metricProviders, TaskMetricsService, QueueDepthCollector, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
+  providers: [
+    ...metricProviders,
+    TaskCountsRepository,
+    TaskMetricsService,
+    ScrapeTimeCollector,
+    WorkerMetricsServer,
+    { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+  ],
   exports: [TaskMetricsService],
 })
 export class MetricsModule {}

@@ -5,6 +5,7 @@ import type Redis from 'ioredis';
 import { DomainError, InvalidRequestError, ServiceUnavailableError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import type { AllConfig } from '../config/app.config';
+import { TaskMetricsService } from '../metrics/task-metrics.service';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TaskStatus } from '../queues/task-types';
@@ -50,6 +51,7 @@ export class TaskBulkService {
     private readonly tasks: TasksRepository,
     private readonly queue: TaskQueueService,
     private readonly family: TaskFamilyService,
+    private readonly metrics: TaskMetricsService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     config: ConfigService<AllConfig, true>,
   ) {
@@ -151,6 +153,7 @@ export class TaskBulkService {
   /** TasksService.cancel for a batch: PostgreSQL first, then jobs stopped, children cancelled, parents told. */
   private async cancelBatch(ids: string[], from: TaskStatus): Promise<number> {
     const cancelled = await this.tasks.cancelMany(ids, from);
+    this.metrics.cancelled(cancelled);
     // Redis unreachable: a worker that picks the job up anyway finds the task cancelled in PostgreSQL.
     await forEachLimited(cancelled, REDIS_CONCURRENCY, (task) => this.queue.stopTask(task.taskType, task.id).catch(() => undefined));
     for (const parentId of await this.tasks.withOpenChildren(cancelled.map((t) => t.id))) await this.family.cancelChildren(parentId);
@@ -164,6 +167,7 @@ export class TaskBulkService {
   /** TasksService.retry for a batch: requeued in PostgreSQL, the finished job dropped, dispatched again. */
   private async retryBatch(ids: string[], from: TaskStatus): Promise<number> {
     const requeued = await this.tasks.requeueManyForRetry(ids, from);
+    this.metrics.retried(requeued);
     await forEachLimited(requeued, REDIS_CONCURRENCY, (task) => this.queue.removeFinishedJob(task.taskType, task.id).catch(() => undefined));
     await this.queue
       .dispatchMany(requeued)

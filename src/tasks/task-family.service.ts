@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { countOf } from '../common/utils/plural';
 import { Prisma } from '../generated/prisma/client';
+import { TaskMetricsService } from '../metrics/task-metrics.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TaskStatus, TaskType, TERMINAL_STATUSES } from '../queues/task-types';
@@ -10,6 +11,13 @@ import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
 export const PIPELINE_STAGES = [TaskType.embedding_generation, TaskType.vector_storage, TaskType.knowledge_indexing] as const;
 
 type Tx = Prisma.TransactionClient;
+
+/** What one transaction on a family changed: children created or retried, the parent ended. */
+interface FamilyChanges {
+  created: TaskRecord[];
+  retried: TaskRecord[];
+  ended: TaskRecord[];
+}
 
 /**
  * Parents and their children: a batch_processing task waits for the tasks it created, a
@@ -27,6 +35,7 @@ export class TaskFamilyService {
     private readonly prisma: PrismaService,
     private readonly tasks: TasksRepository,
     private readonly queue: TaskQueueService,
+    private readonly metrics: TaskMetricsService,
   ) {}
 
   isPipelineParent(task: Pick<TaskRecord, 'taskType' | 'payload'>): boolean {
@@ -39,34 +48,28 @@ export class TaskFamilyService {
    * failed, and re-evaluates the parent.
    */
   async startChildren(parent: TaskRecord, children: NewTask[]): Promise<void> {
-    const created = await this.locked(parent.id, async (tx) => {
+    const changes = await this.locked(parent.id, async (tx, changes) => {
       const existing = await this.children(tx, parent.id);
-      if (this.isPipelineParent(parent)) return this.advancePipeline(tx, parent, existing, true);
-      if (existing.length === 0) return this.create(tx, parent, children);
-      const retried = await this.retryUnsuccessful(tx, existing);
-      return retried;
+      if (this.isPipelineParent(parent)) return this.advancePipeline(tx, parent, existing, true, changes);
+      if (existing.length === 0) changes.created.push(...(await this.create(tx, parent, children)));
+      else changes.retried.push(...(await this.retryUnsuccessful(tx, existing)));
     });
-    await this.dispatch(created);
+    await this.dispatch([...changes.created, ...changes.retried]);
     await this.childSettled(parent.id);
   }
 
   /** Re-evaluates a parent after one of its children reached a terminal state. */
   async childSettled(parentId: string): Promise<void> {
     let finishedParent: TaskRecord | null = null;
-    const created = await this.locked(parentId, async (tx) => {
+    const changes = await this.locked(parentId, async (tx, changes) => {
       const parent = await tx.task.findUnique({ where: { id: parentId } });
-      if (!parent || parent.status !== TaskStatus.processing) return [];
+      if (!parent || parent.status !== TaskStatus.processing) return;
       const children = await this.children(tx, parentId);
-      if (this.isPipelineParent(parent)) {
-        const spawned = await this.advancePipeline(tx, parent, children, false);
-        finishedParent = await this.reload(tx, parent);
-        return spawned;
-      }
-      await this.settleBatch(tx, parent, children);
+      if (this.isPipelineParent(parent)) await this.advancePipeline(tx, parent, children, false, changes);
+      else await this.settleBatch(tx, parent, children, changes);
       finishedParent = await this.reload(tx, parent);
-      return [];
     });
-    await this.dispatch(created);
+    await this.dispatch(changes.created);
     const parent = finishedParent as TaskRecord | null;
     if (parent && TERMINAL_STATUSES.includes(parent.status) && parent.parentId) await this.childSettled(parent.parentId);
   }
@@ -80,6 +83,7 @@ export class TaskFamilyService {
     for (const child of children) {
       const updated = await this.tasks.markCancelled(child.id, child.status);
       if (!updated) continue;
+      this.metrics.cancelled([updated]);
       cancelled++;
       await this.stop(updated);
       cancelled += await this.cancelChildren(child.id);
@@ -87,7 +91,7 @@ export class TaskFamilyService {
     return cancelled;
   }
 
-  private async advancePipeline(tx: Tx, parent: TaskRecord, children: TaskRecord[], fromHandler: boolean): Promise<TaskRecord[]> {
+  private async advancePipeline(tx: Tx, parent: TaskRecord, children: TaskRecord[], fromHandler: boolean, changes: FamilyChanges): Promise<void> {
     const documentId = (parent.result as { document_id?: string } | null)?.document_id;
     const stages: Record<string, unknown> = {};
     for (const [index, stage] of PIPELINE_STAGES.entries()) {
@@ -98,23 +102,23 @@ export class TaskFamilyService {
       }
       const done = index + (latest ? latest.progress / 100 : 0);
       await this.setProgress(tx, parent, 25 + (done / PIPELINE_STAGES.length) * 75, `Pipeline stage ${index + 1} of ${PIPELINE_STAGES.length}: ${stage}`);
-      if (latest && !TERMINAL_STATUSES.includes(latest.status)) return [];
+      if (latest && !TERMINAL_STATUSES.includes(latest.status)) return;
       if (latest && !fromHandler) {
         const outcome = latest.status === TaskStatus.cancelled ? TaskStatus.cancelled : TaskStatus.failed;
-        await this.finish(tx, parent, outcome, null, `Pipeline stage ${stage} ${latest.status}: ${latest.errorMessage ?? ''}`.trim());
-        return [];
+        await this.finish(tx, parent, outcome, null, `Pipeline stage ${stage} ${latest.status}: ${latest.errorMessage ?? ''}`.trim(), changes);
+        return;
       }
       if (!documentId) {
-        await this.finish(tx, parent, TaskStatus.failed, null, 'Pipeline has no document to continue with');
-        return [];
+        await this.finish(tx, parent, TaskStatus.failed, null, 'Pipeline has no document to continue with', changes);
+        return;
       }
-      return this.create(tx, parent, [{ ...childDefaults(parent), taskType: stage, payload: { document_id: documentId } }]);
+      changes.created.push(...(await this.create(tx, parent, [{ ...childDefaults(parent), taskType: stage, payload: { document_id: documentId } }])));
+      return;
     }
-    await this.finish(tx, parent, TaskStatus.completed, { ...(parent.result as object), pipeline: stages }, null);
-    return [];
+    await this.finish(tx, parent, TaskStatus.completed, { ...(parent.result as object), pipeline: stages }, null, changes);
   }
 
-  private async settleBatch(tx: Tx, parent: TaskRecord, children: TaskRecord[]): Promise<void> {
+  private async settleBatch(tx: Tx, parent: TaskRecord, children: TaskRecord[], changes: FamilyChanges): Promise<void> {
     const settled = children.filter((c) => TERMINAL_STATUSES.includes(c.status));
     const progress = children.length === 0 ? 100 : children.reduce((sum, c) => sum + (TERMINAL_STATUSES.includes(c.status) ? 100 : c.progress), 0) / children.length;
     if (settled.length < children.length) {
@@ -138,6 +142,7 @@ export class TaskFamilyService {
         },
       },
       null,
+      changes,
     );
   }
 
@@ -178,9 +183,16 @@ export class TaskFamilyService {
     });
   }
 
-  private async finish(tx: Tx, parent: TaskRecord, status: TaskStatus, result: object | null, errorMessage: string | null): Promise<void> {
+  private async finish(
+    tx: Tx,
+    parent: TaskRecord,
+    status: TaskStatus,
+    result: object | null,
+    errorMessage: string | null,
+    changes: FamilyChanges,
+  ): Promise<void> {
     const now = new Date();
-    await tx.task.updateMany({
+    const [ended] = await tx.task.updateManyAndReturn({
       where: { id: parent.id, status: TaskStatus.processing },
       data: {
         status,
@@ -192,6 +204,8 @@ export class TaskFamilyService {
         updatedAt: now,
       },
     });
+    // Not ended by this call when a cancel got there first: that cancel is counted where it happened.
+    if (ended) changes.ended.push(ended);
   }
 
   private children(tx: Tx, parentId: string): Promise<TaskRecord[]> {
@@ -202,11 +216,17 @@ export class TaskFamilyService {
     return tx.task.findUnique({ where: { id: parent.id } });
   }
 
-  private locked<T>(parentId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(async (tx) => {
+  /** Runs `work` under the parent's lock in one transaction; what it changed is counted once committed. */
+  private async locked(parentId: string, work: (tx: Tx, changes: FamilyChanges) => Promise<void>): Promise<FamilyChanges> {
+    const changes: FamilyChanges = { created: [], retried: [], ended: [] };
+    await this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${parentId}, 7))`;
-      return work(tx);
+      await work(tx, changes);
     });
+    this.metrics.created(changes.created);
+    this.metrics.retried(changes.retried);
+    for (const parent of changes.ended) this.metrics.parentEnded(parent);
+    return changes;
   }
 
   private async dispatch(tasks: TaskRecord[]): Promise<void> {

@@ -103,6 +103,7 @@ export class TasksService {
       }
       const cancelled = await this.tasks.markCancelled(id, task.status);
       if (!cancelled) continue;
+      this.metrics.cancelled([cancelled]);
       await this.stopJob(cancelled);
       await this.family.cancelChildren(id);
       if (cancelled.parentId) await this.family.childSettled(cancelled.parentId);
@@ -123,6 +124,7 @@ export class TasksService {
       }
       const requeued = await this.tasks.requeueForRetry(id, task.status);
       if (!requeued) continue;
+      this.metrics.retried([requeued]);
       // The finished job still holds this job id; BullMQ would ignore a new job under it.
       await this.queue.removeFinishedJob(requeued.taskType, id).catch((error: Error) => this.deferred(id, error));
       await this.dispatch([requeued]);
@@ -156,7 +158,7 @@ export class TasksService {
       ? await this.idempotency.run(idempotency, kind, dtos.map((dto) => dto.kb_id), body, insert)
       : { tasks: await insert(), replayed: false };
     if (!outcome.replayed) {
-      for (const task of outcome.tasks) this.metrics.taskCreated(task);
+      this.metrics.created(outcome.tasks);
       await this.dispatch(outcome.tasks);
     }
     return outcome;

@@ -69,6 +69,7 @@ export class TaskLifecycleService {
       const task = await this.tasks.markProcessing(job.data.taskId, this.workerId);
       // Cancelled, finished or deleted since it was queued: nothing to run.
       if (!task) return { skipped: true };
+      this.metrics.started(task);
       return this.execute(job, task, async (context) => {
         // The handler reads the validated view: the keys its type declares, checked again now.
         const payload = await this.payloads.parse(task.taskType as T, task.kbId, task.payload);
@@ -85,7 +86,9 @@ export class TaskLifecycleService {
     if (!changed) return;
     this.logger.warn(`Task ${job.data.taskId} failed outside its handler: ${error.message}`);
     const task = await this.tasks.findById(job.data.taskId).catch(() => null);
-    if (task) await this.notifyParent(task);
+    if (!task) return;
+    this.metrics.attemptFailed(task, null, 'stalled', true);
+    await this.notifyParent(task);
   }
 
   /** The parent's step is done: keep its partial result, start its children, and free the worker. */
@@ -133,7 +136,7 @@ export class TaskLifecycleService {
         return { discarded: true };
       }
       this.heartbeat.taskFinished(task.id, 'succeeded', elapsed());
-      this.metrics.taskCompleted(labels, elapsed());
+      this.metrics.completed(labels, elapsed());
       await this.notifyParent(task);
       return result;
     } catch (error) {
