@@ -1,14 +1,14 @@
 import { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { applyAuthToDocument, withSecuritySchemes } from './auth/auth-openapi';
 import { Authenticator } from './auth/authenticator.service';
 import { browserAuth } from './auth/browser-auth.middleware';
 import { Role } from './auth/roles';
 import { corsOptions, securityHeaders } from './common/security/http-hardening';
 import { inputLimits } from './common/security/input-limits';
 import type { AllConfig } from './config/app.config';
+import { createOpenApiDocument } from './openapi/openapi-document';
 
 /**
  * HTTP setup shared by main.ts and the e2e tests, so tests exercise exactly what runs:
@@ -36,20 +36,7 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   app.use('/dashboard', browserAuth(authenticator, Role.Read));
   if (auth.docsRequireAuth) for (const path of ['/docs', '/docs-json']) app.use(path, browserAuth(authenticator, Role.Read));
 
-  const document = SwaggerModule.createDocument(
-    app,
-    withSecuritySchemes(new DocumentBuilder())
-      .setTitle('task-manager')
-      .setDescription(
-        'Background-task service of the knowledge-base platform: queues, schedules, runs, retries, tracks and reports work. ' +
-          'Errors always have the body { error, message, code, details }. ' +
-          'When API keys or a JWT key are configured, every route except the health probes (and /metrics unless METRICS_REQUIRE_AUTH) ' +
-          'needs an API key (X-API-Key or Authorization: Bearer) or a bearer JWT; each operation names the role it needs.',
-      )
-      .setVersion(config.getOrThrow('app.version', { infer: true }))
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, applyAuthToDocument(document, { metricsRequireAuth: auth.metricsRequireAuth }), {
+  SwaggerModule.setup('docs', app, createOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'task-manager API',
     swaggerOptions: { persistAuthorization: true },

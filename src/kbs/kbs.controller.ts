@@ -35,7 +35,7 @@ export class KbsController {
   @ApiParam({ name: 'document_id', format: 'uuid' })
   @ApiOperation({ summary: 'One document with its chunks' })
   @ApiOkResponse({ type: DocumentDetailDto })
-  @ApiErrors(ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
+  @ApiErrors([ErrorCode.NotFound, 'Document not found in this knowledge base', { kb_id: 'kb_123456', document_id: '0b9d7e2a-4c1f-4e8a-9d3b-5f6a7c8e9d01' }], ErrorCode.ServiceUnavailable)
   async document(@Param('kb_id') kbId: string, @Param('document_id') documentId: string): Promise<DocumentDetailDto> {
     const document = isUuid(documentId) ? await this.kb.findDocument(documentId) : null;
     if (!document || document.kbId !== kbId) {

@@ -5,6 +5,7 @@ import { EmbeddingService } from './embedding.service';
 import { IndexingService } from './indexing.service';
 import { KbsController } from './kbs.controller';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
+import { SampleDocumentService } from './sample-document.service';
 import { SearchService } from './search.service';
 import { VectorStoreService } from './vector-store.service';
 
@@ -19,6 +20,7 @@ import { VectorStoreService } from './vector-store.service';
     VectorStoreService,
     IndexingService,
     SearchService,
+    SampleDocumentService,
   ],
   exports: [DocumentIngestionService, EmbeddingService, VectorStoreService, IndexingService],
 })

@@ -46,7 +46,7 @@ export class TaskBulkController {
   @ApiParam({ name: 'operation_id', format: 'uuid' })
   @ApiOperation({ summary: 'Progress and outcome of a bulk action (kept 24 hours)' })
   @ApiOkResponse({ type: BulkOperationDto })
-  @ApiErrors(ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
+  @ApiErrors([ErrorCode.NotFound, 'Bulk operation not found (records are kept for 24 hours)', { operation_id: '6f1c2b9e-0a4d-4e3b-9f2a-1c5d7e8f9a0b' }], ErrorCode.ServiceUnavailable)
   get(@Param('operation_id') id: string, @KbScope() scope: readonly string[] | null): Promise<BulkOperationDto> {
     return this.bulk.get(id, scope);
   }
