@@ -11,6 +11,7 @@ const DONE = ApiOkResponse({ type: BulkOperationDto, description: 'Done: at most
 const ACCEPTED = ApiAcceptedResponse({
   type: BulkOperationDto,
   description: 'More than BULK_SYNC_LIMIT tasks matched: running in the background; follow the Location (GET /api/v1/tasks/bulk/{id})',
+  headers: { Location: { description: 'Where to follow the operation: /api/v1/tasks/bulk/{id}', schema: { type: 'string' } } },
 });
 
 /**
