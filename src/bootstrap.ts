@@ -1,30 +1,15 @@
 import { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { applyAuthToDocument, withSecuritySchemes } from './auth/auth-openapi';
 import { AuthenticationGate } from './auth/authentication-gate.service';
 import { browserAuth } from './auth/browser-auth.middleware';
 import { Role } from './auth/roles';
-import { BodyLimits, bodyParsers, documentBodyLimits } from './common/security/body-limits';
+import { bodyParsers, routeBodyLimits } from './common/security/body-limits';
 import { corsOptions, securityHeaders } from './common/security/http-hardening';
 import { inputLimits } from './common/security/input-limits';
-import type { AllConfig, AppConfig } from './config/app.config';
-
-/**
- * Task creation reads large bodies (vectors, batches of up to 1,000 tasks; a batch shares
- * one limit); every other route's body is a few fields and stays small.
- */
-function routeBodyLimits(app: AppConfig): BodyLimits {
-  const create = { limit: app.taskBodyLimit, setting: 'TASK_BODY_LIMIT' };
-  return {
-    rules: [
-      { method: 'POST', path: '/api/v1/tasks', ...create },
-      { method: 'POST', path: '/api/v1/tasks/batch', ...create },
-    ],
-    fallback: { limit: app.bodyLimit, setting: 'BODY_LIMIT' },
-  };
-}
+import type { AllConfig } from './config/app.config';
+import { createOpenApiDocument } from './openapi/openapi-document';
 
 /**
  * HTTP setup shared by main.ts and the e2e tests, so tests exercise exactly what runs:
@@ -51,20 +36,7 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   app.use('/dashboard', browserAuth(gate, Role.Read));
   if (auth.docsRequireAuth) for (const path of ['/docs', '/docs-json']) app.use(path, browserAuth(gate, Role.Read));
 
-  const document = SwaggerModule.createDocument(
-    app,
-    withSecuritySchemes(new DocumentBuilder())
-      .setTitle('task-manager')
-      .setDescription(
-        'Background-task service of the knowledge-base platform: queues, schedules, runs, retries, tracks and reports work. ' +
-          'Errors always have the body { error, message, code, details }. ' +
-          'When API keys or a JWT key are configured, every route except the health probes (and /metrics unless METRICS_REQUIRE_AUTH) ' +
-          'needs an API key (X-API-Key or Authorization: Bearer) or a bearer JWT; each operation names the role it needs.',
-      )
-      .setVersion(config.getOrThrow('app.version', { infer: true }))
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, documentBodyLimits(applyAuthToDocument(document, { metricsRequireAuth: auth.metricsRequireAuth }), bodyLimits), {
+  SwaggerModule.setup('docs', app, createOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'task-manager API',
     swaggerOptions: { persistAuthorization: true },

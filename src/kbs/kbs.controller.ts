@@ -46,7 +46,7 @@ export class KbsController {
   @Get('documents/:document_id')
   @ApiOperation({ summary: 'One document with its chunks' })
   @ApiOkResponse({ type: DocumentDetailDto })
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
+  @ApiErrors(ErrorCode.InvalidRequest, [ErrorCode.NotFound, DOCUMENT_NOT_FOUND, { kb_id: 'kb_123456', document_id: '0b9d7e2a-4c1f-4e8a-9d3b-5f6a7c8e9d01' }], ErrorCode.ServiceUnavailable)
   async document(@KbIdParam() kbId: string, @UuidParam('document_id', 'Document id (a UUID)', DOCUMENT_NOT_FOUND) documentId: string): Promise<DocumentDetailDto> {
     const document = await this.kb.findDocument(kbId, documentId);
     if (!document) {

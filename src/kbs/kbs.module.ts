@@ -5,6 +5,7 @@ import { EmbeddingService } from './embedding.service';
 import { IndexingService } from './indexing.service';
 import { KbsController } from './kbs.controller';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
+import { SampleDocumentService } from './sample-document.service';
 import { SearchService } from './search.service';
 import { TextEmbeddingService } from './text-embedding.service';
 import { VectorStoreService } from './vector-store.service';
@@ -21,6 +22,7 @@ import { VectorStoreService } from './vector-store.service';
     IndexingService,
     SearchService,
     TextEmbeddingService,
+    SampleDocumentService,
   ],
   exports: [DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService],
 })

@@ -12,6 +12,7 @@ const DONE = ApiOkResponse({ type: BulkOperationDto, description: 'Done: at most
 const ACCEPTED = ApiAcceptedResponse({
   type: BulkOperationDto,
   description: 'More than BULK_SYNC_LIMIT tasks matched: running in the background; follow the Location (GET /api/v1/tasks/bulk/{id})',
+  headers: { Location: { description: 'Where to follow the operation: /api/v1/tasks/bulk/{id}', schema: { type: 'string' } } },
 });
 
 /**
@@ -46,7 +47,7 @@ export class TaskBulkController {
   @Get(':operation_id')
   @ApiOperation({ summary: 'Progress and outcome of a bulk action (kept 24 hours)' })
   @ApiOkResponse({ type: BulkOperationDto })
-  @ApiErrors(ErrorCode.NotFound, ErrorCode.ServiceUnavailable)
+  @ApiErrors([ErrorCode.NotFound, BULK_OPERATION_NOT_FOUND, { operation_id: '6f1c2b9e-0a4d-4e3b-9f2a-1c5d7e8f9a0b' }], ErrorCode.ServiceUnavailable)
   get(@UuidParam('operation_id', 'Bulk operation id (a UUID)', BULK_OPERATION_NOT_FOUND) id: string, @KbScope() scope: readonly string[] | null): Promise<BulkOperationDto> {
     return this.bulk.get(id, scope);
   }

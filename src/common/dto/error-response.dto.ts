@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ErrorCode } from '../errors/error-codes';
 
 /** The one error body every endpoint returns on failure. */
 export class ErrorResponseDto {
@@ -9,14 +10,15 @@ export class ErrorResponseDto {
   message!: string;
 
   @ApiProperty({
-    example: 'TASK_NOT_FOUND',
-    description:
-      'Stable machine-readable code: INVALID_REQUEST, UNAUTHORIZED, FORBIDDEN, RATE_LIMITED, TASK_NOT_FOUND, TASK_NOT_CANCELABLE, TASK_NOT_RETRYABLE, TASK_NOT_PROCESSING, QUEUE_FULL, SERVICE_UNAVAILABLE, NOT_FOUND, PAYLOAD_TOO_LARGE, INTERNAL_ERROR',
+    enum: Object.values(ErrorCode),
+    enumName: 'ErrorCode',
+    example: ErrorCode.TaskNotFound,
+    description: 'Stable machine-readable code; clients switch on it. A code never changes meaning (new ones may be added)',
   })
-  code!: string;
+  code!: ErrorCode;
 
   @ApiProperty({
-    example: { task_id: 'invalid_id' },
+    example: { task_id: '550e8400-e29b-41d4-a716-446655440000' },
     description: 'Structured context; for INVALID_REQUEST `fields` maps each bad field path to its messages',
     type: 'object',
     additionalProperties: true,

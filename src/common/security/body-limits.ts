@@ -1,6 +1,7 @@
 import { json, urlencoded } from 'body-parser';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import type { AppConfig } from '../../config/app.config';
 import { PayloadTooLargeError } from '../errors/domain.error';
 import { ERROR_TITLE, ErrorCode } from '../errors/error-codes';
 
@@ -18,6 +19,21 @@ export interface BodyLimits {
   rules: BodyLimitRule[];
   /** Every other route: their bodies are a few fields. */
   fallback: { limit: string; setting: string };
+}
+
+/**
+ * Task creation reads large bodies (vectors, batches of up to 1,000 tasks; a batch shares
+ * one limit); every other route's body is a few fields and stays small.
+ */
+export function routeBodyLimits(app: AppConfig): BodyLimits {
+  const create = { limit: app.taskBodyLimit, setting: 'TASK_BODY_LIMIT' };
+  return {
+    rules: [
+      { method: 'POST', path: '/api/v1/tasks', ...create },
+      { method: 'POST', path: '/api/v1/tasks/batch', ...create },
+    ],
+    fallback: { limit: app.bodyLimit, setting: 'BODY_LIMIT' },
+  };
 }
 
 /** Methods whose body no route reads: not parsed, so they can never answer 413 (or 400 for bad JSON). */

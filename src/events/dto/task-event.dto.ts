@@ -16,7 +16,7 @@ export class TaskEventsQueryDto {
 
 /** One state change or progress report: the `data` of an SSE message and an entry of a task's history. */
 export class TaskEventDto {
-  @ApiProperty({ example: 18342, description: 'Increases with every event; the SSE `id` of a task stream' })
+  @ApiProperty({ type: 'integer', example: 18342, description: 'Increases with every event; the SSE `id` of a task stream' })
   event_id!: number;
 
   @ApiProperty({ format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000' })
@@ -38,13 +38,13 @@ export class TaskEventDto {
   @ApiProperty({ enum: TASK_STATUSES, example: TaskStatus.processing })
   status!: TaskStatus;
 
-  @ApiProperty({ minimum: 0, maximum: 100, example: 40 })
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 100, example: 40 })
   progress!: number;
 
   @ApiProperty({ nullable: true, type: String, example: 'Probe round 2 of 5' })
   message!: string | null;
 
-  @ApiProperty({ example: 1, description: 'Execution the event belongs to (0 before the first)' })
+  @ApiProperty({ type: 'integer', example: 1, description: 'Execution the event belongs to (0 before the first)' })
   attempt!: number;
 
   @ApiProperty({ nullable: true, type: String, example: null, description: 'Set on the event that ends a failed attempt' })

@@ -6,7 +6,7 @@ import { TaskEventDto } from './task-event.dto';
 
 /** One execution of a task, from the event that claimed it to the one that ended it. */
 export class TaskAttemptDto {
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   attempt!: number;
 
   @ApiProperty({

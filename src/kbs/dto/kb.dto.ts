@@ -31,11 +31,11 @@ export class DocumentDto {
   @ApiProperty({ example: 'report.pdf', description: 'Path inside the upload folder, as given' }) file_path!: string;
   @ApiProperty({ enum: ['txt', 'md', 'html', 'pdf', 'docx'] }) format!: string;
   @ApiProperty({ description: 'SHA-256 of the file' }) content_hash!: string;
-  @ApiProperty() characters!: number;
-  @ApiProperty({ nullable: true, type: Number }) pages!: number | null;
-  @ApiProperty() chunk_count!: number;
-  @ApiProperty() chunk_size!: number;
-  @ApiProperty() chunk_overlap!: number;
+  @ApiProperty({ type: 'integer' }) characters!: number;
+  @ApiProperty({ nullable: true, type: 'integer' }) pages!: number | null;
+  @ApiProperty({ type: 'integer' }) chunk_count!: number;
+  @ApiProperty({ type: 'integer' }) chunk_size!: number;
+  @ApiProperty({ type: 'integer' }) chunk_overlap!: number;
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true }) metadata!: unknown;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) last_task_id!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) indexed_at!: string | null;
@@ -45,10 +45,10 @@ export class DocumentDto {
 
 export class ChunkDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty() chunk_index!: number;
+  @ApiProperty({ type: 'integer' }) chunk_index!: number;
   @ApiProperty() content!: string;
-  @ApiProperty({ description: 'Offset of the first character in the extracted text (code points)' }) start!: number;
-  @ApiProperty({ description: 'Offset after the last character (code points)' }) end!: number;
+  @ApiProperty({ type: 'integer', description: 'Offset of the first character in the extracted text (code points)' }) start!: number;
+  @ApiProperty({ type: 'integer', description: 'Offset after the last character (code points)' }) end!: number;
 }
 
 export class DocumentDetailDto extends DocumentDto {
@@ -63,12 +63,12 @@ export class DocumentListDto {
 export class SearchHitDto {
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) chunk_id!: string | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) document_id!: string | null;
-  @ApiProperty({ nullable: true, type: Number }) chunk_index!: number | null;
+  @ApiProperty({ nullable: true, type: 'integer' }) chunk_index!: number | null;
   @ApiProperty({ nullable: true, type: String }) source_path!: string | null;
   @ApiProperty({ nullable: true, type: String }) content!: string | null;
   @ApiProperty({ description: 'fulltext: ts_rank_cd; vector: cosine similarity; hybrid: reciprocal-rank-fusion score' }) score!: number;
-  @ApiProperty({ required: false, nullable: true, type: Number }) fulltext_rank?: number | null;
-  @ApiProperty({ required: false, nullable: true, type: Number }) vector_rank?: number | null;
+  @ApiProperty({ required: false, nullable: true, type: 'integer' }) fulltext_rank?: number | null;
+  @ApiProperty({ required: false, nullable: true, type: 'integer' }) vector_rank?: number | null;
 }
 
 export class SearchResponseDto {

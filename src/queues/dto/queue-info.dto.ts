@@ -12,7 +12,7 @@ export class QueueInfoQueryDto {
 }
 
 export class QueueInfoResponseDto {
-  @ApiProperty({ example: 25, description: 'Tasks ready to run and waiting for a worker (not delayed, not running)' })
+  @ApiProperty({ type: 'integer', example: 25, description: 'Tasks ready to run and waiting for a worker (not delayed, not running)' })
   queue_size!: number;
 
   @ApiProperty({
@@ -29,10 +29,10 @@ export class QueueParamsDto {
 }
 
 export class WaitingByPriorityDto {
-  @ApiProperty({ example: 0 }) critical!: number;
-  @ApiProperty({ example: 2 }) high!: number;
-  @ApiProperty({ example: 10 }) normal!: number;
-  @ApiProperty({ example: 1 }) low!: number;
+  @ApiProperty({ type: 'integer', example: 0 }) critical!: number;
+  @ApiProperty({ type: 'integer', example: 2 }) high!: number;
+  @ApiProperty({ type: 'integer', example: 10 }) normal!: number;
+  @ApiProperty({ type: 'integer', example: 1 }) low!: number;
 }
 
 /** One task type's queue as BullMQ sees it. */
@@ -43,22 +43,22 @@ export class QueueStateDto {
   @ApiProperty({ example: false, description: 'Paused: no worker takes its jobs until it is resumed' })
   paused!: boolean;
 
-  @ApiProperty({ example: 13, description: 'Ready to run, waiting for a worker (or for the queue to be resumed)' })
+  @ApiProperty({ type: 'integer', example: 13, description: 'Ready to run, waiting for a worker (or for the queue to be resumed)' })
   waiting!: number;
 
   @ApiProperty({ type: WaitingByPriorityDto })
   waiting_by_priority!: WaitingByPriorityDto;
 
-  @ApiProperty({ example: 3, description: 'Scheduled for later, or waiting out a retry backoff' })
+  @ApiProperty({ type: 'integer', example: 3, description: 'Scheduled for later, or waiting out a retry backoff' })
   delayed!: number;
 
-  @ApiProperty({ example: 4, description: 'Running now' })
+  @ApiProperty({ type: 'integer', example: 4, description: 'Running now' })
   active!: number;
 
-  @ApiProperty({ example: 1, description: 'Jobs that failed for good and are still kept in Redis (24 h)' })
+  @ApiProperty({ type: 'integer', example: 1, description: 'Jobs that failed for good and are still kept in Redis (24 h)' })
   failed!: number;
 
-  @ApiProperty({ example: 120, description: 'Finished jobs still kept in Redis (1 h)' })
+  @ApiProperty({ type: 'integer', example: 120, description: 'Finished jobs still kept in Redis (1 h)' })
   completed!: number;
 }
 

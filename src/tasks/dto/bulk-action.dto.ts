@@ -27,13 +27,13 @@ export class BulkOperationDto {
   @ApiProperty({ type: 'object', additionalProperties: true, example: { kb_id: 'kb_123', status: 'queued' }, description: 'The filter as given' })
   filter!: Record<string, unknown>;
 
-  @ApiProperty({ example: 3000, description: 'Tasks the filter matched (in a status the action applies to) when the action started' })
+  @ApiProperty({ type: 'integer', example: 3000, description: 'Tasks the filter matched (in a status the action applies to) when the action started' })
   matched!: number;
 
-  @ApiProperty({ example: 3000, description: 'Tasks changed so far; fewer than matched when some changed state meanwhile' })
+  @ApiProperty({ type: 'integer', example: 3000, description: 'Tasks changed so far; fewer than matched when some changed state meanwhile' })
   affected!: number;
 
-  @ApiProperty({ example: 6, description: 'Transactions (batches of BULK_BATCH_SIZE) done so far' })
+  @ApiProperty({ type: 'integer', example: 6, description: 'Transactions (batches of BULK_BATCH_SIZE) done so far' })
   batches!: number;
 
   @ApiProperty({ nullable: true, type: String, example: null })

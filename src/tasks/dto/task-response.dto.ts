@@ -26,19 +26,19 @@ export class TaskResponseDto {
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'What the handler returned; null until completed' })
   result!: unknown;
 
-  @ApiProperty({ minimum: 0, maximum: 100, example: 65 })
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 100, example: 65 })
   progress!: number;
 
   @ApiProperty({ nullable: true, type: String, example: 'Processing embeddings...' })
   progress_message!: string | null;
 
-  @ApiProperty({ example: 0, description: 'Retries so far: automatic ones after a failed attempt, plus manual ones' })
+  @ApiProperty({ type: 'integer', example: 0, description: 'Retries so far: automatic ones after a failed attempt, plus manual ones' })
   retry_count!: number;
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   max_retries!: number;
 
-  @ApiProperty({ example: 300, description: 'Seconds one attempt may run' })
+  @ApiProperty({ type: 'integer', example: 300, description: 'Seconds one attempt may run' })
   timeout!: number;
 
   @ApiProperty({ ...nullableDate, example: null })
@@ -75,7 +75,7 @@ export class TaskResponseDto {
 
   @ApiProperty({
     nullable: true,
-    type: Number,
+    type: 'integer',
     example: 1,
     description: '1-based place among due waiting tasks of this type with higher or equal priority; 0 once started or finished; null while scheduled for later',
   })
@@ -86,10 +86,10 @@ export class TaskResponseDto {
 }
 
 export class PaginationDto {
-  @ApiProperty({ example: 1 }) page!: number;
-  @ApiProperty({ example: 20 }) page_size!: number;
-  @ApiProperty({ example: 156 }) total!: number;
-  @ApiProperty({ example: 8 }) total_pages!: number;
+  @ApiProperty({ type: 'integer', example: 1 }) page!: number;
+  @ApiProperty({ type: 'integer', example: 20 }) page_size!: number;
+  @ApiProperty({ type: 'integer', example: 156 }) total!: number;
+  @ApiProperty({ type: 'integer', example: 8 }) total_pages!: number;
 }
 
 export class TaskListResponseDto {
@@ -99,7 +99,7 @@ export class TaskListResponseDto {
 
 export class BatchCreateResponseDto {
   @ApiProperty({ type: [TaskResponseDto] }) tasks!: TaskResponseDto[];
-  @ApiProperty({ example: 2 }) count!: number;
+  @ApiProperty({ type: 'integer', example: 2 }) count!: number;
 }
 
 export class CancelTaskResponseDto {

@@ -1,0 +1,57 @@
+/**
+ * The service's OpenAPI document outside the service:
+ *
+ *   node -r @swc-node/register scripts/openapi.ts export <file.json>   write the live document
+ *   node -r @swc-node/register scripts/openapi.ts docs                 regenerate docs/api.md
+ *   node -r @swc-node/register scripts/openapi.ts lint                 redocly lint (redocly.yaml) of the live document
+ *
+ * Each starts the API role once (DATABASE_URL and REDIS_URL must reach running services).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fetchLiveDocument } from './lib/live-openapi';
+import { renderApiMarkdown } from './lib/openapi-markdown';
+
+const ROOT = path.join(__dirname, '..');
+export const API_DOC_PATH = path.join(ROOT, 'docs', 'api.md');
+
+async function main([command, target]: string[]): Promise<number> {
+  const document = await fetchLiveDocument();
+  switch (command) {
+    case 'export':
+      if (!target) throw new Error('Usage: openapi.ts export <file.json>');
+      writeFileSync(target, JSON.stringify(document, null, 2) + '\n');
+      return 0;
+    case 'docs':
+      writeFileSync(API_DOC_PATH, renderApiMarkdown(document));
+      console.log(`wrote ${path.relative(ROOT, API_DOC_PATH)}`);
+      return 0;
+    case 'lint': {
+      const dir = mkdtempSync(path.join(tmpdir(), 'openapi-'));
+      try {
+        const file = path.join(dir, 'openapi.json');
+        writeFileSync(file, JSON.stringify(document, null, 2));
+        const redocly = path.join(ROOT, 'node_modules', '.bin', 'redocly');
+        const run = spawnSync(redocly, ['lint', '--config', path.join(ROOT, 'redocly.yaml'), file], {
+          stdio: 'inherit',
+          env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+        });
+        return run.status ?? 1;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    default:
+      throw new Error('Usage: openapi.ts <export <file.json> | docs | lint>');
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => process.exit(status),
+  (error: Error) => {
+    console.error(error.message);
+    process.exit(1);
+  },
+);
