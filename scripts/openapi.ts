@@ -34,11 +34,14 @@ async function main([command, target]: string[]): Promise<number> {
         const file = path.join(dir, 'openapi.json');
         writeFileSync(file, JSON.stringify(document, null, 2));
         const redocly = path.join(ROOT, 'node_modules', '.bin', 'redocly');
-        const run = spawnSync(redocly, ['lint', '--config', path.join(ROOT, 'redocly.yaml'), file], {
-          stdio: 'inherit',
-          env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
-        });
-        return run.status ?? 1;
+        const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' };
+        const args = ['lint', '--config', path.join(ROOT, 'redocly.yaml'), file];
+        const run = spawnSync(redocly, args, { stdio: 'inherit', env });
+        if (run.status !== 0) return run.status ?? 1;
+        // Redocly exits 0 on warnings; a clean document has none, so they fail the lint too.
+        const totals = (JSON.parse(spawnSync(redocly, [...args, '--format', 'json'], { env, encoding: 'utf8' }).stdout) as { totals: { warnings: number } }).totals;
+        if (totals.warnings > 0) console.error(`${totals.warnings} warning(s): the document must lint clean`);
+        return totals.warnings > 0 ? 1 : 0;
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -77,6 +77,8 @@ export function typeTaskSchemas(document: OpenAPIObject): void {
   const batch = objectSchema(schemas, PAYLOAD_DTOS[TaskType.batch_processing].name);
   const items = batch.properties?.items as SchemaObject | undefined;
   if (items) items.items = ref('BatchChildTaskRequest');
+  // The DTO that validates an item is described per task type by BatchChildTaskRequest instead.
+  delete schemas.BatchTaskItemDto;
 
   schemas.CreateTaskDto = byTaskType(TASK_TYPES, requestName, 'A task to submit; `payload` depends on `task_type`');
 
