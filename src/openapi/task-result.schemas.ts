@@ -87,6 +87,10 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
     },
   },
   EmbeddingGenerationResult: {
+    description: 'Stored chunks embedded (payload with document_id, chunk_ids or neither), or texts given inline (payload with texts)',
+    oneOf: [{ $ref: '#/components/schemas/EmbeddingGenerationChunksResult' }, { $ref: '#/components/schemas/EmbeddingGenerationTextsResult' }],
+  },
+  EmbeddingGenerationChunksResult: {
     type: 'object',
     required: ['model', 'dimension', 'chunks', 'embedded', 'already_embedded', 'document_id'],
     properties: {
@@ -96,6 +100,32 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
       embedded: int('Chunks embedded by this task'),
       already_embedded: int('Chunks that already had an embedding for this model'),
       document_id: { ...uuid(), nullable: true },
+    },
+  },
+  EmbeddingGenerationTextsResult: {
+    type: 'object',
+    required: ['model', 'dimension', 'embedded', 'vectors', 'stored'],
+    properties: {
+      model: { type: 'string', description: 'The configured embedding model' },
+      dimension: { type: 'integer', minimum: 1 },
+      embedded: int('Texts embedded'),
+      vectors: {
+        type: 'array',
+        nullable: true,
+        items: { type: 'array', items: { type: 'number' } },
+        description: 'The vectors, in the order of `texts`; null when they were stored instead (`store: true`)',
+      },
+      stored: {
+        type: 'object',
+        nullable: true,
+        description: "With `store: true`: where the vectors are — the kb's vector store, under these ids (in the order of `texts`)",
+        required: ['kb_id', 'backend', 'ids'],
+        properties: {
+          kb_id: { type: 'string' },
+          backend: { type: 'string', enum: ['pgvector', 'float_array'] },
+          ids: { type: 'array', items: { type: 'string' } },
+        },
+      },
     },
   },
   VectorStorageResult: {
@@ -111,7 +141,7 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
   },
   KnowledgeIndexingResult: {
     type: 'object',
-    required: ['documents', 'chunks', 'vectors', 'fulltext_indexed', 'fulltext_config', 'vector_index', 'vector_index_name', 'vector_index_action', 'vectors_synced', 'document_id'],
+    required: ['documents', 'chunks', 'vectors', 'fulltext_indexed', 'fulltext_config', 'vector_index', 'vector_index_name', 'vector_index_action', 'vectors_synced', 'document_id', 'document_ids'],
     properties: {
       documents: int(),
       chunks: int(),
@@ -123,6 +153,7 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
       vector_index_action: { type: 'string', enum: ['created', 'rebuilt', 'kept', 'none'] },
       vectors_synced: int('Vectors whose pgvector column was refreshed from their float array'),
       document_id: { ...uuid(), nullable: true },
+      document_ids: { type: 'array', items: uuid(), nullable: true, description: 'The documents indexed when the payload named several' },
     },
   },
   BatchChildrenOutcome: {

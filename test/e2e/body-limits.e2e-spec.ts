@@ -75,7 +75,11 @@ describe('Body limits per route (e2e)', () => {
   });
 
   it('documents 413 with the shared error body and the route\'s limit on every operation that reads a body, and on no other', async () => {
-    const paths = (await call(base, 'GET', '/docs-json')).body.paths as Record<string, Record<string, { responses: Record<string, { description: string; content: Record<string, { schema: unknown }> }> }>>;
+    type Example = { value: { message: string } };
+    const paths = (await call(base, 'GET', '/docs-json')).body.paths as Record<
+      string,
+      Record<string, { responses: Record<string, { description: string; content: Record<string, { schema: unknown; examples: Record<string, Example> }> }> }>
+    >;
     const seen: string[] = [];
     for (const [path, item] of Object.entries(paths)) {
       for (const [method, operation] of Object.entries(item)) {
@@ -86,7 +90,9 @@ describe('Body limits per route (e2e)', () => {
         }
         seen.push(`${method} ${path}`);
         expect(response.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorResponseDto' });
-        expect(response.description).toContain(path === '/api/v1/tasks' || path === '/api/v1/tasks/batch' ? '64mb (TASK_BODY_LIMIT)' : '64kb (BODY_LIMIT)');
+        expect(response.description).toBe('PAYLOAD_TOO_LARGE');
+        const { message } = response.content['application/json'].examples.PAYLOAD_TOO_LARGE.value;
+        expect(message).toContain(path === '/api/v1/tasks' || path === '/api/v1/tasks/batch' ? '64mb (TASK_BODY_LIMIT)' : '64kb (BODY_LIMIT)');
       }
     }
     expect(seen).toEqual(expect.arrayContaining(['post /api/v1/tasks', 'post /api/v1/tasks/batch', 'put /api/v1/tasks/{task_id}/progress', 'post /api/v1/tasks/bulk/cancel']));

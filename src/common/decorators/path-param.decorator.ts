@@ -45,8 +45,8 @@ export function PathParam(rule: PathParamRule): ParameterDecorator {
       name: rule.name,
       required: true,
       description: rule.description,
-      example: rule.example,
-      schema: { type: 'string', pattern: rule.pattern.source, maxLength: rule.maxLength, ...(rule.format ? { format: rule.format } : {}) },
+      // On the schema, where generated clients and Swagger UI's "Try it out" both read it.
+      schema: { type: 'string', pattern: rule.pattern.source, maxLength: rule.maxLength, ...(rule.format ? { format: rule.format } : {}), example: rule.example },
     })(target, key!, descriptor);
   };
 }

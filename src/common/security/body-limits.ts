@@ -95,7 +95,8 @@ export function documentBodyLimits(document: OpenAPIObject, limits: BodyLimits):
       const rule = limits.rules.find((r) => r.method.toLowerCase() === method && r.path === path) ?? limits.fallback;
       const example = new PayloadTooLargeError(rule.limit, toBytes(rule.limit), rule.setting);
       operation.responses['413'] = {
-        description: `PAYLOAD_TOO_LARGE: the body is over this route's limit of ${rule.limit} (${rule.setting})`,
+        // The codes, as every error response lists them; the example's message names this route's limit.
+        description: ErrorCode.PayloadTooLarge,
         content: {
           'application/json': {
             schema: { $ref: '#/components/schemas/ErrorResponseDto' },
