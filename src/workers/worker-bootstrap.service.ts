@@ -65,6 +65,8 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
       (worker as unknown as { createLockManager(): void }).createLockManager();
       worker.on('failed', (job: Job<TaskJobData> | undefined, error: Error) => void this.lifecycle.onJobFailedOutsideHandler(job, error));
       worker.on('error', (error) => this.logger.warn(`Worker ${type}: ${error.message}`));
+      // The job's lock is no longer ours (job id = task id): stop running and writing for it.
+      worker.on('lockRenewalFailed', (jobIds: string[]) => jobIds.forEach((id) => this.cancellation.lockLost(id)));
       void worker.run().catch((error: Error) => this.logger.error(`Worker ${type} stopped: ${error.message}`));
     }
     this.logger.log(`Workers started as ${this.heartbeat.workerId} (concurrency ${queue.workerConcurrency})`);
@@ -76,6 +78,7 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
    * queued, job moved back), so another worker picks it up without waiting for a lock to expire.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    this.cancellation.stopAccepting();
     this.heartbeat.markStopping();
     const graceMs = this.config.getOrThrow('queue.shutdownGraceMs', { infer: true });
     const closing = Promise.all(TASK_TYPES.map((type) => this.processors[type].worker.close()));
