@@ -8,12 +8,20 @@ import { PayloadValidatorService } from '../tasks/payload-validator.service';
 import { TaskFamilyService } from '../tasks/task-family.service';
 import { NewTask, TaskRecord, TasksRepository } from '../tasks/tasks.repository';
 import { isDatabaseUnavailable } from '../common/errors/infrastructure-errors';
+import { settledWithin } from '../common/utils/settled-within';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { untilWritten } from './durable-write';
 import { LeaseLostError, PermanentTaskError, TaskCancelledError, TaskTimeoutError, WorkerShutdownError } from './task-errors';
 import { TaskCancellationService, TaskLease } from './task-cancellation.service';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 import { WORKER_ID } from './worker-identity';
+
+/**
+ * How long a hand-back waits for PostgreSQL to record `queued`: one UPDATE by primary key.
+ * Past it the job goes back anyway (the next claim accepts a `processing` task), so a slow or
+ * locked row cannot hold a shutdown past its grace period.
+ */
+const HAND_BACK_WRITE_MS = 500;
 
 /** What a handler gets: its task, its typed payload, a signal to honour, and a way to report progress. */
 export interface TaskContext<T extends TaskType> {
@@ -184,14 +192,17 @@ export class TaskLifecycleService {
   /**
    * Shutdown cut the attempt short (or came before it started): the job goes back to the
    * queue at once, not as a failed attempt, so another worker takes it without waiting for
-   * the lock to expire. PostgreSQL is told too when it answers (status `queued`); when it
-   * does not, the task stays `processing` until the next claim, which accepts that.
+   * the lock to expire. PostgreSQL is told too when it answers in time (status `queued`);
+   * when it does not, the task stays `processing` until the next claim, which accepts that.
    */
   private async handBack(job: Job<TaskJobData>, task: TaskRecord | null): Promise<Error> {
     if (task) {
-      await this.tasks
+      const recorded = this.tasks
         .requeueOrphaned(task.id, task.attempt, 'its worker shut down')
         .catch((error: Error) => this.logger.warn(`Task ${task.id} handed back while PostgreSQL was unreachable: ${error.message}`));
+      if (!(await settledWithin(recorded, HAND_BACK_WRITE_MS))) {
+        this.logger.warn(`Task ${task.id} handed back before PostgreSQL recorded it (no answer within ${HAND_BACK_WRITE_MS} ms)`);
+      }
     }
     await job.moveToWait(job.token);
     // Tells BullMQ the job was moved on purpose: neither completed nor failed.
