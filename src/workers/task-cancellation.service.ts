@@ -28,8 +28,7 @@ export interface TaskLease {
 @Injectable()
 export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(TaskCancellationService.name);
-  private readonly running = new Map<string, { controller: AbortController; lockLost: AbortController }>();
-  private readonly shutdown = new AbortController();
+  private readonly running = new Map<string, { controller: AbortController; held: AbortController }>();
   private stopping = false;
   private readonly channel: string;
   private readonly subscriber: RedisClient;
@@ -65,12 +64,14 @@ export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
 
   /** Registers a task this process now holds; release() when its job is done with. */
   hold(taskId: string): TaskLease {
-    const entry = { controller: new AbortController(), lockLost: new AbortController() };
+    // Two plain controllers rather than AbortSignal.any over a process-wide shutdown signal:
+    // every task's composite signal would stay attached to that long-lived one (a known leak).
+    const entry = { controller: new AbortController(), held: new AbortController() };
     this.running.set(taskId, entry);
     return {
       taskId,
       controller: entry.controller,
-      held: AbortSignal.any([this.shutdown.signal, entry.lockLost.signal]),
+      held: entry.held.signal,
       release: () => {
         if (this.running.get(taskId) === entry) this.running.delete(taskId);
       },
@@ -80,8 +81,10 @@ export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
   /** The grace period is over: aborts every task held here and every write still waiting; returns how many. */
   abortAll(reason: WorkerShutdownError): number {
     this.stopping = true;
-    this.shutdown.abort(reason);
-    for (const { controller } of this.running.values()) controller.abort(reason);
+    for (const { controller, held } of this.running.values()) {
+      held.abort(reason);
+      controller.abort(reason);
+    }
     return this.running.size;
   }
 
@@ -93,7 +96,7 @@ export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
     const entry = this.running.get(taskId);
     if (!entry) return;
     const reason = new LeaseLostError();
-    entry.lockLost.abort(reason);
+    entry.held.abort(reason);
     entry.controller.abort(reason);
   }
 
