@@ -4,6 +4,15 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { AllConfig } from '../config/app.config';
+import { settledWithin } from '../common/utils/settled-within';
+
+/**
+ * How long closing the pool may wait for queries still running. At that point they belong to
+ * work abandoned when the workers' grace period ended (a handler that does not stop on its
+ * signal, its task already handed back): waiting for them held a worker's exit 9-15 s past
+ * its grace period. Their connections close with the process, which rolls their work back.
+ */
+const CLOSE_WAIT_MS = 500;
 
 /**
  * The Prisma client over node-postgres (no Rust engine). It connects lazily on first
@@ -33,7 +42,10 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
    * to the queue in beforeApplicationShutdown, and a pool ended earlier cannot be reopened.
    */
   async onApplicationShutdown(): Promise<void> {
-    await this.$disconnect();
-    await this.pool.end().catch(() => undefined);
+    const closing = (async () => {
+      await this.$disconnect();
+      await this.pool.end().catch(() => undefined);
+    })();
+    await settledWithin(closing, CLOSE_WAIT_MS);
   }
 }

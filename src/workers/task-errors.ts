@@ -35,3 +35,14 @@ export class WorkerShutdownError extends Error {
     this.name = 'WorkerShutdownError';
   }
 }
+
+/**
+ * BullMQ could not renew the job's lock (it was taken or expired): another worker may run
+ * the task now, so this process stops running it and records nothing for it.
+ */
+export class LeaseLostError extends Error {
+  constructor() {
+    super("The worker lost its job's lock; the task is no longer its to run");
+    this.name = 'LeaseLostError';
+  }
+}

@@ -7,11 +7,21 @@ import type { PayloadOf, TaskJobData, TaskType } from '../queues/task-types';
 import { PayloadValidatorService } from '../tasks/payload-validator.service';
 import { TaskFamilyService } from '../tasks/task-family.service';
 import { NewTask, TaskRecord, TasksRepository } from '../tasks/tasks.repository';
+import { isDatabaseUnavailable } from '../common/errors/infrastructure-errors';
+import { settledWithin } from '../common/utils/settled-within';
 import { ConcurrencyLimiter } from './concurrency-limiter';
-import { PermanentTaskError, TaskCancelledError, TaskTimeoutError, WorkerShutdownError } from './task-errors';
-import { TaskCancellationService } from './task-cancellation.service';
+import { untilWritten } from './durable-write';
+import { LeaseLostError, PermanentTaskError, TaskCancelledError, TaskTimeoutError, WorkerShutdownError } from './task-errors';
+import { TaskCancellationService, TaskLease } from './task-cancellation.service';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 import { WORKER_ID } from './worker-identity';
+
+/**
+ * How long a hand-back waits for PostgreSQL to record `queued`: one UPDATE by primary key.
+ * Past it the job goes back anyway (the next claim accepts a `processing` task), so a slow or
+ * locked row cannot hold a shutdown past its grace period.
+ */
+const HAND_BACK_WRITE_MS = 500;
 
 /** What a handler gets: its task, its typed payload, a signal to honour, and a way to report progress. */
 export interface TaskContext<T extends TaskType> {
@@ -45,6 +55,10 @@ export class AwaitChildren {
  * timeout and cancellation signal, then record completed, queued-for-retry or failed. Every
  * write is conditional on the attempt it claimed, so a late writer changes nothing.
  * Errors propagate to BullMQ, whose attempts and backoff do the retrying.
+ *
+ * A PostgreSQL outage is not the task's failure: the claim and every outcome write wait it
+ * out (untilWritten) while this process holds the job's lock, and a task whose write cannot
+ * land before shutdown goes back to the queue instead of being stranded as `processing`.
  */
 @Injectable()
 export class TaskLifecycleService {
@@ -66,15 +80,28 @@ export class TaskLifecycleService {
 
   run<T extends TaskType>(job: Job<TaskJobData>, handler: TaskHandler<T>): Promise<unknown> {
     return this.limiter.run(async () => {
-      const task = await this.tasks.markProcessing(job.data.taskId, this.workerId);
-      // Cancelled, finished or deleted since it was queued: nothing to run.
-      if (!task) return { skipped: true };
-      this.metrics.started(task);
-      return this.execute(job, task, async (context) => {
-        // The handler reads the validated view: the keys its type declares, checked again now.
-        const payload = await this.payloads.parse(task.taskType as T, task.kbId, task.payload);
-        return handler({ ...context, payload });
-      });
+      // Fetched, but its turn came after SIGTERM: another worker starts it now, not after our grace period.
+      if (!this.cancellation.accepting) throw await this.handBack(job, null);
+      const lease = this.cancellation.hold(job.data.taskId);
+      let task: TaskRecord | null = null;
+      try {
+        task = await this.durably(lease, 'claim', () => this.tasks.markProcessing(job.data.taskId, this.workerId));
+        // Cancelled, finished or deleted since it was queued: nothing to run.
+        if (!task) return { skipped: true };
+        const claimed = task;
+        this.metrics.started(claimed);
+        return await this.execute(job, claimed, lease, async (context) => {
+          // The handler reads the validated view: the keys its type declares, checked again now.
+          const payload = await this.payloads.parse(claimed.taskType as T, claimed.kbId, claimed.payload);
+          return handler({ ...context, payload });
+        });
+      } catch (error) {
+        // The grace period ended while the task ran or while one of its writes waited for PostgreSQL.
+        if (error instanceof WorkerShutdownError) throw await this.handBack(job, task);
+        throw error;
+      } finally {
+        lease.release();
+      }
     });
   }
 
@@ -92,12 +119,11 @@ export class TaskLifecycleService {
   }
 
   /** The parent's step is done: keep its partial result, start its children, and free the worker. */
-  private async awaitChildren(task: TaskRecord, pending: AwaitChildren, seconds: number): Promise<unknown> {
-    const parent = await this.tasks.markAwaitingChildren(task.id, task.attempt, pending.partialResult, pending.progress);
-    if (!parent) {
-      this.heartbeat.taskReleased(task.id);
-      return { discarded: true };
-    }
+  private async awaitChildren(task: TaskRecord, lease: TaskLease, pending: AwaitChildren, seconds: number): Promise<unknown> {
+    const parent = await this.durably(lease, 'partial result', () =>
+      this.tasks.markAwaitingChildren(task.id, task.attempt, pending.partialResult, pending.progress),
+    );
+    if (!parent) return { discarded: true };
     await this.family.startChildren(parent, pending.children);
     this.heartbeat.taskFinished(task.id, 'succeeded', seconds);
     return { awaiting_children: true };
@@ -111,10 +137,9 @@ export class TaskLifecycleService {
       .catch((error: Error) => this.logger.warn(`Parent ${task.parentId} not updated after ${task.id}: ${error.message}`));
   }
 
-  private async execute(job: Job<TaskJobData>, task: TaskRecord, handler: (context: RunContext) => Promise<unknown>): Promise<unknown> {
+  private async execute(job: Job<TaskJobData>, task: TaskRecord, lease: TaskLease, handler: (context: RunContext) => Promise<unknown>): Promise<unknown> {
     const started = process.hrtime.bigint();
-    const controller = new AbortController();
-    const untrack = this.cancellation.track(task.id, controller);
+    const { controller } = lease;
     const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.timeoutSeconds)), task.timeoutSeconds * 1000);
     this.heartbeat.taskStarted(task.id);
     const labels = { taskType: task.taskType, priority: task.priority };
@@ -123,39 +148,68 @@ export class TaskLifecycleService {
       const context: RunContext = {
         task,
         signal: controller.signal,
-        reportProgress: async (progress, message) => {
-          await this.tasks.updateProgress(task.id, clampProgress(progress), message ?? null, task.attempt);
-        },
+        reportProgress: (progress, message) => this.reportProgress(task, progress, message),
       };
-      const result = await untilAborted(handler(context), controller.signal);
-      if (result instanceof AwaitChildren) return await this.awaitChildren(task, result, elapsed());
-      const recorded = await this.tasks.markCompleted(task.id, task.attempt, result ?? null);
-      if (!recorded) {
-        // Cancelled while finishing: the cancellation stands.
-        this.heartbeat.taskReleased(task.id);
-        return { discarded: true };
+      let result: unknown;
+      try {
+        result = await untilAborted(handler(context), controller.signal);
+      } finally {
+        // The timeout bounds the handler; the outcome write after it may wait out an outage.
+        clearTimeout(timer);
       }
+      if (result instanceof AwaitChildren) return await this.awaitChildren(task, lease, result, elapsed());
+      const recorded = await this.durably(lease, 'completion', () => this.tasks.markCompleted(task.id, task.attempt, result ?? null));
+      // Cancelled while finishing: the cancellation stands.
+      if (!recorded) return { discarded: true };
       this.heartbeat.taskFinished(task.id, 'succeeded', elapsed());
       this.metrics.completed(labels, elapsed());
       await this.notifyParent(task);
       return result;
     } catch (error) {
-      if (error instanceof WorkerShutdownError) throw await this.handBack(job, task);
-      throw await this.recordFailure(job, task, error, elapsed(), labels);
+      if (error instanceof WorkerShutdownError) throw error;
+      throw await this.recordFailure(job, task, lease, error, elapsed(), labels);
     } finally {
-      clearTimeout(timer);
-      untrack();
+      // Whatever happened, the task no longer runs here: a heartbeat listing it would keep
+      // the reconciler from recovering it.
+      this.heartbeat.taskReleased(task.id);
     }
   }
 
   /**
-   * Shutdown cut the attempt short: the task goes back to `queued` and its job back to the
-   * queue at once (not a failed attempt), so another worker takes it without waiting for
-   * the lock to expire.
+   * Progress is superseded by the next report and by the outcome, so a report that cannot
+   * reach PostgreSQL is dropped rather than failing the attempt.
    */
-  private async handBack(job: Job<TaskJobData>, task: TaskRecord): Promise<Error> {
-    this.heartbeat.taskReleased(task.id);
-    await this.tasks.requeueOrphaned(task.id, task.attempt, 'its worker shut down');
+  private async reportProgress(task: TaskRecord, progress: number, message?: string): Promise<void> {
+    try {
+      await this.tasks.updateProgress(task.id, clampProgress(progress), message ?? null, task.attempt);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      this.logger.warn(`Progress of task ${task.id} not recorded, PostgreSQL unreachable: ${(error as Error).message}`);
+    }
+  }
+
+  /** A write of the task's state that waits out a PostgreSQL outage for as long as this process holds the task. */
+  private durably<R>(lease: TaskLease, what: string, write: () => Promise<R>): Promise<R> {
+    return untilWritten(write, lease.held, (error) =>
+      this.logger.warn(`Task ${lease.taskId}: ${what} waits for PostgreSQL (${error.message}); retrying until it lands`),
+    );
+  }
+
+  /**
+   * Shutdown cut the attempt short (or came before it started): the job goes back to the
+   * queue at once, not as a failed attempt, so another worker takes it without waiting for
+   * the lock to expire. PostgreSQL is told too when it answers in time (status `queued`);
+   * when it does not, the task stays `processing` until the next claim, which accepts that.
+   */
+  private async handBack(job: Job<TaskJobData>, task: TaskRecord | null): Promise<Error> {
+    if (task) {
+      const recorded = this.tasks
+        .requeueOrphaned(task.id, task.attempt, 'its worker shut down')
+        .catch((error: Error) => this.logger.warn(`Task ${task.id} handed back while PostgreSQL was unreachable: ${error.message}`));
+      if (!(await settledWithin(recorded, HAND_BACK_WRITE_MS))) {
+        this.logger.warn(`Task ${task.id} handed back before PostgreSQL recorded it (no answer within ${HAND_BACK_WRITE_MS} ms)`);
+      }
+    }
     await job.moveToWait(job.token);
     // Tells BullMQ the job was moved on purpose: neither completed nor failed.
     return new WaitingError();
@@ -165,22 +219,19 @@ export class TaskLifecycleService {
   private async recordFailure(
     job: Job<TaskJobData>,
     task: TaskRecord,
+    lease: TaskLease,
     error: unknown,
     seconds: number,
     labels: { taskType: TaskType; priority: TaskRecord['priority'] },
   ): Promise<Error> {
     const err = error instanceof Error ? error : new Error(String(error));
-    if (err instanceof TaskCancelledError) {
-      this.heartbeat.taskReleased(task.id);
-      return new UnrecoverableError(err.message);
-    }
+    if (err instanceof TaskCancelledError) return new UnrecoverableError(err.message);
+    // Another worker may hold the task now: this one records nothing.
+    if (err instanceof LeaseLostError) return err;
     const permanent = err instanceof PermanentTaskError || err instanceof UnrecoverableError;
     const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const recorded = await this.tasks.markAttemptFailed(task.id, task.attempt, err.message, final);
-    if (!recorded) {
-      this.heartbeat.taskReleased(task.id);
-      return new UnrecoverableError(`Task ${task.id} is no longer processing; attempt result discarded`);
-    }
+    const recorded = await this.durably(lease, 'failed attempt', () => this.tasks.markAttemptFailed(task.id, task.attempt, err.message, final));
+    if (!recorded) return new UnrecoverableError(`Task ${task.id} is no longer processing; attempt result discarded`);
     this.heartbeat.taskFinished(task.id, 'failed', seconds);
     this.metrics.attemptFailed(labels, seconds, err instanceof TaskTimeoutError ? 'timeout' : permanent ? 'permanent' : 'error', final);
     if (final) await this.notifyParent(task);

@@ -2,6 +2,7 @@ import { WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, BeforeApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Job } from 'bullmq';
+import { settledWithin } from '../common/utils/settled-within';
 import type { AllConfig } from '../config/app.config';
 import { TASK_TYPES, TaskJobData, TaskType } from '../queues/task-types';
 import { BatchProcessingProcessor } from './processors/batch-processing.processor';
@@ -14,6 +15,12 @@ import { TaskCancellationService } from './task-cancellation.service';
 import { WorkerShutdownError } from './task-errors';
 import { TaskLifecycleService } from './task-lifecycle';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
+
+/**
+ * What a shutdown may take beyond the grace period: handing the interrupted tasks back
+ * (bounded PostgreSQL and Redis writes) and closing connections.
+ */
+const SHUTDOWN_EPSILON_MS = 2000;
 
 /**
  * Starts the six BullMQ workers once their settings are known. Processors are declared
@@ -65,34 +72,47 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
       (worker as unknown as { createLockManager(): void }).createLockManager();
       worker.on('failed', (job: Job<TaskJobData> | undefined, error: Error) => void this.lifecycle.onJobFailedOutsideHandler(job, error));
       worker.on('error', (error) => this.logger.warn(`Worker ${type}: ${error.message}`));
+      // The job's lock is no longer ours (job id = task id): stop running and writing for it.
+      worker.on('lockRenewalFailed', (jobIds: string[]) => jobIds.forEach((id) => this.cancellation.lockLost(id)));
       void worker.run().catch((error: Error) => this.logger.error(`Worker ${type} stopped: ${error.message}`));
     }
     this.logger.log(`Workers started as ${this.heartbeat.workerId} (concurrency ${queue.workerConcurrency})`);
   }
 
   /**
-   * SIGTERM: stop fetching new jobs and give running ones the grace period to finish.
-   * Whatever still runs afterwards is aborted and handed back to the queue at once (status
-   * queued, job moved back), so another worker picks it up without waiting for a lock to expire.
+   * SIGTERM: stop fetching new jobs and give running ones the grace period to finish; jobs
+   * fetched but not started go back at once. Whatever still runs afterwards is aborted and
+   * handed back to the queue (status queued, job moved back), so another worker picks it up
+   * without waiting for a lock to expire. The whole shutdown, every later hook included,
+   * ends within the grace period plus SHUTDOWN_EPSILON_MS.
    */
-  async beforeApplicationShutdown(): Promise<void> {
-    this.heartbeat.markStopping();
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
     const graceMs = this.config.getOrThrow('queue.shutdownGraceMs', { infer: true });
+    // Only for a signal: app.close() in a test or an embedding process must not end the process.
+    if (signal) this.exitAfter(graceMs + SHUTDOWN_EPSILON_MS);
+    this.cancellation.stopAccepting();
+    this.heartbeat.markStopping();
     const closing = Promise.all(TASK_TYPES.map((type) => this.processors[type].worker.close()));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      closing.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
-      const aborted = this.cancellation.abortAll(new WorkerShutdownError());
-      this.logger.warn(`${aborted} task(s) still running after the ${graceMs} ms grace period; they return to the queue`);
-      await closing;
-    }
+    if (await settledWithin(closing, graceMs)) return;
+    const aborted = this.cancellation.abortAll(new WorkerShutdownError());
+    this.logger.warn(`${aborted} task(s) still running after the ${graceMs} ms grace period; they return to the queue`);
+    await closing;
   }
 
   onApplicationShutdown(): void {
     this.logger.log('Workers stopped');
+  }
+
+  /**
+   * The last resort behind the bounded steps (hand-back writes, pool close): a hook that
+   * still waits — Redis unreachable while connections close, a webhook delivery holding its
+   * worker — does not keep the process past its deadline, where an orchestrator would
+   * SIGKILL it without a word. Unreferenced, so it never delays a shutdown that finishes.
+   */
+  private exitAfter(ms: number): void {
+    setTimeout(() => {
+      this.logger.error(`Shutdown still not finished ${ms} ms after the signal; exiting now`);
+      process.exit(1);
+    }, ms).unref();
   }
 }

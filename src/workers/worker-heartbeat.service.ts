@@ -65,7 +65,7 @@ export class WorkerHeartbeatService implements OnApplicationBootstrap, OnApplica
     this.lastFinishedAt = new Date();
   }
 
-  /** The running task was taken away (cancelled, or skipped because it was no longer queued). */
+  /** The task no longer runs here, however it ended (idempotent: also after taskFinished). */
   taskReleased(taskId: string): void {
     this.running.delete(taskId);
   }

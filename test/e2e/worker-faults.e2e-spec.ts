@@ -1,10 +1,13 @@
+import { Client } from 'pg';
 import request from 'supertest';
+import { settledWithin } from '../../src/common/utils/settled-within';
 import { AppRole } from '../../src/config/env.validation';
 import { TaskQueueService } from '../../src/queues/task-queue.service';
 import { WorkerDirectoryService } from '../../src/queues/worker-directory.service';
 import { taskRequest } from '../factories/task.factory';
 import { ServiceProcess, startService } from '../setup/processes';
 import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { TEST_DATABASE_URL } from '../setup/test-env';
 
 /**
  * Faults in worker processes: each test runs the API in this process and the workers as
@@ -89,6 +92,38 @@ describe('Worker faults (e2e)', () => {
     expect(done.status).toBe('completed');
     expect(done.attempt).toBe(2);
   });
+
+  it('exits within the grace period plus a bounded epsilon although PostgreSQL holds its writes, and the task completes elsewhere', async () => {
+    const graceMs = 3000;
+    const w = await worker({ WORKER_SHUTDOWN_GRACE_MS: String(graceMs) });
+    const id = await longTask(6);
+    const claimed = await processingOn(id);
+    // Another transaction holds the task's row, so the worker's writes for it (progress, the
+    // hand-back) wait as they would on a slow or locked database. A shutdown that waits for
+    // them (the hand-back's UPDATE, the pool's close) would never end while the row is held.
+    const blocker = new Client({ connectionString: TEST_DATABASE_URL });
+    await blocker.connect();
+    let exitMs: number;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE', [id]);
+      const signalledAt = Date.now();
+      // A bound on a deadline, not on speed: the grace, a small hand-back, slack for a loaded machine.
+      await settledWithin(w.stop('SIGTERM'), graceMs + 2500);
+      exitMs = Date.now() - signalledAt;
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await blocker.end();
+    }
+    console.log(`[faults] SIGTERM with a ${graceMs} ms grace, the task outlasting it and its row locked: exited after ${exitMs} ms`);
+    expect(w.child.exitCode !== null || w.child.signalCode !== null).toBe(true);
+    expect(exitMs).toBeLessThan(graceMs + 2500);
+    expect(w.output.join('')).toContain('they return to the queue');
+    await worker();
+    const done = await settled(id, 60000);
+    expect(done).toMatchObject({ status: 'completed', attempt: 2 });
+    expect(done.workerId).not.toBe(claimed.workerId);
+  }, 90000);
 
   it('stops a task running in another process when it is cancelled', async () => {
     await worker();

@@ -129,13 +129,19 @@ export interface ServiceProcess extends OwnedProcess {
 }
 
 /**
- * `total` light health_check tasks for `kbId`, created over HTTP in batches of `batchSize`
+ * `total` health_check tasks for `kbId` (light ones unless `payload` says otherwise), created over HTTP in batches of `batchSize`
  * that alternate between the given API processes (as a load balancer would spread them).
  * Each batch must be accepted whole (201).
  */
-export async function createThroughApis(apis: ServiceProcess[], kbId: string, total: number, batchSize: number): Promise<void> {
+export async function createThroughApis(
+  apis: ServiceProcess[],
+  kbId: string,
+  total: number,
+  batchSize: number,
+  payload: Record<string, unknown> = { checks: ['database'] },
+): Promise<void> {
   for (let i = 0; i < total / batchSize; i++) {
-    const body = Array.from({ length: batchSize }, () => taskRequest({ kb_id: kbId, payload: { checks: ['database'] } }));
+    const body = Array.from({ length: batchSize }, () => taskRequest({ kb_id: kbId, payload }));
     const res = await fetch(`${apis[i % apis.length].url}/api/v1/tasks/batch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
