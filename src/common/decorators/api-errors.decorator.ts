@@ -14,7 +14,7 @@ const EXAMPLES: Record<ErrorCode, [string, Record<string, unknown>]> = {
   ],
   [ErrorCode.Unauthorized]: ['Invalid credentials', {}],
   [ErrorCode.Forbidden]: ['This operation needs the write role; this credential has the read role', { required_role: 'write', role: 'read' }],
-  [ErrorCode.RateLimited]: ['Rate limit of 6000 requests per 60 s exceeded; retry after 12 s', { limit: 6000, window_seconds: 60 }],
+  [ErrorCode.RateLimited]: ['Rate limit of 120000 requests per 60 s exceeded; retry after 12 s', { limit: 120000, window_seconds: 60 }],
   [ErrorCode.TaskNotFound]: ['Task with specified ID does not exist', { task_id: TASK_ID }],
   [ErrorCode.TaskNotCancelable]: ['Task is completed and can no longer be canceled', { task_id: TASK_ID, status: 'completed' }],
   [ErrorCode.TaskNotRetryable]: ['Only failed or cancelled tasks can be retried', { task_id: TASK_ID, status: 'processing' }],
