@@ -21,6 +21,7 @@ import {
   HealthCheckPayloadDto,
   KnowledgeIndexingPayloadDto,
   MAX_INLINE_RESULT_VALUES,
+  MAX_VECTOR_VALUES,
   VectorStoragePayloadDto,
 } from './dto/task-payloads.dto';
 
@@ -252,7 +253,9 @@ export class PayloadValidatorService {
     const dimension = p.vectors[0].values.length;
     const odd = p.vectors.findIndex((v) => v.values.length !== dimension);
     if (odd >= 0) add(arrays ? `vectors[${odd}]` : `vectors[${odd}].values`, `every vector must have the same dimension (${dimension})`);
-    else if (kbId !== null) await this.checkKbDimension(kbId, dimension, 'vectors', add);
+    else if (p.vectors.length * dimension > MAX_VECTOR_VALUES) {
+      add('vectors', `at most ${MAX_VECTOR_VALUES} numbers per task (vectors × dimension): ${p.vectors.length} × ${dimension} is more; split them over several tasks`);
+    } else if (kbId !== null) await this.checkKbDimension(kbId, dimension, 'vectors', add);
   }
 
   private async checkKbDimension(kbId: string, dimension: number, field: string, add: AddError): Promise<void> {

@@ -96,6 +96,17 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       expect(fieldsOf(outside)).toEqual(['payload.file_path']);
     });
 
+    it('refuses more vector numbers than the body limit can carry, naming payload.vectors, and stores nothing', async () => {
+      const kb = kbs.kb('toomany');
+      const vectors = Array.from({ length: 123 }, () => new Array<number>(8192).fill(0.5)); // 1,007,616 numbers
+      const res = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors } }).expect(400);
+      expect(fieldsOf(res)).toEqual(['payload.vectors']);
+      expect(res.body.details.fields['payload.vectors'][0]).toMatch(/at most 1000000 numbers per task/);
+      expect(await t.prisma.task.count({ where: { kbId: kb } })).toBe(0);
+      const fits = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: vectors.slice(0, 122) } }).expect(201);
+      await request(t.http).delete(`/api/v1/tasks/${fits.body.id}`);
+    });
+
     it('reports a value of the wrong type as such, not as a size or length problem', async () => {
       const kb = kbs.kb('types');
       const texts = await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts: ['a', 7] } }).expect(400);

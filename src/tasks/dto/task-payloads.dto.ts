@@ -31,6 +31,14 @@ export const MAX_CHUNK_SIZE = 100_000;
 export const MAX_BATCH_ITEMS = 1000;
 export const MAX_VECTORS = 10_000;
 export const MAX_DIMENSION = 8192;
+/**
+ * Numbers (vectors × dimension) one vector_storage task may carry: 1M numbers of up to ~25
+ * JSON characters each stay well under TASK_BODY_LIMIT's default 64 MB, so every payload the
+ * schema allows also fits the body limit (10,000 vectors of 100 dimensions, 651 of 1,536, or
+ * 122 of 8,192). Larger sets go in several tasks: one request of a million numbers already
+ * costs the API seconds of parsing and validation.
+ */
+export const MAX_VECTOR_VALUES = 1_000_000;
 /** Texts one embedding_generation task embeds inline, and the characters of each (about 8k tokens). */
 export const MAX_TEXTS = 1000;
 export const MAX_TEXT_LENGTH = 32_000;
@@ -230,7 +238,7 @@ export class VectorStoragePayloadDto {
       [0.12, -0.03, 0.88],
       [0.05, 0.41, -0.27],
     ],
-    description: 'Vectors to upsert, all of one dimension: objects, or plain number arrays with parallel ids / metadatas',
+    description: `Vectors to upsert, all of one dimension: objects, or plain number arrays with parallel ids / metadatas. At most ${MAX_VECTOR_VALUES} numbers in all (vectors × dimension), so the body fits the create routes' 64 MB limit.`,
   })
   @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_VECTORS))
   @Transform(toVectorInputs, { toClassOnly: true })
