@@ -7,6 +7,7 @@ import { Authenticator } from './auth/authenticator.service';
 import { configureHttpApp } from './bootstrap';
 import { RedactingLogger } from './common/security/redacting.logger';
 import { redactSecrets } from './common/security/redact';
+import { uploadNamespaceWarning } from './config/app.config';
 import { AppRole, validateEnvironment } from './config/env.validation';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   if (env.APP_ROLE === AppRole.Worker) {
     const context = await NestFactory.createApplicationContext(module, { logger });
     context.enableShutdownHooks();
+    const namespaceWarning = uploadNamespaceWarning(env);
+    if (namespaceWarning) Logger.warn(namespaceWarning, 'Security');
     Logger.log('task-manager workers running (no HTTP in the worker role)', 'Bootstrap');
     return;
   }

@@ -190,6 +190,21 @@ export function uploadPerKb(e: EnvironmentVariables): boolean {
   return parseApiKeys(e.API_KEYS).some((key) => key.kbIds !== null) || jwtSettings(e) !== null;
 }
 
+/**
+ * A worker needs no credentials, so in auto mode one started without the API's API_KEYS or
+ * JWT settings decides `shared` while the API decides per kb: the API then checks a path
+ * inside UPLOAD_DIR/<kb_id>/ and the worker reads it from the top of UPLOAD_DIR, where
+ * `kb_b/file` is another kb's file. The worker cannot tell, so it says so at start.
+ */
+export function uploadNamespaceWarning(e: EnvironmentVariables): string | null {
+  if (e.APP_ROLE !== AppRole.Worker || e.UPLOAD_NAMESPACE !== UploadNamespaceMode.Auto || uploadPerKb(e)) return null;
+  return (
+    'UPLOAD_NAMESPACE=auto means shared on this worker (it has no API key with kb_ids and no JWT settings), so it reads ' +
+    'every kb\'s files from the top of UPLOAD_DIR. If the API confines uploads per kb, this worker lets one kb read ' +
+    'another\'s files: set UPLOAD_NAMESPACE (per_kb or shared) to the same value on every process.'
+  );
+}
+
 export const pipelineConfig = registerAs('pipeline', (): PipelineConfig => {
   const e = env();
   return {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { uploadPerKb } from './app.config';
+import { uploadNamespaceWarning, uploadPerKb } from './app.config';
 import { validateEnvironment } from './env.validation';
 
 const error = (env: Record<string, string>): string => {
@@ -83,6 +83,19 @@ describe('upload variables', () => {
     expect(perKb({ JWT_SECRET: 'x'.repeat(40) })).toBe(true);
     expect(perKb({ API_KEYS: limitedKey, UPLOAD_NAMESPACE: 'shared' })).toBe(false);
     expect(perKb({ UPLOAD_NAMESPACE: 'per_kb' })).toBe(true);
+  });
+
+  it('warns a worker whose auto mode may disagree with the API (it lacks the kb-limited credentials)', () => {
+    const warning = (env: Record<string, string>) => uploadNamespaceWarning(validateEnvironment(env));
+    expect(warning({ APP_ROLE: 'worker' })).toMatch(/set UPLOAD_NAMESPACE \(per_kb or shared\) to the same value on every process/);
+    expect(warning({ APP_ROLE: 'worker', API_KEYS: allKbKey })).not.toBeNull();
+    // It decides as the API does, or was told: nothing to warn about.
+    expect(warning({ APP_ROLE: 'worker', API_KEYS: limitedKey })).toBeNull();
+    expect(warning({ APP_ROLE: 'worker', UPLOAD_NAMESPACE: 'shared' })).toBeNull();
+    expect(warning({ APP_ROLE: 'worker', UPLOAD_NAMESPACE: 'per_kb' })).toBeNull();
+    // API and both roles hold the credentials they decide by.
+    expect(warning({ APP_ROLE: 'api' })).toBeNull();
+    expect(warning({})).toBeNull();
   });
 
   it('names UPLOAD_NAMESPACE and UPLOAD_ALLOW_HARD_LINKS when they are wrong', () => {
