@@ -52,8 +52,10 @@ export interface RetentionConfig {
 
 export interface PipelineConfig {
   uploadDir: string;
-  /** UPLOAD_NAMESPACE with auto decided: whether each kb reads only UPLOAD_DIR/<kb_id>/. */
+  /** UPLOAD_NAMESPACE with auto decided from this process's own credentials: whether each kb reads only UPLOAD_DIR/<kb_id>/. */
   uploadPerKb: boolean;
+  /** UPLOAD_NAMESPACE as configured: in auto, a worker-only process follows what the API recorded (UploadNamespaceService). */
+  uploadNamespace: UploadNamespaceMode;
   allowHardLinks: boolean;
   maxFileBytes: number;
   embedding: {
@@ -191,17 +193,16 @@ export function uploadPerKb(e: EnvironmentVariables): boolean {
 }
 
 /**
- * A worker needs no credentials, so in auto mode one started without the API's API_KEYS or
- * JWT settings decides `shared` while the API decides per kb: the API then checks a path
- * inside UPLOAD_DIR/<kb_id>/ and the worker reads it from the top of UPLOAD_DIR, where
- * `kb_b/file` is another kb's file. The worker cannot tell, so it says so at start.
+ * A worker needs no credentials, so in auto mode it cannot resolve the mode itself: it follows
+ * the mode the API recorded in PostgreSQL (UploadNamespaceService). Said at start, so an
+ * operator knows where the mode comes from.
  */
 export function uploadNamespaceWarning(e: EnvironmentVariables): string | null {
   if (e.APP_ROLE !== AppRole.Worker || e.UPLOAD_NAMESPACE !== UploadNamespaceMode.Auto || uploadPerKb(e)) return null;
   return (
-    'UPLOAD_NAMESPACE=auto means shared on this worker (it has no API key with kb_ids and no JWT settings), so it reads ' +
-    'every kb\'s files from the top of UPLOAD_DIR. If the API confines uploads per kb, this worker lets one kb read ' +
-    'another\'s files: set UPLOAD_NAMESPACE (per_kb or shared) to the same value on every process.'
+    'UPLOAD_NAMESPACE=auto: this worker has no API key with kb_ids and no JWT settings, so it follows the upload mode ' +
+    'the API recorded in PostgreSQL (shared until an API has started); set UPLOAD_NAMESPACE (per_kb or shared) on every ' +
+    'process to make it explicit.'
   );
 }
 
@@ -210,6 +211,7 @@ export const pipelineConfig = registerAs('pipeline', (): PipelineConfig => {
   return {
     uploadDir: resolve(e.UPLOAD_DIR),
     uploadPerKb: uploadPerKb(e),
+    uploadNamespace: e.UPLOAD_NAMESPACE,
     allowHardLinks: e.UPLOAD_ALLOW_HARD_LINKS,
     maxFileBytes: e.MAX_FILE_BYTES,
     embedding: {

@@ -85,9 +85,9 @@ describe('upload variables', () => {
     expect(perKb({ UPLOAD_NAMESPACE: 'per_kb' })).toBe(true);
   });
 
-  it('warns a worker whose auto mode may disagree with the API (it lacks the kb-limited credentials)', () => {
+  it('tells a worker without the kb-limited credentials that in auto it follows the mode the API recorded', () => {
     const warning = (env: Record<string, string>) => uploadNamespaceWarning(validateEnvironment(env));
-    expect(warning({ APP_ROLE: 'worker' })).toMatch(/set UPLOAD_NAMESPACE \(per_kb or shared\) to the same value on every process/);
+    expect(warning({ APP_ROLE: 'worker' })).toMatch(/follows the upload mode the API recorded in PostgreSQL/);
     expect(warning({ APP_ROLE: 'worker', API_KEYS: allKbKey })).not.toBeNull();
     // It decides as the API does, or was told: nothing to warn about.
     expect(warning({ APP_ROLE: 'worker', API_KEYS: limitedKey })).toBeNull();

@@ -2,13 +2,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
-import { FileAccessError, FileAccessReason, UploadFolder } from '../pipeline/file-confinement';
+import { FileAccessError, FileAccessReason, UploadFolder, UploadFolderOptions } from '../pipeline/file-confinement';
 import { DocumentReadError, extractText, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { splitText } from '../pipeline/text-splitter';
 import { countOf } from '../common/utils/plural';
 import { PermanentTaskError } from '../workers/task-errors';
 import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap, DocumentProcessingPayload } from './kb-payloads';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
+import { UploadNamespaceService } from './upload-namespace.service';
 
 export interface IngestionResult {
   document_id: string;
@@ -40,26 +41,23 @@ const RETRYABLE_FILE_ERRORS = new Set<string>([FileAccessReason.FileNotFound, Fi
  */
 @Injectable()
 export class DocumentIngestionService {
-  private readonly uploads: UploadFolder;
+  private readonly uploads: Omit<UploadFolderOptions, 'perKb'>;
 
   constructor(
     private readonly kb: KnowledgeBaseRepository,
+    private readonly namespace: UploadNamespaceService,
     config: ConfigService<AllConfig, true>,
   ) {
     const pipeline = config.getOrThrow('pipeline', { infer: true });
-    this.uploads = new UploadFolder({
-      root: pipeline.uploadDir,
-      perKb: pipeline.uploadPerKb,
-      maxFileBytes: pipeline.maxFileBytes,
-      allowHardLinks: pipeline.allowHardLinks,
-    });
+    this.uploads = { root: pipeline.uploadDir, maxFileBytes: pipeline.maxFileBytes, allowHardLinks: pipeline.allowHardLinks };
   }
 
   async ingest(payload: DocumentProcessingPayload, ctx: IngestionContext): Promise<IngestionResult> {
     const chunkSize = payload.chunk_size ?? DEFAULT_CHUNK_SIZE;
     const chunkOverlap = payload.chunk_overlap ?? defaultChunkOverlap(chunkSize);
     // Read once, through the descriptor that was checked: the hash and the text come from these very bytes.
-    const { bytes } = await this.uploads
+    const uploads = new UploadFolder({ ...this.uploads, perKb: await this.namespace.perKb() });
+    const { bytes } = await uploads
       .forKb(ctx.kbId)
       .readConfined(payload.file_path, { signal: ctx.signal })
       .catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DeploymentSettingsRepository } from './deployment-settings.repository';
 import { DocumentIngestionService } from './document-ingestion.service';
 import { embeddingProviderProvider } from './embedding-provider.provider';
 import { EmbeddingService } from './embedding.service';
@@ -8,6 +9,7 @@ import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { SampleDocumentService } from './sample-document.service';
 import { SearchService } from './search.service';
 import { TextEmbeddingService } from './text-embedding.service';
+import { UploadNamespaceService } from './upload-namespace.service';
 import { VectorStoreService } from './vector-store.service';
 
 /** Knowledge-base content: the pipeline stages the processors run, and the endpoints to see and search the result. */
@@ -23,6 +25,8 @@ import { VectorStoreService } from './vector-store.service';
     SearchService,
     TextEmbeddingService,
     SampleDocumentService,
+    DeploymentSettingsRepository,
+    UploadNamespaceService,
   ],
   exports: [DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService],
 })
