@@ -128,6 +128,20 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       }).expect(400);
       expect(fieldsOf(item)).toEqual(['payload.items[0].callback_url', 'payload.items[0].priorty']);
     });
+
+    it('documents a batch item with exactly the fields it accepts (no callback fields: they belong to the batch)', async () => {
+      const schemas = (await request(t.http).get('/docs-json').expect(200)).body.components.schemas;
+      const children = Object.keys(schemas).filter((name) => /^Batch\w+ChildRequest$/.test(name));
+      expect(children).toHaveLength(5);
+      for (const name of children) {
+        expect({ name, fields: Object.keys(schemas[name].properties).sort(), closed: schemas[name].additionalProperties }).toEqual({
+          name,
+          fields: ['kb_id', 'max_retries', 'payload', 'priority', 'schedule_for', 'task_type', 'timeout'],
+          closed: false,
+        });
+        expect(schemas[name].required).toEqual(expect.not.arrayContaining(['kb_id']));
+      }
+    });
   });
 
   describe('one answer lists every bad field', () => {
