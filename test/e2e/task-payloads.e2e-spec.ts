@@ -164,6 +164,14 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       expect(fieldsOf(res)).toEqual(['callback_url', 'kb_id', 'payload.chunk_size', 'payload.file_path', 'priority', 'timeout']);
     });
 
+    it('reports a store that is not a boolean alone, without the rules that depend on it (kb dimension, ids)', async () => {
+      const kb = kbs.kb('store');
+      const vectors = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: [[1, 2]] } }).expect(201);
+      expect((await settled(vectors.body.id)).status).toBe('completed');
+      const res = await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts: ['a'], store: 'yes', ids: ['x', 'y'] } }).expect(400);
+      expect(res.body.details.fields).toEqual({ 'payload.store': ['store must be a boolean value'] });
+    });
+
     it('reports cross-field payload rules next to the fields that are wrong on their own', async () => {
       const res = await create({
         task_type: 'document_processing',
