@@ -78,11 +78,21 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
       pipeline: {
         type: 'object',
         description: 'With payload.pipeline: each finished stage (embedding_generation, vector_storage, knowledge_indexing) with its task and result',
-        additionalProperties: {
-          type: 'object',
-          required: ['task_id', 'result'],
-          properties: { task_id: uuid(), result: { type: 'object', additionalProperties: true } },
-        },
+        // One property per stage, each with its own result type, so a client reads
+        // pipeline.vector_storage.result.stored typed instead of an unknown map.
+        properties: Object.fromEntries(
+          (
+            [
+              ['embedding_generation', 'EmbeddingGenerationChunksResult'],
+              ['vector_storage', 'VectorStorageResult'],
+              ['knowledge_indexing', 'KnowledgeIndexingResult'],
+            ] as const
+          ).map(([stage, result]) => [
+            stage,
+            { type: 'object', required: ['task_id', 'result'], properties: { task_id: uuid(), result: ref(result) } },
+          ]),
+        ),
+        additionalProperties: false,
       },
     },
   },

@@ -64,15 +64,12 @@ export function typeTaskSchemas(document: OpenAPIObject): void {
 
   const childTypes = TASK_TYPES.filter((type) => type !== TaskType.batch_processing);
   const childName = (type: TaskType) => `Batch${pascal(type)}ChildRequest`;
-  const kbId = request.properties?.kb_id as SchemaObject;
-  for (const type of childTypes) {
-    schemas[childName(type)] = variant(
-      request,
-      type,
-      { payload: payloadOf(type), kb_id: { ...kbId, description: 'Defaults to the batch\'s kb_id; when given it must be the same' } },
-      request.required?.filter((field) => field !== 'kb_id'),
-    );
-  }
+  // From the DTO that validates an item, not from CreateTaskDto: an item has no callback
+  // fields (they belong to the batch), and a schema that listed them let clients send what
+  // the service refuses.
+  const item = objectSchema(schemas, 'BatchTaskItemDto');
+  item.additionalProperties = false;
+  for (const type of childTypes) schemas[childName(type)] = variant(item, type, { payload: payloadOf(type) });
   schemas.BatchChildTaskRequest = byTaskType(childTypes, childName, 'A child task of a batch: a task request whose kb_id defaults to the batch\'s');
   const batch = objectSchema(schemas, PAYLOAD_DTOS[TaskType.batch_processing].name);
   const items = batch.properties?.items as SchemaObject | undefined;

@@ -195,21 +195,24 @@ export class PayloadValidatorService {
       for (const key of ['store', 'ids', 'metadatas'] as const) if (p[key] !== undefined) add(key, `${key} applies to texts only`);
       return;
     }
+    // A store that is not a boolean is reported as such; the rules that depend on it would
+    // only add errors about a choice the caller has not validly made (a kb dimension, ids).
+    const storeValid = valid('store');
     for (const key of ['ids', 'metadatas'] as const) {
       const list = p[key];
-      if (list === undefined) continue;
+      if (list === undefined || !storeValid) continue;
       if (!p.store) add(key, `${key} are stored with the vectors: set store: true`);
       else if (list.length !== p.texts.length) add(key, `${key} must have one entry per text (${p.texts.length}); got ${list.length}`);
     }
     if (p.ids && valid('ids')) checkUnique(p.ids, (i) => `ids[${i}]`, add);
     const dimension = this.embeddingDimension;
-    if (!p.store && valid('texts') && p.texts.length * dimension > MAX_INLINE_RESULT_VALUES) {
+    if (storeValid && !p.store && valid('texts') && p.texts.length * dimension > MAX_INLINE_RESULT_VALUES) {
       add(
         'texts',
         `at most ${Math.floor(MAX_INLINE_RESULT_VALUES / dimension)} texts can be returned inline as ${dimension}-dimensional vectors; set store: true to store them in the knowledge base instead`,
       );
     }
-    if (p.store && kbId !== null) await this.checkKbDimension(kbId, dimension, 'texts', add);
+    if (storeValid && p.store && kbId !== null) await this.checkKbDimension(kbId, dimension, 'texts', add);
   }
 
   /**
@@ -241,9 +244,12 @@ export class PayloadValidatorService {
       add(`vectors[${otherForm}]`, `every vector must have the form of vectors[0] (${arrays ? 'a number array' : 'an object'})`);
       return;
     }
+    // A store that is not a boolean is reported as such; the rules that depend on it would
+    // only add errors about a choice the caller has not validly made (a kb dimension, ids).
+    const storeValid = valid('store');
     for (const key of ['ids', 'metadatas'] as const) {
       const list = p[key];
-      if (list === undefined) continue;
+      if (list === undefined || !storeValid) continue;
       if (!arrays) add(key, `${key} goes with vectors given as number arrays; give each vector object its ${key === 'ids' ? 'id' : 'metadata'}`);
       else if (list.length !== p.vectors.length) add(key, `${key} must have one entry per vector (${p.vectors.length}); got ${list.length}`);
     }

@@ -101,6 +101,22 @@ describe('HTTP hardening (e2e)', () => {
     for (const res of answers) expect({ status: res.status, code: res.body.code, reason: res.body.details.reason }).toEqual({ status: 400, code: 'INVALID_REQUEST', reason: 'nul_character' });
   });
 
+  it('refuses the reserved key names in a query string as in a body, naming the key', async () => {
+    const headers = { 'X-API-Key': admin.key };
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      for (const path of [`/api/v1/tasks?${key}=1`, `/api/v1/stats/tasks?kb_id=${kb}&${key}=x`]) {
+        const res = await call(base, 'GET', path, { headers });
+        expect({ path, status: res.status, code: res.body.code, reason: res.body.details?.reason, fields: res.body.details?.fields }).toEqual({
+          path,
+          status: 400,
+          code: 'INVALID_REQUEST',
+          reason: 'reserved_key',
+          fields: { [key]: [expect.stringContaining('reserved key name')] },
+        });
+      }
+    }
+  });
+
   it('never shows a stack trace, a file path or SQL in an error body', async () => {
     const headers = { 'X-API-Key': admin.key };
     const answers = await Promise.all([

@@ -61,6 +61,10 @@ async function main(): Promise<void> {
   if (document.task_type !== 'document_processing' || !document.result) throw new Error('document_processing has no result');
   const documentId: string = document.result.document_id;
   const chunkCount: number = document.result.chunk_count;
+  // With payload.pipeline, each stage's result is typed (a compile error if it were an unknown map).
+  const pipelineStored: number | undefined = document.result.pipeline?.vector_storage?.result.stored;
+  const pipelineEmbedded: number | undefined = document.result.pipeline?.embedding_generation?.result.embedded;
+  void [pipelineStored, pipelineEmbedded];
 
   const embedding = await settle(await create({ task_type: 'embedding_generation', kb_id: kb, payload: { document_id: documentId } }));
   outcomes.embedding_generation = embedding.status;

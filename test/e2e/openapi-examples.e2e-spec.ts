@@ -86,6 +86,15 @@ describe('OpenAPI request examples (e2e)', () => {
     expect(res.body).toEqual({ ...get.responses['404'].content['application/json'].examples.TASK_NOT_FOUND.value, details: { task_id: id } });
   });
 
+  it('a task response carries exactly the fields its schema lists, and the schema requires each (a generated client sees none as optional)', async () => {
+    const created = await request(t.http).post('/api/v1/tasks').send({ task_type: 'health_check', kb_id: EXAMPLE_KBS[0], payload: {} }).expect(201);
+    const task = (await request(t.http).get(`/api/v1/tasks/${created.body.id}`).expect(200)).body as Json;
+    const schema: Json = document.components.schemas.HealthCheckTask;
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(task).sort());
+    expect([...schema.required].sort()).toEqual(Object.keys(task).sort());
+    await settled(task.id);
+  });
+
   it('documents an example for every code of every error response, each code one of the enum', () => {
     const code: Json = document.components.schemas.ErrorResponseDto.properties.code;
     const codes: string[] = document.components.schemas[String(code.allOf?.[0]?.$ref ?? code.$ref).split('/').pop()!].enum;

@@ -128,6 +128,20 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       }).expect(400);
       expect(fieldsOf(item)).toEqual(['payload.items[0].callback_url', 'payload.items[0].priorty']);
     });
+
+    it('documents a batch item with exactly the fields it accepts (no callback fields: they belong to the batch)', async () => {
+      const schemas = (await request(t.http).get('/docs-json').expect(200)).body.components.schemas;
+      const children = Object.keys(schemas).filter((name) => /^Batch\w+ChildRequest$/.test(name));
+      expect(children).toHaveLength(5);
+      for (const name of children) {
+        expect({ name, fields: Object.keys(schemas[name].properties).sort(), closed: schemas[name].additionalProperties }).toEqual({
+          name,
+          fields: ['kb_id', 'max_retries', 'payload', 'priority', 'schedule_for', 'task_type', 'timeout'],
+          closed: false,
+        });
+        expect(schemas[name].required).toEqual(expect.not.arrayContaining(['kb_id']));
+      }
+    });
   });
 
   describe('one answer lists every bad field', () => {
@@ -148,6 +162,14 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
         payload: { file_path: '/etc/passwd', chunk_size: 10 },
       }).expect(400);
       expect(fieldsOf(res)).toEqual(['callback_url', 'kb_id', 'payload.chunk_size', 'payload.file_path', 'priority', 'timeout']);
+    });
+
+    it('reports a store that is not a boolean alone, without the rules that depend on it (kb dimension, ids)', async () => {
+      const kb = kbs.kb('store');
+      const vectors = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: [[1, 2]] } }).expect(201);
+      expect((await settled(vectors.body.id)).status).toBe('completed');
+      const res = await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts: ['a'], store: 'yes', ids: ['x', 'y'] } }).expect(400);
+      expect(res.body.details.fields).toEqual({ 'payload.store': ['store must be a boolean value'] });
     });
 
     it('reports cross-field payload rules next to the fields that are wrong on their own', async () => {

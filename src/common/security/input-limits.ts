@@ -109,14 +109,17 @@ function refusal(problem: InputProblem, maxDepth: number): InvalidRequestError {
  * Refuses, with 400 INVALID_REQUEST naming the field and before any validation or
  * class-transformer walks the input (so nothing is stored): bodies nested deeper than
  * MAX_JSON_DEPTH, NUL characters and lone surrogates (PostgreSQL would answer them with
- * an error, not a result), reserved key names, numbers beyond a double, and NUL in the URL.
+ * an error, not a result), reserved key names (in the body and the query), numbers beyond
+ * a double, and NUL in the URL.
  */
 export function inputLimits(maxDepth: number): RequestHandler {
   return (request: Request, _response: Response, next: NextFunction) => {
     if (/%00|\u0000/.test(request.originalUrl)) {
       return next(new InvalidRequestError('The URL must not contain NUL (%00) characters', { reason: 'nul_character', fields: { url: ['url must not contain NUL (%00) characters'] } }));
     }
-    const problem = inspectJson(request.body, maxDepth);
+    // The query too: the validation pipe drops `?constructor=` and its kin without a word,
+    // where every other unknown query key is a 400.
+    const problem = inspectJson(request.body, maxDepth) ?? inspectJson(request.query, maxDepth);
     next(problem ? refusal(problem, maxDepth) : undefined);
   };
 }

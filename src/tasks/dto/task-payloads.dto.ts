@@ -230,6 +230,10 @@ function toVectorInputs({ value }: { value: unknown }): unknown {
 @ApiExtraModels(VectorInputDto)
 export class VectorStoragePayloadDto {
   @ApiPropertyOptional({
+    // An explicit non-array type: left to inference, the Swagger CLI plugin of `nest build`
+    // types the property as VectorInputDto[] and Nest then nests the oneOf inside `items`
+    // (an array of arrays of vectors), so `npm start` served another schema than the tests.
+    type: Object,
     oneOf: [
       { type: 'array', items: { $ref: getSchemaPath(VectorInputDto) }, minItems: 1, maxItems: MAX_VECTORS },
       { type: 'array', items: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: MAX_DIMENSION }, minItems: 1, maxItems: MAX_VECTORS },

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, TaskPriority, TaskStatus, TaskType } from '../../queues/task-types';
 
 const nullableDate = { type: String, format: 'date-time', nullable: true } as const;
@@ -50,7 +50,7 @@ export class TaskResponseDto {
   @ApiProperty({ nullable: true, type: String, example: 'worker_host-1_4242' })
   worker_id!: string | null;
 
-  @ApiPropertyOptional({ format: 'uuid', nullable: true, type: String, description: 'Parent task (batch processing)' })
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'Parent task (batch processing); null for a top-level task' })
   parent_id!: string | null;
 
   @ApiProperty({ format: 'date-time', example: '2025-07-28T14:20:00Z' })
