@@ -111,7 +111,7 @@ export class VectorStoreService implements OnModuleInit {
   }
 
   async store(payload: VectorStoragePayload, ctx: StageContext): Promise<VectorStorageResult> {
-    const vectors = payload.document_id ? await this.fromDocument(payload.document_id, payload.model, ctx.kbId) : await this.fromPayload(payload, ctx.kbId);
+    const vectors = payload.document_id ? await this.fromDocument(payload.document_id, payload.model, ctx) : await this.fromPayload(payload, ctx.kbId);
     return { ...(await this.upsert(vectors, ctx)), document_id: payload.document_id ?? null };
   }
 
@@ -190,13 +190,23 @@ export class VectorStoreService implements OnModuleInit {
     this.extension = await this.detectExtension();
   }
 
-  private async fromDocument(documentId: string, model: string | undefined, kbId: string): Promise<VectorUpsert[]> {
-    const document = await this.kb.findDocument(kbId, documentId);
-    if (!document) throw new PermanentTaskError(`Document ${documentId} not found in knowledge base ${kbId}`);
+  /**
+   * The document's current chunks' embeddings. Chunks of the configured model that have none
+   * are embedded first: a document reprocessed while its pipeline ran has a newer generation
+   * of chunks by the time this stage reads, and that older pipeline must still end with the
+   * document's current vectors stored rather than fail (found by an outside run).
+   */
+  private async fromDocument(documentId: string, model: string | undefined, ctx: StageContext): Promise<VectorUpsert[]> {
+    const document = await this.kb.findDocument(ctx.kbId, documentId);
+    if (!document) throw new PermanentTaskError(`Document ${documentId} not found in knowledge base ${ctx.kbId}`);
     const useModel = model ?? this.embeddings.provider.model;
-    const vectors = await this.kb.documentEmbeddings(document, useModel);
+    let vectors = await this.kb.documentEmbeddings(document, useModel);
+    if (vectors.length < document.chunkCount && useModel === this.embeddings.provider.model) {
+      await this.embeddings.embedChunks({ document_id: documentId }, { ...ctx, reportProgress: (p, m) => ctx.reportProgress(p / 2, m) });
+      vectors = await this.kb.documentEmbeddings((await this.kb.findDocument(ctx.kbId, documentId)) ?? document, useModel);
+    }
     if (vectors.length === 0 && document.chunkCount > 0) {
-      throw new PermanentTaskError(`Document ${documentId} has no ${useModel} embeddings; run embedding_generation first`);
+      throw new PermanentTaskError(`Document ${documentId} has no ${useModel} embeddings; run embedding_generation with that model first`);
     }
     return vectors;
   }

@@ -288,6 +288,27 @@ describe('Knowledge-base pipeline (e2e)', () => {
       const mixed = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: [{ values: [1, 2, 3] }, { values: [1] }] } }).expect(400);
       expect(Object.keys(mixed.body.details.fields)).toContain('payload.vectors[1].values');
     });
+
+    // A pipeline run whose document was reprocessed (other chunking) between its stages reads
+    // a newer generation of chunks that nothing embedded yet: its vector_storage stage must
+    // embed them and store the document's current vectors, not fail (found by an outside run).
+    it('stores a document\'s current vectors by document_id, embedding chunks that have none first', async () => {
+      const kb = uniqueKb('docvectors');
+      const ingested = await settled((await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'sample.md', chunk_size: 300, chunk_overlap: 30 } }).expect(201)).body.id);
+      expect(ingested.status).toBe('completed');
+      const documentId = ingested.result.document_id as string;
+      const reprocessed = await settled((await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'sample.md', document_id: documentId, chunk_size: 200, chunk_overlap: 20 } }).expect(201)).body.id);
+      expect(reprocessed.status).toBe('completed');
+      const chunkCount = reprocessed.result.chunk_count as number;
+      expect(await t.prisma.embedding.count({ where: { chunk: { documentId } } })).toBe(0);
+
+      const stored = await settled((await create({ task_type: 'vector_storage', kb_id: kb, payload: { document_id: documentId } }).expect(201)).body.id);
+      expect({ status: stored.status, error: stored.error_message, stored: stored.result?.stored }).toEqual({ status: 'completed', error: '', stored: chunkCount });
+      const document = await t.prisma.document.findUniqueOrThrow({ where: { id: documentId } });
+      const currentChunks = await t.prisma.chunk.findMany({ where: { documentId, generation: document.generation }, select: { id: true } });
+      const vectors = await t.prisma.vector.findMany({ where: { kbId: kb }, select: { chunkId: true } });
+      expect(vectors.map((v) => v.chunkId).sort()).toEqual(currentChunks.map((c) => c.id).sort());
+    });
   });
   describe('content that is not shown is not indexed', () => {
     it('drops script, style, noscript and template text from an HTML page, so search does not find it', async () => {
