@@ -3,7 +3,7 @@ import request from 'supertest';
 import { AppRole } from '../../src/config/env.validation';
 import { taskRequest } from '../factories/task.factory';
 import { makeKey } from '../setup/auth-helpers';
-import { createTestApp, TestApp, uniqueKb } from '../setup/test-app';
+import { createTestApp, KbTracker, TestApp, uniqueKb } from '../setup/test-app';
 
 describe('Idempotency-Key (e2e)', () => {
   let t: TestApp;
@@ -97,13 +97,17 @@ describe('Idempotency-Key (e2e)', () => {
       authed = await createTestApp({ API_KEYS: JSON.stringify([callers.a.entry, callers.b.entry]) }, AppRole.Api);
     });
 
+    const kbs = new KbTracker();
+
     afterAll(async () => {
       delete process.env.API_KEYS;
+      // An API-only app runs no workers: its tasks stay queued, and another test's reconciler would dispatch them.
+      await authed.prisma.task.deleteMany({ where: { kbId: { in: kbs.ids } } });
       await authed.close();
     });
 
     it('scopes a key by caller: another caller neither replays the task nor gets 409, and sees nothing of it', async () => {
-      const kb = uniqueKb('idemcallers');
+      const kb = kbs.kb('idemcallers');
       const key = randomUUID();
       const body = taskRequest({ kb_id: kb, payload: { checks: ['database'] } });
       const ofA = await post(callers.a, key, body).expect(201);

@@ -179,6 +179,11 @@ describe('Tasks API (e2e)', () => {
         .expect(201);
     });
 
+    // The task scheduled for 2999 stays queued: another test's reconciler would pick it up.
+    afterAll(async () => {
+      await t.prisma.task.deleteMany({ where: { kbId: kb } });
+    });
+
     it('filters by kb_id and paginates with a total', async () => {
       const res = await request(t.http).get('/api/v1/tasks').query({ kb_id: kb, page: 1, page_size: 4 }).expect(200);
       expect(res.body.tasks).toHaveLength(4);
