@@ -117,6 +117,23 @@ describe('HTTP hardening (e2e)', () => {
     }
   });
 
+  it('refuses fields named after inherited object members (toString, valueOf, …) like any unknown field, but keeps them inside payload', async () => {
+    const headers = { 'X-API-Key': admin.key, 'Content-Type': 'application/json' };
+    const task = { task_type: 'health_check', kb_id: kb, payload: { checks: ['database'] } };
+    const answers = {
+      body: await call(base, 'POST', '/api/v1/tasks', { headers, raw: JSON.stringify({ ...task, toString: 'x' }) }),
+      batchItem: await call(base, 'POST', '/api/v1/tasks/batch', { headers, raw: JSON.stringify([task, { ...task, valueOf: 1 }]) }),
+      query: await call(base, 'GET', `/api/v1/tasks?kb_id=${kb}&hasOwnProperty=1`, { headers }),
+    };
+    expect(Object.fromEntries(Object.entries(answers).map(([where, res]) => [where, { status: res.status, fields: res.body.details?.fields }]))).toEqual({
+      body: { status: 400, fields: { toString: ['property toString should not exist'] } },
+      batchItem: { status: 400, fields: { '[1].valueOf': ['property valueOf should not exist'] } },
+      query: { status: 400, fields: { hasOwnProperty: ['property hasOwnProperty should not exist'] } },
+    });
+    const kept = await call(base, 'POST', '/api/v1/tasks', { headers, raw: JSON.stringify({ ...task, payload: { checks: ['database'], toString: 'mine' } }) });
+    expect({ status: kept.status, payload: kept.body.payload }).toEqual({ status: 201, payload: { checks: ['database'], toString: 'mine' } });
+  });
+
   it('never shows a stack trace, a file path or SQL in an error body', async () => {
     const headers = { 'X-API-Key': admin.key };
     const answers = await Promise.all([

@@ -112,6 +112,25 @@ function refusal(problem: InputProblem, maxDepth: number): InvalidRequestError {
  * an error, not a result), reserved key names (in the body and the query), numbers beyond
  * a double, and NUL in the URL.
  */
+/**
+ * Names every object inherits (`toString`, `valueOf`, `hasOwnProperty`, …). As a request's own
+ * field, class-validator's whitelist does not see them (the DTO "has" them through its
+ * prototype), so they would be dropped without a word where every other unknown field is a
+ * 400. Only the request's own level is checked — a body, each item of a body array, a query —
+ * never inside `payload`, which is the caller's data and keeps such keys.
+ */
+const INHERITED_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype).filter((name) => !RESERVED_KEYS.has(name)));
+
+function inheritedFieldOf(value: unknown): string | null {
+  const levels: Array<[string, unknown]> = Array.isArray(value) ? value.map((item, i) => [`[${i}].`, item]) : [['', value]];
+  for (const [prefix, level] of levels) {
+    if (level === null || typeof level !== 'object' || Array.isArray(level)) continue;
+    const name = Object.keys(level).find((key) => INHERITED_NAMES.has(key));
+    if (name) return `${prefix}${name}`;
+  }
+  return null;
+}
+
 export function inputLimits(maxDepth: number): RequestHandler {
   return (request: Request, _response: Response, next: NextFunction) => {
     if (/%00|\u0000/.test(request.originalUrl)) {
@@ -120,6 +139,9 @@ export function inputLimits(maxDepth: number): RequestHandler {
     // The query too: the validation pipe drops `?constructor=` and its kin without a word,
     // where every other unknown query key is a 400.
     const problem = inspectJson(request.body, maxDepth) ?? inspectJson(request.query, maxDepth);
-    next(problem ? refusal(problem, maxDepth) : undefined);
+    if (problem) return next(refusal(problem, maxDepth));
+    const inherited = inheritedFieldOf(request.body) ?? inheritedFieldOf(request.query);
+    if (inherited) return next(new InvalidRequestError(`Invalid field: ${inherited}`, { fields: { [inherited]: [`property ${inherited.replace(/^\[\d+\]\./, '')} should not exist`] } }));
+    next();
   };
 }
