@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { applyPendingMigrations } from '../../scripts/lib/migrations';
-import { createThroughApis, ServiceProcess, startService } from '../setup/processes';
+import { createThroughApis, migrateInChildProcess, ServiceProcess, startService } from '../setup/processes';
 import { freePortIn, OwnedPostgres, PG_BIN_DIR, postgresBinariesPresent, startPostgres } from '../setup/postgres-cluster';
 import { TEST_REDIS_URL } from '../setup/test-env';
 import { deleteRedisKeys, uniqueKb, waitFor } from '../setup/test-app';
@@ -45,7 +44,7 @@ interface Snapshot {
   beforeAll(async () => {
     cluster = await startPostgres(Number(process.env.TEST_PG_PORT ?? (await freePortIn(16150, 16199))));
     const url = cluster.url('task_manager_outage');
-    await applyPendingMigrations(url);
+    await migrateInChildProcess(url);
     db = new Pool({ connectionString: url, max: 2 });
     // The test's own reads lose their connections when the server is killed; they reconnect.
     db.on('error', () => undefined);

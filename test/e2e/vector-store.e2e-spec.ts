@@ -5,7 +5,6 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
 import request from 'supertest';
-import { applyPendingMigrations } from '../../scripts/lib/migrations';
 import type { AllConfig } from '../../src/config/app.config';
 import { VectorStoreMode } from '../../src/config/env.validation';
 import { Prisma } from '../../src/generated/prisma/client';
@@ -19,6 +18,7 @@ import { VectorStoreService } from '../../src/kbs/vector-store.service';
 import { cosineSimilarity } from '../../src/pipeline/embedding/cosine';
 import { HashingEmbedder } from '../../src/pipeline/embedding/hashing-embedder';
 import { PrismaService } from '../../src/prisma/prisma.service';
+import { migrateInChildProcess } from '../setup/processes';
 import { createTestApp, TestApp, uniqueKb } from '../setup/test-app';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
@@ -85,7 +85,7 @@ describe('Vector store on pgvector (PGlite)', () => {
     await server.start();
     const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address();
     url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-    await applyPendingMigrations(url);
+    await migrateInChildProcess(url);
     prisma = new PrismaService(configFor(VectorStoreMode.Auto));
     repository = new KnowledgeBaseRepository(prisma);
     embeddings = new EmbeddingService(repository, embedder);

@@ -216,3 +216,23 @@ export class TcpProxy {
     await this.start(this.port);
   }
 }
+
+/**
+ * Applies the migrations to `databaseUrl` in a child process, as `npm run db:migrate` does.
+ * A test file must not load the WASM schema engine itself: its native `import()` (a
+ * `new Function` in scripts/lib/schema-engine.ts) is routed by Node to the jest vm context
+ * that first compiled one, so a later test file's import lands in a torn-down environment
+ * (seen in CI: the PostgreSQL-outage file broke the pgvector file after it).
+ */
+export async function migrateInChildProcess(databaseUrl: string): Promise<void> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'scripts/migrate.ts', 'deploy'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: 'pipe',
+  });
+  const output: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  if (code !== 0) throw new Error(`migrate.ts deploy exited ${code ?? signal}:\n${output.join('')}`);
+}
