@@ -4,7 +4,7 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TaskPriority, TaskStatus, TERMINAL_STATUSES } from '../queues/task-types';
-import { CreateTaskDto } from './dto/create-task.dto';
+import { CreateTaskDto, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS } from './dto/create-task.dto';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
@@ -199,8 +199,8 @@ function toNewTask(dto: CreateTaskDto): NewTask {
     kbId: dto.kb_id,
     priority: dto.priority ?? TaskPriority.normal,
     payload: dto.payload,
-    maxRetries: dto.max_retries ?? 3,
-    timeoutSeconds: dto.timeout ?? 300,
+    maxRetries: dto.max_retries ?? DEFAULT_MAX_RETRIES,
+    timeoutSeconds: dto.timeout ?? DEFAULT_TIMEOUT_SECONDS,
     scheduleFor: dto.schedule_for ? new Date(dto.schedule_for) : null,
     callbackUrl: dto.callback_url ?? null,
     callbackSecret: dto.callback_secret ?? null,

@@ -4,6 +4,9 @@ import { TASK_PRIORITIES, TASK_TYPES, TaskPriority, TaskType } from '../../queue
 export const KB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 export const MAX_RETRIES_LIMIT = 25;
 export const TIMEOUT_LIMIT_SECONDS = 86400;
+/** The contract's defaults for a task request that leaves these out. */
+export const DEFAULT_MAX_RETRIES = 3;
+export const DEFAULT_TIMEOUT_SECONDS = 300;
 
 /** A task to submit: `POST /api/v1/tasks`, and each item of `POST /api/v1/tasks/batch`. */
 export class CreateTaskDto {
@@ -38,8 +41,8 @@ export class CreateTaskDto {
     required: false,
     min: 0,
     max: MAX_RETRIES_LIMIT,
-    default: 3,
-    example: 3,
+    default: DEFAULT_MAX_RETRIES,
+    example: DEFAULT_MAX_RETRIES,
     description: 'Automatic retries after a failed attempt, with exponential backoff',
   })
   max_retries?: number;
@@ -48,8 +51,8 @@ export class CreateTaskDto {
     required: false,
     min: 1,
     max: TIMEOUT_LIMIT_SECONDS,
-    default: 300,
-    example: 300,
+    default: DEFAULT_TIMEOUT_SECONDS,
+    example: DEFAULT_TIMEOUT_SECONDS,
     description: 'Seconds one attempt may run before it fails with a timeout error',
   })
   timeout?: number;

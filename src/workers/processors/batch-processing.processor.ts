@@ -2,6 +2,7 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import type { BatchProcessingPayload } from '../../kbs/kb-payloads';
 import { TaskJobData, TaskType } from '../../queues/task-types';
+import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS } from '../../tasks/dto/create-task.dto';
 import { childDefaults } from '../../tasks/task-family.service';
 import type { NewTask, TaskRecord } from '../../tasks/tasks.repository';
 import { AwaitChildren, TaskLifecycleService } from '../task-lifecycle';
@@ -45,8 +46,8 @@ function toChildren(parent: TaskRecord, payload: BatchProcessingPayload): NewTas
     priority: item.priority ?? defaults.priority,
     // The item's payload as the caller sent it: the child's processor validates its own view.
     payload: item.payload,
-    maxRetries: item.max_retries ?? 3,
-    timeoutSeconds: item.timeout ?? 300,
+    maxRetries: item.max_retries ?? DEFAULT_MAX_RETRIES,
+    timeoutSeconds: item.timeout ?? DEFAULT_TIMEOUT_SECONDS,
     scheduleFor: item.schedule_for ? new Date(item.schedule_for) : null,
   }));
 }
