@@ -18,10 +18,12 @@ async function main(): Promise<void> {
   const module = AppModule.forRole(env.APP_ROLE);
 
   if (env.APP_ROLE === AppRole.Worker) {
+    // Said before the workers start (they log "Workers started" while the context initialises),
+    // so an operator reads where the upload mode comes from before any task runs.
+    const namespaceWarning = uploadNamespaceWarning(env);
+    if (namespaceWarning) logger.warn(namespaceWarning, 'Security');
     const context = await NestFactory.createApplicationContext(module, { logger });
     context.enableShutdownHooks();
-    const namespaceWarning = uploadNamespaceWarning(env);
-    if (namespaceWarning) Logger.warn(namespaceWarning, 'Security');
     Logger.log('task-manager workers running (no HTTP in the worker role)', 'Bootstrap');
     return;
   }
