@@ -19,6 +19,8 @@ export interface AppConfig {
   taskBodyLimit: string;
   logLevel: string;
   version: string;
+  /** Whether the API keeps the example task the docs' `{task_id}` examples name. */
+  swaggerExampleTask: boolean;
 }
 
 export interface DatabaseConfig {
@@ -161,6 +163,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
     taskBodyLimit: e.TASK_BODY_LIMIT,
     logLevel: e.LOG_LEVEL,
     version: packageVersion(),
+    swaggerExampleTask: e.SWAGGER_EXAMPLE_TASK,
   };
 });
 
