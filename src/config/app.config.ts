@@ -204,8 +204,8 @@ export function uploadNamespaceWarning(e: EnvironmentVariables): string | null {
   if (e.APP_ROLE !== AppRole.Worker || e.UPLOAD_NAMESPACE !== UploadNamespaceMode.Auto || uploadPerKb(e)) return null;
   return (
     'UPLOAD_NAMESPACE=auto: this worker has no API key with kb_ids and no JWT settings, so it follows the upload mode ' +
-    'the API recorded in PostgreSQL (shared until an API has started); set UPLOAD_NAMESPACE (per_kb or shared) on every ' +
-    'process to make it explicit.'
+    'the API recorded in PostgreSQL (until an API has recorded one, document tasks fail and are retried); set UPLOAD_NAMESPACE ' +
+    '(per_kb or shared) on every process to make it explicit.'
   );
 }
 
