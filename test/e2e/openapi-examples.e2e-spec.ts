@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { EXAMPLE_BULK_OPERATION_ID, EXAMPLE_DOCUMENT_ID, EXAMPLE_TASK_ID } from '../../src/common/decorators/path-param.decorator';
 import { SAMPLE_DOCUMENT_PATH } from '../../src/kbs/sample-document.service';
-import { EXAMPLE_DOCUMENT_TASK_ID } from '../../src/tasks/api-examples.service';
+import { ApiExamplesService, EXAMPLE_DOCUMENT_TASK_ID } from '../../src/tasks/api-examples.service';
 import { createTestApp, TestApp, waitFor } from '../setup/test-app';
 import { TEST_DATABASE_URL } from '../setup/test-env';
 
@@ -176,6 +176,18 @@ describe('OpenAPI request examples (e2e)', () => {
     expect(operation).toMatchObject({ id: EXAMPLE_BULK_OPERATION_ID, status: 'completed', matched: 0, affected: 0 });
     const history = (await request(t.http).get(`/api/v1/tasks/${EXAMPLE_TASK_ID}/history`).expect(200)).body as Json;
     expect(JSON.stringify(history)).toContain('completed');
+  });
+
+  it('keeps one of each example across restarts and API processes: ensuring them again changes nothing', async () => {
+    const read = async () => [
+      (await request(t.http).get(`/api/v1/tasks/${EXAMPLE_TASK_ID}`).expect(200)).body as Json,
+      (await request(t.http).get(`/api/v1/tasks/${EXAMPLE_DOCUMENT_TASK_ID}`).expect(200)).body as Json,
+      (await request(t.http).get(`/api/v1/tasks/bulk/${EXAMPLE_BULK_OPERATION_ID}`).expect(200)).body as Json,
+    ];
+    const before = await read();
+    // What another API process, or this one restarted, does at its start.
+    await Promise.all([t.app.get(ApiExamplesService).ensure(), t.app.get(ApiExamplesService).ensure()]);
+    expect(await read()).toEqual(before);
   });
 
   it('the 404 example is executable too: its task id names no task', async () => {
