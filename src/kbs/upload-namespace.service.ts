@@ -27,8 +27,9 @@ export class UploadNamespaceUnknownError extends Error {
 
 /**
  * Whether each kb reads only `UPLOAD_DIR/<kb_id>/`. An explicit UPLOAD_NAMESPACE is used as
- * it is. In auto the mode follows the credentials, which only an API process holds: the API
- * resolves it and records it in PostgreSQL, and a worker-only process follows that record —
+ * it is. In auto the mode follows the credentials, which only an API process holds: every
+ * API records the mode it checks paths with (resolved or explicit) in PostgreSQL, and a
+ * worker-only process in auto follows that record —
  * otherwise a worker started without the API's keys would read the top of UPLOAD_DIR where
  * the API confined a kb to its own folder, and `kb_b/file` would be another kb's file.
  * The API keeps trying to record until it lands (PostgreSQL may be down when it starts);
@@ -40,6 +41,7 @@ export class UploadNamespaceService implements OnApplicationBootstrap, OnApplica
   private readonly mode: UploadNamespaceMode;
   private readonly ownPerKb: boolean;
   private readonly followsApi: boolean;
+  private readonly isApi: boolean;
   private cached?: { perKb: boolean; until: number };
   private retryTimer?: NodeJS.Timeout;
   private stopped = false;
@@ -51,11 +53,13 @@ export class UploadNamespaceService implements OnApplicationBootstrap, OnApplica
     const pipeline = config.getOrThrow('pipeline', { infer: true });
     this.mode = pipeline.uploadNamespace;
     this.ownPerKb = pipeline.uploadPerKb;
-    this.followsApi = this.mode === UploadNamespaceMode.Auto && config.getOrThrow('app.role', { infer: true }) === AppRole.Worker;
+    this.isApi = config.getOrThrow('app.role', { infer: true }) !== AppRole.Worker;
+    this.followsApi = this.mode === UploadNamespaceMode.Auto && !this.isApi;
   }
 
   onApplicationBootstrap(): void {
-    if (this.mode !== UploadNamespaceMode.Auto || this.followsApi) return;
+    // An explicit mode is recorded too: a worker left in auto then reads as that API checks paths.
+    if (!this.isApi) return;
     // In the background: an unreachable PostgreSQL must neither delay nor stop the boot.
     void this.recordUntilLanded(RECORD_RETRY_FIRST_MS);
   }

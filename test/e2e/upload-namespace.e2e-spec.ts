@@ -149,8 +149,10 @@ describe('Upload namespace: a worker with no recorded mode does not guess (e2e)'
     uploads = mkdtempSync(join(tmpdir(), 'tm-namespace-none-'));
     mkdirSync(join(uploads, kb));
     writeFileSync(join(uploads, kb, 'c.txt'), 'Copper kettles beside the tidal mill. '.repeat(10));
-    // An explicit mode records nothing, so no process writes the row during the test.
+    await deleteMode();
     api = await createTestApp({ UPLOAD_DIR: uploads, UPLOAD_NAMESPACE: 'per_kb', API_KEYS: '' }, AppRole.Api);
+    // An API records its mode once, explicit too; removed after that, no process writes it again during the test.
+    await waitFor(readMode, (mode) => mode === 'per_kb', { what: 'the API to record its explicit per_kb' });
     await deleteMode();
     worker = await startService('worker', { QUEUE_PREFIX: api.prefix, UPLOAD_DIR: uploads, UPLOAD_NAMESPACE: 'auto', API_KEYS: '' });
   });
