@@ -19,6 +19,8 @@ export interface AppConfig {
   taskBodyLimit: string;
   logLevel: string;
   version: string;
+  /** Whether the API keeps the example task the docs' `{task_id}` examples name. */
+  swaggerExampleTask: boolean;
 }
 
 export interface DatabaseConfig {
@@ -161,6 +163,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
     taskBodyLimit: e.TASK_BODY_LIMIT,
     logLevel: e.LOG_LEVEL,
     version: packageVersion(),
+    swaggerExampleTask: e.SWAGGER_EXAMPLE_TASK,
   };
 });
 
@@ -201,8 +204,8 @@ export function uploadNamespaceWarning(e: EnvironmentVariables): string | null {
   if (e.APP_ROLE !== AppRole.Worker || e.UPLOAD_NAMESPACE !== UploadNamespaceMode.Auto || uploadPerKb(e)) return null;
   return (
     'UPLOAD_NAMESPACE=auto: this worker has no API key with kb_ids and no JWT settings, so it follows the upload mode ' +
-    'the API recorded in PostgreSQL (shared until an API has started); set UPLOAD_NAMESPACE (per_kb or shared) on every ' +
-    'process to make it explicit.'
+    'the API recorded in PostgreSQL (until an API has recorded one, document tasks fail and are retried); set UPLOAD_NAMESPACE ' +
+    '(per_kb or shared) on every process to make it explicit.'
   );
 }
 

@@ -352,6 +352,12 @@ export class EnvironmentVariables {
   @IsBoolean({ message: 'DOCS_REQUIRE_AUTH must be true or false' })
   DOCS_REQUIRE_AUTH = false;
 
+  /** The API keeps the task Swagger UI's `{task_id}` examples name (a health_check in kb_123456), so "Try it out" finds it. */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'SWAGGER_EXAMPLE_TASK must be true or false' })
+  SWAGGER_EXAMPLE_TASK = true;
+
   /**
    * Requests per minute per API key or token subject (authentication on). 120,000 (2,000/s):
    * 20x the contract's 100 tasks/s, so a caller creating that and polling each task a few

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
-import { invalidPathParam, PathParam, UuidParam } from '../common/decorators/path-param.decorator';
+import { EXAMPLE_DOCUMENT_ID, EXAMPLE_KB_ID, invalidPathParam, PathParam, UuidParam } from '../common/decorators/path-param.decorator';
 import { DomainError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import type { Document } from '../generated/prisma/client';
@@ -18,8 +18,8 @@ const KbIdParam = () =>
     name: 'kb_id',
     pattern: KB_ID_PATTERN,
     maxLength: 128,
-    example: 'kb_demo_001',
-    description: 'Knowledge base id',
+    example: EXAMPLE_KB_ID,
+    description: 'Knowledge base id (the example is the kb of the request examples)',
     refuse: invalidPathParam('kb_id', 'must be 1–128 letters, digits, _ . : - starting with a letter or digit'),
   });
 
@@ -47,7 +47,11 @@ export class KbsController {
   @ApiOperation({ summary: 'One document with its chunks' })
   @ApiOkResponse({ type: DocumentDetailDto })
   @ApiErrors(ErrorCode.InvalidRequest, [ErrorCode.NotFound, DOCUMENT_NOT_FOUND, { kb_id: 'kb_123456', document_id: '0b9d7e2a-4c1f-4e8a-9d3b-5f6a7c8e9d01' }], ErrorCode.ServiceUnavailable)
-  async document(@KbIdParam() kbId: string, @UuidParam('document_id', 'Document id (a UUID)', DOCUMENT_NOT_FOUND) documentId: string): Promise<DocumentDetailDto> {
+  async document(
+    @KbIdParam() kbId: string,
+    @UuidParam('document_id', 'Document id (a UUID). The example is the sample document the service keeps processed in kb_123456.', DOCUMENT_NOT_FOUND, EXAMPLE_DOCUMENT_ID)
+    documentId: string,
+  ): Promise<DocumentDetailDto> {
     const document = await this.kb.findDocument(kbId, documentId);
     if (!document) {
       throw new DomainError(ErrorCode.NotFound, DOCUMENT_NOT_FOUND, { kb_id: kbId, document_id: documentId });

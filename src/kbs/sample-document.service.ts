@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { EXAMPLE_KB_ID } from '../common/decorators/path-param.decorator';
 import type { AllConfig } from '../config/app.config';
 
 /** Where the sample document lives, relative to UPLOAD_DIR: the path the API's examples name. */
@@ -27,26 +28,30 @@ Once a document has been processed, embedded, stored and indexed, GET
 
 /**
  * Puts a small sample document in the upload folder at boot, so the request examples of
- * the API docs (which process \`examples/getting-started.md\`) run as they are on a fresh
- * start. An existing file is never overwritten, and a folder the service cannot write to
- * only costs the sample, not the boot.
+ * the API docs (which process \`examples/getting-started.md\`, in kb_123456) run as they
+ * are on a fresh start: at the top of UPLOAD_DIR, and in kb_123456's own folder where each kb
+ * reads only its folder. An existing file is never overwritten, and a folder the service
+ * cannot write to only costs the sample, not the boot.
  */
 @Injectable()
 export class SampleDocumentService implements OnApplicationBootstrap {
   private readonly logger = new Logger(SampleDocumentService.name);
-  private readonly path: string;
+  private readonly paths: string[];
 
   constructor(config: ConfigService<AllConfig, true>) {
-    this.path = join(config.getOrThrow('pipeline.uploadDir', { infer: true }), SAMPLE_DOCUMENT_PATH);
+    const { uploadDir, uploadPerKb } = config.getOrThrow('pipeline', { infer: true });
+    this.paths = [join(uploadDir, SAMPLE_DOCUMENT_PATH), ...(uploadPerKb ? [join(uploadDir, EXAMPLE_KB_ID, SAMPLE_DOCUMENT_PATH)] : [])];
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    try {
-      await mkdir(dirname(this.path), { recursive: true });
-      await writeFile(this.path, SAMPLE_DOCUMENT, { flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        this.logger.warn(`Could not write the sample document ${this.path}: ${(error as Error).message}`);
+    for (const path of this.paths) {
+      try {
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, SAMPLE_DOCUMENT, { flag: 'wx' });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+          this.logger.warn(`Could not write the sample document ${path}: ${(error as Error).message}`);
+        }
       }
     }
   }

@@ -3,7 +3,7 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nest
 import type { Response } from 'express';
 import { KbScope } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
-import { UuidParam } from '../common/decorators/path-param.decorator';
+import { EXAMPLE_BULK_OPERATION_ID, UuidParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { BulkAction, BulkOperationDto, BulkTaskFilterDto } from './dto/bulk-action.dto';
 import { BULK_OPERATION_NOT_FOUND, TaskBulkService } from './task-bulk.service';
@@ -48,7 +48,11 @@ export class TaskBulkController {
   @ApiOperation({ summary: 'Progress and outcome of a bulk action (kept 24 hours)' })
   @ApiOkResponse({ type: BulkOperationDto })
   @ApiErrors([ErrorCode.NotFound, BULK_OPERATION_NOT_FOUND, { operation_id: '6f1c2b9e-0a4d-4e3b-9f2a-1c5d7e8f9a0b' }], ErrorCode.ServiceUnavailable)
-  get(@UuidParam('operation_id', 'Bulk operation id (a UUID)', BULK_OPERATION_NOT_FOUND) id: string, @KbScope() scope: readonly string[] | null): Promise<BulkOperationDto> {
+  get(
+    @UuidParam('operation_id', 'Bulk operation id (a UUID). The example is a finished bulk retry the service keeps recorded.', BULK_OPERATION_NOT_FOUND, EXAMPLE_BULK_OPERATION_ID)
+    id: string,
+    @KbScope() scope: readonly string[] | null,
+  ): Promise<BulkOperationDto> {
     return this.bulk.get(id, scope);
   }
 

@@ -61,8 +61,11 @@ export class TaskBulkService {
     this.keys = redisKeys(config.getOrThrow('queue.prefix', { infer: true }));
   }
 
-  /** `scope`: the knowledge bases the caller may touch (null: all); a limited caller must name one of them. */
-  async start(action: BulkAction, dto: BulkTaskFilterDto, scope: readonly string[] | null = null): Promise<BulkStart> {
+  /**
+   * `scope`: the knowledge bases the caller may touch (null: all); a limited caller must name one of them.
+   * `id`: fixed only for the operation the API docs' example names.
+   */
+  async start(action: BulkAction, dto: BulkTaskFilterDto, scope: readonly string[] | null = null, id: string = randomUUID()): Promise<BulkStart> {
     if (scope && !dto.kb_id) {
       throw new InvalidRequestError('kb_id is required: this credential is limited to some knowledge bases', {
         fields: { kb_id: [`kb_id must be one of: ${scope.join(', ')}`] },
@@ -73,7 +76,7 @@ export class TaskBulkService {
     const counts = await Promise.all(statuses.map((status) => this.tasks.count({ ...filter, status })));
     const now = new Date().toISOString();
     const operation: BulkOperationDto = {
-      id: randomUUID(),
+      id,
       action,
       status: 'running',
       filter: { ...dto },

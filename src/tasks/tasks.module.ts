@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { WebhooksModule } from '../webhooks/webhooks.module';
+import { ApiExamplesService } from './api-examples.service';
 import { IdempotencyService } from './idempotency.service';
 import { PayloadValidatorService } from './payload-validator.service';
 import { TaskAdmissionService } from './task-admission.service';
@@ -17,7 +18,7 @@ import { TasksService } from './tasks.service';
   imports: [WebhooksModule],
   // TaskBulkController first: its literal routes (bulk/retry) must be matched before TasksController's :task_id ones.
   controllers: [TaskBulkController, TasksController],
-  providers: [TasksRepository, TasksService, TaskPresenterService, TaskReconcilerService, PayloadValidatorService, TaskFamilyService, TaskAdmissionService, IdempotencyService, TaskRetentionService, TaskBulkService],
+  providers: [TasksRepository, TasksService, TaskPresenterService, TaskReconcilerService, PayloadValidatorService, TaskFamilyService, TaskAdmissionService, IdempotencyService, TaskRetentionService, TaskBulkService, ApiExamplesService],
   exports: [TasksRepository, PayloadValidatorService, TaskFamilyService],
 })
 export class TasksModule {}

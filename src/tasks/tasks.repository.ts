@@ -74,12 +74,14 @@ function taskColumns(alias: string): string {
 const TASK_RETURNING = taskColumns('t');
 
 /** Any number of tasks in one statement: $1 is a JSON array of toInsertRecord()s. */
-const INSERT_TASKS = `
+const INSERT_TASKS_FROM_JSON = `
   INSERT INTO tasks AS t (id, task_type, kb_id, priority, payload, max_retries, timeout, schedule_for, parent_id, callback_url, callback_secret)
   SELECT id, task_type, kb_id, priority, payload, max_retries, timeout, schedule_for, parent_id, callback_url, callback_secret
   FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, task_type task_type, kb_id varchar(128), priority task_priority, payload jsonb,
-       max_retries int, timeout int, schedule_for timestamptz, parent_id uuid, callback_url text, callback_secret text)
-  RETURNING ${TASK_RETURNING}`;
+       max_retries int, timeout int, schedule_for timestamptz, parent_id uuid, callback_url text, callback_secret text)`;
+const INSERT_TASKS = `${INSERT_TASKS_FROM_JSON} RETURNING ${TASK_RETURNING}`;
+/** For ids the caller fixed: an id already stored is left as it is and not returned. */
+const INSERT_TASKS_IF_ABSENT = `${INSERT_TASKS_FROM_JSON} ON CONFLICT (id) DO NOTHING RETURNING ${TASK_RETURNING}`;
 
 /** A processing task nobody touched for a while, and whether it is a parent waiting on children. */
 export type StaleTask = Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'attempt'> & { hasChildren: boolean };
@@ -129,6 +131,15 @@ export class TasksRepository {
     if (!tx) return this.inserts.submit(tasks);
     const [rows] = await this.insertRequests([tasks], (sql, records) => tx.$queryRawUnsafe<TaskRecord[]>(sql, records));
     return rows;
+  }
+
+  /**
+   * Stores a task under an id the caller chose, unless a task with that id exists: null
+   * then. Safe for several processes to run at once (one of them stores it).
+   */
+  async createIfAbsent(id: string, task: NewTask): Promise<TaskRecord | null> {
+    const { rows } = await this.prisma.pool.query<TaskRecord>(INSERT_TASKS_IF_ABSENT, [JSON.stringify([toInsertRecord({ id, task })])]);
+    return rows[0] ?? null;
   }
 
   /** Tasks by id, in the order of `ids`. */

@@ -56,6 +56,19 @@ export class TasksService {
     return { body: { tasks: await this.presenter.presentMany(tasks), count: tasks.length }, replayed };
   }
 
+  /**
+   * A task under an id fixed in advance (the API docs' example task), created the way
+   * `create` creates one unless that id is already stored. True when this call stored it.
+   */
+  async createIfAbsent(id: string, dto: CreateTaskDto): Promise<boolean> {
+    await this.admission.admit(1);
+    const task = await this.tasks.createIfAbsent(id, toNewTask(dto));
+    if (!task) return false;
+    this.metrics.created([task]);
+    await this.dispatch([task]);
+    return true;
+  }
+
   async get(id: string): Promise<TaskResponseDto> {
     return this.presenter.present(await this.load(id));
   }

@@ -22,4 +22,6 @@ export function applyTestEnv(): void {
   process.env.RATE_LIMIT_PER_MINUTE ??= '0';
   // The auth tests send hundreds of wrong credentials from 127.0.0.1 on purpose.
   process.env.AUTH_FAILURE_LIMIT ??= '1000000';
+  // The docs' example tasks run in kb_123456 of the shared database; only the examples test keeps them.
+  process.env.SWAGGER_EXAMPLE_TASK ??= 'false';
 }

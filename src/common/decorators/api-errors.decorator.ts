@@ -3,8 +3,10 @@ import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import type { ContentObject, HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { ErrorResponseDto } from '../dto/error-response.dto';
 import { ERROR_STATUS, ERROR_TITLE, ErrorCode } from '../errors/error-codes';
+import { EXAMPLE_TASK_ID } from './path-param.decorator';
 
-const TASK_ID = '550e8400-e29b-41d4-a716-446655440000';
+/** No such task: not the example task, which exists. */
+const UNKNOWN_TASK_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 
 /** A message and details for every code, so each documented error response shows what the service really sends. */
 const EXAMPLES: Record<ErrorCode, [string, Record<string, unknown>]> = {
@@ -15,10 +17,11 @@ const EXAMPLES: Record<ErrorCode, [string, Record<string, unknown>]> = {
   [ErrorCode.Unauthorized]: ['Invalid credentials', {}],
   [ErrorCode.Forbidden]: ['This operation needs the write role; this credential has the read role', { required_role: 'write', role: 'read' }],
   [ErrorCode.RateLimited]: ['Rate limit of 120000 requests per 60 s exceeded; retry after 12 s', { limit: 120000, window_seconds: 60 }],
-  [ErrorCode.TaskNotFound]: ['Task with specified ID does not exist', { task_id: TASK_ID }],
-  [ErrorCode.TaskNotCancelable]: ['Task is completed and can no longer be canceled', { task_id: TASK_ID, status: 'completed' }],
-  [ErrorCode.TaskNotRetryable]: ['Only failed or cancelled tasks can be retried', { task_id: TASK_ID, status: 'processing' }],
-  [ErrorCode.TaskNotProcessing]: ['Progress can only be reported for a processing task', { task_id: TASK_ID, status: 'queued' }],
+  [ErrorCode.TaskNotFound]: ['Task with specified ID does not exist', { task_id: UNKNOWN_TASK_ID }],
+  // What "Try it out" answers for the example task, which is completed.
+  [ErrorCode.TaskNotCancelable]: ['Task is completed and can no longer be canceled', { task_id: EXAMPLE_TASK_ID, status: 'completed' }],
+  [ErrorCode.TaskNotRetryable]: ['Only failed or cancelled tasks can be retried; task is completed', { task_id: EXAMPLE_TASK_ID, status: 'completed' }],
+  [ErrorCode.TaskNotProcessing]: ['Progress can only be reported for a processing task; task is completed', { task_id: EXAMPLE_TASK_ID, status: 'completed' }],
   [ErrorCode.QueueFull]: ['Too many tasks are waiting; try again later', { waiting: 100000, limit: 100000 }],
   [ErrorCode.IdempotencyKeyReused]: ['This Idempotency-Key was already used with a different request', { idempotency_key: 'order-42-ingest' }],
   [ErrorCode.ServiceUnavailable]: ['The database is unavailable; try again shortly', { component: 'database' }],

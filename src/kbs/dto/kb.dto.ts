@@ -11,7 +11,7 @@ export class ListDocumentsQueryDto {
 }
 
 export class SearchQueryDto {
-  @StringField({ maxLength: 1000, example: 'ultramarine pelican', description: 'What to look for' })
+  @StringField({ maxLength: 1000, example: 'search indexes', description: 'What to look for' })
   q!: string;
 
   @EnumField(['vector', 'fulltext', 'hybrid'] as const, {

@@ -24,7 +24,7 @@ export class QueueInfoResponseDto {
 
 /** `POST /api/v1/queues/{task_type}/pause|resume`. */
 export class QueueParamsDto {
-  @EnumField(TASK_TYPES, { example: TaskType.document_processing, description: 'The task type whose queue to act on' })
+  @EnumField(TASK_TYPES, { example: TaskType.health_check, description: 'The task type whose queue to act on (the example names the least consequential queue to pause)' })
   task_type!: TaskType;
 }
 
