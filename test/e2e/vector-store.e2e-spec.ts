@@ -9,10 +9,11 @@ import type { AllConfig } from '../../src/config/app.config';
 import { VectorStoreMode } from '../../src/config/env.validation';
 import { Prisma } from '../../src/generated/prisma/client';
 import { EmbeddingService } from '../../src/kbs/embedding.service';
+import { FloatArrayVectorRepository } from '../../src/kbs/float-array-vector.repository';
 import type { StageContext } from '../../src/kbs/embedding.service';
 import { IndexingService } from '../../src/kbs/indexing.service';
 import { KnowledgeBaseRepository } from '../../src/kbs/knowledge-base.repository';
-import { PgvectorVectorBackend } from '../../src/kbs/pgvector.vector-backend';
+import { PgvectorVectorRepository } from '../../src/kbs/pgvector-vector.repository';
 import { SearchService } from '../../src/kbs/search.service';
 import { VectorStoreService } from '../../src/kbs/vector-store.service';
 import { cosineSimilarity } from '../../src/pipeline/embedding/cosine';
@@ -62,6 +63,8 @@ describe('Vector store on pgvector (PGlite)', () => {
   let url: string;
   let prisma: PrismaService;
   let repository: KnowledgeBaseRepository;
+  let floatArray: FloatArrayVectorRepository;
+  let pgvector: PgvectorVectorRepository;
   let embeddings: EmbeddingService;
   const embedder = new HashingEmbedder({ dimension: 64 });
 
@@ -72,7 +75,7 @@ describe('Vector store on pgvector (PGlite)', () => {
 
   /** A VectorStoreService as start-up builds it, for a VECTOR_STORE value. */
   const startStore = async (mode: VectorStoreMode) => {
-    const store = new VectorStoreService(prisma, repository, embeddings, configFor(mode));
+    const store = new VectorStoreService(floatArray, pgvector, repository, embeddings, configFor(mode));
     await store.onModuleInit();
     return store;
   };
@@ -88,6 +91,8 @@ describe('Vector store on pgvector (PGlite)', () => {
     await migrateInChildProcess(url);
     prisma = new PrismaService(configFor(VectorStoreMode.Auto));
     repository = new KnowledgeBaseRepository(prisma);
+    floatArray = new FloatArrayVectorRepository(prisma, repository);
+    pgvector = new PgvectorVectorRepository(prisma, repository, configFor(VectorStoreMode.Auto));
     embeddings = new EmbeddingService(repository, embedder);
   });
 
@@ -122,7 +127,7 @@ describe('Vector store on pgvector (PGlite)', () => {
       const info = await store.describe();
       expect(info).toMatchObject({ backend: 'pgvector', search: 'hnsw_cosine', pgvector_installed: true });
       expect(info.pgvector_version).toMatch(/^\d+\.\d+/);
-      expect(await new PgvectorVectorBackend(prisma, repository, url).prepare()).toEqual({ columnAdded: false, backfilled: 0 });
+      expect(await pgvector.ensureEmbeddingColumn()).toEqual({ columnAdded: false, backfilled: 0 });
     });
 
     it('honours VECTOR_STORE=float_array even where pgvector is installed', async () => {
@@ -179,7 +184,7 @@ describe('Vector store on pgvector (PGlite)', () => {
     });
 
     it("serves the kb's search query from its HNSW index", async () => {
-      const backend = (await store.backend()) as PgvectorVectorBackend;
+      const backend = (await store.backend()) as PgvectorVectorRepository;
       const query = backend.nearestQuery(kbA, 'external-24d', 24, vectorsA[0].values, 10);
       const plan = (await prisma.$queryRaw<Array<{ 'QUERY PLAN': string }>>(Prisma.sql`EXPLAIN ${query}`)).map((row) => row['QUERY PLAN']).join('\n');
       const [{ name }] = await prisma.$queryRaw<Array<{ name: string }>>`
@@ -297,7 +302,13 @@ describe('Vector store without pgvector (the real PostgreSQL)', () => {
     const config = {
       getOrThrow: (key: string) => ({ database: { url: process.env.DATABASE_URL }, pipeline: { vectorStore: VectorStoreMode.Pgvector } })[key as 'database' | 'pipeline'],
     } as unknown as ConfigService<AllConfig, true>;
-    const store = new VectorStoreService(t.prisma, t.app.get(KnowledgeBaseRepository), t.app.get(EmbeddingService), config);
+    const store = new VectorStoreService(
+      t.app.get(FloatArrayVectorRepository),
+      t.app.get(PgvectorVectorRepository),
+      t.app.get(KnowledgeBaseRepository),
+      t.app.get(EmbeddingService),
+      config,
+    );
     await expect(store.onModuleInit()).rejects.toThrow('VECTOR_STORE=pgvector, but this PostgreSQL has no vector extension to install');
   });
 });
