@@ -1,7 +1,9 @@
 /**
- * Two projects: `unit` (pure logic, specs next to the code) and `e2e` (the real
- * PostgreSQL and Redis, under test/). swc compiles with decorator metadata; tsc
- * type-checks separately (`npm run typecheck`).
+ * Three projects: `unit` (pure logic, specs next to the code, and the architecture checks
+ * under test/architecture), `integration` (repositories and triggers against the real
+ * PostgreSQL, built by hand without the Nest application) and `e2e` (the application against
+ * the real PostgreSQL and Redis). swc compiles with decorator metadata; tsc type-checks
+ * separately (`npm run typecheck`).
  */
 const swc = [
   '@swc/jest',
@@ -25,8 +27,17 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/architecture/**/*.spec.ts'],
       transform: { '^.+\\.(t|j)s$': swc },
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/integration/**/*.integration-spec.ts'],
+      transform: { '^.+\\.(t|j)s$': swc },
+      // The same migrated test database as e2e; both set it up, the second finds nothing to apply.
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
     },
     {
       displayName: 'e2e',

@@ -2,10 +2,10 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { DomainError, ForbiddenError, TaskNotFoundError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
-import { PrismaService } from '../prisma/prisma.service';
 import { AuthenticationGate } from './authentication-gate.service';
 import { Principal } from './principal';
 import { RouteAccessResolver } from './route-access';
+import { TaskOwnershipRepository } from './task-ownership.repository';
 import { allows, Role } from './roles';
 import { isUuid } from '../common/utils/uuid';
 
@@ -41,7 +41,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly gate: AuthenticationGate,
     private readonly access: RouteAccessResolver,
-    private readonly prisma: PrismaService,
+    private readonly tasks: TaskOwnershipRepository,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -71,8 +71,8 @@ export class AuthGuard implements CanActivate {
     }
     if (typeof params.task_id === 'string') {
       const taskId = params.task_id;
-      const task = isUuid(taskId) ? await this.prisma.task.findUnique({ where: { id: taskId }, select: { kbId: true } }) : null;
-      if (!task || !allowed.has(task.kbId)) throw new TaskNotFoundError(taskId);
+      const kbId = isUuid(taskId) ? await this.tasks.kbOf(taskId) : null;
+      if (kbId === null || !allowed.has(kbId)) throw new TaskNotFoundError(taskId);
     }
   }
 }

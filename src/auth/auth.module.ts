@@ -11,6 +11,7 @@ import { Authenticator } from './authenticator.service';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 import { RouteAccessResolver } from './route-access';
+import { TaskOwnershipRepository } from './task-ownership.repository';
 
 const WINDOW_MS = 60_000;
 
@@ -39,6 +40,7 @@ const WINDOW_MS = 60_000;
     Authenticator,
     AuthenticationGate,
     RouteAccessResolver,
+    TaskOwnershipRepository,
     { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],

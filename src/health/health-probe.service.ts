@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Coalescer } from '../common/utils/coalescer';
-import { PrismaService } from '../prisma/prisma.service';
 import { REDIS_CLIENT } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TASK_TYPES, TaskType } from '../queues/task-types';
+import { DatabaseHealthRepository } from './database-health.repository';
 
 export interface ComponentHealth {
   status: 'healthy' | 'unhealthy';
@@ -26,19 +26,18 @@ export class HealthProbeService {
    * Concurrent database probes share a round trip: a probe joins the next `SELECT 1` to
    * leave, never one already in flight, so every answer comes from a round trip that began
    * after it was asked. A thousand health_check tasks at once then cost PostgreSQL a few
-   * statements instead of a thousand. Straight on the pool both Prisma and the hot path use:
-   * a round trip to PostgreSQL is what is checked, not Prisma's query pipeline.
+   * statements instead of a thousand.
    */
   private readonly databaseRoundTrips = new Coalescer<null, null>(
     async (probes) => {
-      await this.prisma.pool.query('SELECT 1');
+      await this.databaseHealth.ping();
       return probes.map(() => null);
     },
     { maxBatch: 10_000, maxInFlight: 1 },
   );
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly databaseHealth: DatabaseHealthRepository,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly queues: TaskQueueService,
   ) {}

@@ -4,10 +4,9 @@ import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { EXAMPLE_DOCUMENT_ID, EXAMPLE_KB_ID, invalidPathParam, PathParam, UuidParam } from '../common/decorators/path-param.decorator';
 import { DomainError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
-import type { Document } from '../generated/prisma/client';
 import { KB_ID_PATTERN } from '../tasks/dto/create-task.dto';
 import { DocumentDetailDto, DocumentDto, DocumentListDto, ListDocumentsQueryDto, SearchQueryDto, SearchResponseDto } from './dto/kb.dto';
-import { KnowledgeBaseRepository } from './knowledge-base.repository';
+import { KnowledgeBaseRepository, StoredDocument } from './knowledge-base.repository';
 import { SearchService } from './search.service';
 
 const DOCUMENT_NOT_FOUND = 'Document not found in this knowledge base';
@@ -73,7 +72,7 @@ export class KbsController {
   }
 }
 
-function toDocumentDto(d: Document): DocumentDto {
+function toDocumentDto(d: StoredDocument): DocumentDto {
   return {
     id: d.id,
     kb_id: d.kbId,

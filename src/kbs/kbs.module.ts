@@ -3,9 +3,11 @@ import { DeploymentSettingsRepository } from './deployment-settings.repository';
 import { DocumentIngestionService } from './document-ingestion.service';
 import { embeddingProviderProvider } from './embedding-provider.provider';
 import { EmbeddingService } from './embedding.service';
+import { FloatArrayVectorRepository } from './float-array-vector.repository';
 import { IndexingService } from './indexing.service';
 import { KbsController } from './kbs.controller';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
+import { PgvectorVectorRepository } from './pgvector-vector.repository';
 import { SampleDocumentService } from './sample-document.service';
 import { SearchService } from './search.service';
 import { TextEmbeddingService } from './text-embedding.service';
@@ -20,6 +22,8 @@ import { VectorStoreService } from './vector-store.service';
     embeddingProviderProvider,
     DocumentIngestionService,
     EmbeddingService,
+    FloatArrayVectorRepository,
+    PgvectorVectorRepository,
     VectorStoreService,
     IndexingService,
     SearchService,
@@ -28,6 +32,6 @@ import { VectorStoreService } from './vector-store.service';
     DeploymentSettingsRepository,
     UploadNamespaceService,
   ],
-  exports: [DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService],
+  exports: [KnowledgeBaseRepository, DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService],
 })
 export class KbsModule {}

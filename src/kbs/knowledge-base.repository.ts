@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
-import type { Document } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 
 /** Text search configuration for chunks; English stemming suits most knowledge-base content. */
@@ -25,6 +24,26 @@ export interface DocumentUpsert {
   chunkOverlap: number;
   metadata: Record<string, unknown> | null;
   taskId: string;
+}
+
+/** A stored document: its file, how it was chunked, and which generation of its chunks is current. */
+export interface StoredDocument {
+  id: string;
+  kbId: string;
+  sourcePath: string;
+  format: string;
+  contentHash: string;
+  characters: number;
+  pages: number | null;
+  chunkCount: number;
+  chunkSize: number;
+  chunkOverlap: number;
+  metadata: unknown;
+  lastTaskId: string | null;
+  indexedAt: Date | null;
+  generation: bigint;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 export interface VectorUpsert {
@@ -81,7 +100,7 @@ export class KnowledgeBaseRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /** The document, if it is one of the kb's: every lookup is by kb, so no kb reaches another's content by id. */
-  findDocument(kbId: string, id: string): Promise<Document | null> {
+  findDocument(kbId: string, id: string): Promise<StoredDocument | null> {
     return this.prisma.document.findFirst({ where: { id, kbId } });
   }
 
@@ -96,11 +115,11 @@ export class KnowledgeBaseRepository {
     return new Set(rows.map((r) => r.id));
   }
 
-  findDocumentByPath(kbId: string, sourcePath: string): Promise<Document | null> {
+  findDocumentByPath(kbId: string, sourcePath: string): Promise<StoredDocument | null> {
     return this.prisma.document.findFirst({ where: { kbId, sourcePath }, orderBy: { updatedAt: 'desc' } });
   }
 
-  async findDocumentsPage(kbId: string, page: number, pageSize: number): Promise<{ documents: Document[]; total: number }> {
+  async findDocumentsPage(kbId: string, page: number, pageSize: number): Promise<{ documents: StoredDocument[]; total: number }> {
     const [documents, total] = await Promise.all([
       this.prisma.document.findMany({ where: { kbId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: (page - 1) * pageSize, take: pageSize }),
       this.prisma.document.count({ where: { kbId } }),
@@ -109,7 +128,7 @@ export class KnowledgeBaseRepository {
   }
 
   /** The current chunks of a document found with `findDocument`. */
-  findChunks(document: Pick<Document, 'id' | 'kbId' | 'generation'>) {
+  findChunks(document: Pick<StoredDocument, 'id' | 'kbId' | 'generation'>) {
     return this.prisma.chunk.findMany({
       where: { documentId: document.id, kbId: document.kbId, generation: document.generation },
       orderBy: { chunkIndex: 'asc' },
@@ -133,7 +152,7 @@ export class KnowledgeBaseRepository {
     doc: DocumentUpsert,
     chunks: NewChunk[],
     { signal, onBatch }: { signal?: AbortSignal; onBatch?: (stored: number) => Promise<void> } = {},
-  ): Promise<Document | null> {
+  ): Promise<StoredDocument | null> {
     if (!(await this.claimDocumentId(doc))) return null;
     const [{ generation }] = await this.prisma.$queryRaw<Array<{ generation: bigint }>>`SELECT nextval('chunk_generation_seq') AS generation`;
     try {
@@ -250,7 +269,7 @@ export class KnowledgeBaseRepository {
   }
 
   /** Embeddings of the current chunks of a document found with `findDocument`, as vectors to store: id = chunk id. */
-  async documentEmbeddings(document: Pick<Document, 'id' | 'kbId' | 'generation'>, model: string): Promise<VectorUpsert[]> {
+  async documentEmbeddings(document: Pick<StoredDocument, 'id' | 'kbId' | 'generation'>, model: string): Promise<VectorUpsert[]> {
     const documentId = document.id;
     const rows = await this.prisma.embedding.findMany({
       where: { model, chunk: { documentId, kbId: document.kbId, generation: document.generation } },
@@ -269,6 +288,11 @@ export class KnowledgeBaseRepository {
 
   knowledgeBase(kbId: string) {
     return this.prisma.knowledgeBase.findUnique({ where: { kbId } });
+  }
+
+  /** The dimension the kb's first vectors fixed; null while it has none. */
+  async dimensionOf(kbId: string): Promise<number | null> {
+    return (await this.prisma.knowledgeBase.findUnique({ where: { kbId }, select: { dimension: true } }))?.dimension ?? null;
   }
 
   /**

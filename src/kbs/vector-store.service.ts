@@ -4,14 +4,13 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
 import { VectorStoreMode } from '../config/env.validation';
 import { countOf } from '../common/utils/plural';
-import { PrismaService } from '../prisma/prisma.service';
 import { describeIds } from '../common/utils/describe-ids';
 import { PermanentTaskError } from '../workers/task-errors';
 import { EmbeddingService, StageContext } from './embedding.service';
-import { FloatArrayVectorBackend } from './float-array.vector-backend';
+import { FloatArrayVectorRepository } from './float-array-vector.repository';
 import type { VectorStoragePayload } from './kb-payloads';
 import { KnowledgeBaseRepository, VectorUpsert } from './knowledge-base.repository';
-import { PgvectorVectorBackend } from './pgvector.vector-backend';
+import { PgvectorVectorRepository, VectorExtensionState } from './pgvector-vector.repository';
 import type { VectorBackend, VectorHit, VectorIndexReport } from './vector-backend';
 
 /** What /health reports under details.vector_store. */
@@ -36,11 +35,6 @@ export interface VectorStorageResult {
   backend: VectorBackend['backend'];
 }
 
-interface ExtensionState {
-  installed: string | null;
-  available: string | null;
-}
-
 /** VECTOR_STORE=pgvector on a database that cannot have the extension: start-up must stop, not fall back. */
 class PgvectorUnavailableError extends Error {}
 
@@ -60,19 +54,18 @@ const UPSERT_BATCH = 1000;
 export class VectorStoreService implements OnModuleInit {
   private readonly logger = new Logger(VectorStoreService.name);
   private readonly mode: VectorStoreMode;
-  private readonly databaseUrl: string;
   private chosen: VectorBackend | null = null;
   private choosing: Promise<VectorBackend> | null = null;
-  private extension: ExtensionState | null = null;
+  private extension: VectorExtensionState | null = null;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly floatArray: FloatArrayVectorRepository,
+    private readonly pgvector: PgvectorVectorRepository,
     private readonly kb: KnowledgeBaseRepository,
     private readonly embeddings: EmbeddingService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.mode = config.getOrThrow('pipeline', { infer: true }).vectorStore;
-    this.databaseUrl = config.getOrThrow('database', { infer: true }).url;
   }
 
   /**
@@ -154,24 +147,15 @@ export class VectorStoreService implements OnModuleInit {
   }
 
   private async choose(): Promise<VectorBackend> {
-    this.extension = await this.detectExtension();
-    const float = new FloatArrayVectorBackend(this.prisma, this.kb);
-    if (this.mode === VectorStoreMode.FloatArray) return float;
+    this.extension = await this.pgvector.extensionState();
+    if (this.mode === VectorStoreMode.FloatArray) return this.floatArray;
     if (!this.extension.installed) {
-      if (this.mode === VectorStoreMode.Auto) return float;
+      if (this.mode === VectorStoreMode.Auto) return this.floatArray;
       await this.createExtension();
     }
-    const pgvector = new PgvectorVectorBackend(this.prisma, this.kb, this.databaseUrl);
-    const prepared = await pgvector.prepare();
+    const prepared = await this.pgvector.ensureEmbeddingColumn();
     if (prepared.columnAdded) this.logger.log(`Added vectors.embedding; copied ${prepared.backfilled} stored vectors into it`);
-    return pgvector;
-  }
-
-  private async detectExtension(): Promise<ExtensionState> {
-    const [state] = await this.prisma.$queryRaw<ExtensionState[]>`
-      SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS installed,
-             (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS available`;
-    return state;
+    return this.pgvector;
   }
 
   private async createExtension(): Promise<void> {
@@ -179,15 +163,15 @@ export class VectorStoreService implements OnModuleInit {
       throw new PgvectorUnavailableError('VECTOR_STORE=pgvector, but this PostgreSQL has no vector extension to install (see docs/pipeline.md, "Vector store")');
     }
     try {
-      await this.prisma.$executeRawUnsafe('CREATE EXTENSION IF NOT EXISTS vector');
+      await this.pgvector.createExtension();
     } catch (error) {
       // Another process may have created it at the same moment; only a still-missing extension is fatal.
-      this.extension = await this.detectExtension();
+      this.extension = await this.pgvector.extensionState();
       if (!this.extension.installed) {
         throw new PgvectorUnavailableError(`VECTOR_STORE=pgvector, but creating the vector extension failed: ${(error as Error).message}`);
       }
     }
-    this.extension = await this.detectExtension();
+    this.extension = await this.pgvector.extensionState();
   }
 
   /**

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma } from '../generated/prisma/client';
-import { PrismaService } from '../prisma/prisma.service';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TASK_STATUSES, TaskStatus } from '../queues/task-types';
 import { WorkerDirectoryService, WorkerSnapshot } from '../queues/worker-directory.service';
 import type { TimeseriesBucket } from './dto/stats-query.dto';
+import { KbSelection, StatsRepository } from './stats.repository';
 import { SystemStatsResponseDto, TaskStatsResponseDto, TimeseriesResponseDto, WorkerStatsDto } from './dto/stats-response.dto';
 import { round } from '../common/utils/round';
 
@@ -15,7 +14,7 @@ const RATE_WINDOW_SECONDS = 60;
 @Injectable()
 export class StatsService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly stats: StatsRepository,
     private readonly queues: TaskQueueService,
     private readonly workers: WorkerDirectoryService,
   ) {}
@@ -26,24 +25,18 @@ export class StatsService {
    * per kb whatever its size, where counting the tasks themselves grew with the kb.
    */
   async taskStats(kbId?: string, scope: readonly string[] | null = null): Promise<TaskStatsResponseDto> {
-    const where = kbId ? { kbId } : scope ? { kbId: { in: [...scope] } } : {};
-    const groups = await this.prisma.taskCounter.groupBy({
-      by: ['status', 'taskType'],
-      where,
-      _sum: { count: true, runMsSum: true, runCount: true },
-    });
+    const groups = await this.stats.countsByStatusAndType(selection(kbId, scope));
     const status_breakdown = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     const type_breakdown: Record<string, number> = {};
     let runMs = 0;
     let runs = 0;
     for (const group of groups) {
-      const count = Number(group._sum.count ?? 0);
-      runMs += Number(group._sum.runMsSum ?? 0);
-      runs += Number(group._sum.runCount ?? 0);
+      runMs += group.runMsSum;
+      runs += group.runCount;
       // Counter rows stay at 0 once their tasks are gone; a type without tasks is not listed.
-      if (count === 0) continue;
-      status_breakdown[group.status] += count;
-      type_breakdown[group.taskType] = (type_breakdown[group.taskType] ?? 0) + count;
+      if (group.count === 0) continue;
+      status_breakdown[group.status] += group.count;
+      type_breakdown[group.taskType] = (type_breakdown[group.taskType] ?? 0) + group.count;
     }
     const finished = status_breakdown.completed + status_breakdown.failed;
     return {
@@ -62,30 +55,11 @@ export class StatsService {
 
   /**
    * Completed, failed and cancelled tasks per bucket by completed_at, the last `buckets`
-   * buckets up to now, empty ones included (a chart needs them). Served by completed_at
-   * indexes: (kb_id, completed_at) for one kb, completed_at for all. `scope` narrows "all"
-   * to the knowledge bases a limited caller may see.
+   * buckets up to now, empty ones included (a chart needs them). `scope` narrows "all" to
+   * the knowledge bases a limited caller may see.
    */
   async timeseries(kbId: string | undefined, bucket: TimeseriesBucket, buckets: number, scope: readonly string[] | null = null): Promise<TimeseriesResponseDto> {
-    const kbFilter = kbId ? Prisma.sql`AND kb_id = ${kbId}` : scope ? Prisma.sql`AND kb_id = ANY(${[...scope]})` : Prisma.empty;
-    const rows = await this.prisma.$queryRaw<Array<{ at: Date; completed: number; failed: number; cancelled: number }>>`
-      WITH series AS (
-        SELECT generate_series(
-          date_trunc(${bucket}, now()) - (${buckets - 1} * ('1 ' || ${bucket})::interval),
-          date_trunc(${bucket}, now()),
-          ('1 ' || ${bucket})::interval) AS at
-      ), finished AS (
-        SELECT date_trunc(${bucket}, completed_at) AS at,
-               count(*) FILTER (WHERE status = 'completed')::int AS completed,
-               count(*) FILTER (WHERE status = 'failed')::int AS failed,
-               count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled
-        FROM tasks
-        WHERE completed_at >= (SELECT min(at) FROM series) ${kbFilter}
-        GROUP BY 1
-      )
-      SELECT s.at, coalesce(f.completed, 0) AS completed, coalesce(f.failed, 0) AS failed, coalesce(f.cancelled, 0) AS cancelled
-      FROM series s LEFT JOIN finished f ON f.at = s.at
-      ORDER BY s.at`;
+    const rows = await this.stats.finishedPerBucket(selection(kbId, scope), bucket, buckets);
     return {
       kb_id: kbId ?? null,
       bucket,
@@ -97,12 +71,7 @@ export class StatsService {
     const [workers, queue_size, finishedRecently, task_stats] = await Promise.all([
       this.workers.liveWorkers(),
       this.queues.totalWaiting(),
-      this.prisma.task.count({
-        where: {
-          status: { in: [TaskStatus.completed, TaskStatus.failed] },
-          completedAt: { gte: new Date(Date.now() - RATE_WINDOW_SECONDS * 1000) },
-        },
-      }),
+      this.stats.countFinishedSince(new Date(Date.now() - RATE_WINDOW_SECONDS * 1000)),
       this.taskStats(),
     ]);
     const now = Date.now();
@@ -119,6 +88,11 @@ export class StatsService {
       task_stats,
     };
   }
+}
+
+/** One kb, the kbs a limited caller may see, or (null) all. */
+function selection(kbId: string | undefined, scope: readonly string[] | null): KbSelection {
+  return kbId ? [kbId] : scope;
 }
 
 function recentlyFinished(worker: WorkerSnapshot, now: number): boolean {

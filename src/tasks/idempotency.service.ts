@@ -4,8 +4,8 @@ import { ConfigService } from '@nestjs/config';
 import { DomainError, InvalidRequestError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import type { AllConfig } from '../config/app.config';
-import { Prisma } from '../generated/prisma/client';
-import { PrismaService } from '../prisma/prisma.service';
+import type { Transaction } from '../prisma/transaction';
+import { IdempotencyKeyRecord, IdempotencyKeyRepository } from './idempotency-key.repository';
 import { TaskRecord, TasksRepository } from './tasks.repository';
 
 export type IdempotentKind = 'single' | 'batch';
@@ -44,7 +44,7 @@ export class IdempotencyService {
   private readonly ttlMs: number;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly keys: IdempotencyKeyRepository,
     private readonly tasks: TasksRepository,
     config: ConfigService<AllConfig, true>,
   ) {
@@ -56,7 +56,7 @@ export class IdempotencyService {
     kind: IdempotentKind,
     kbIds: readonly string[],
     body: unknown,
-    create: (tx: Prisma.TransactionClient) => Promise<TaskRecord[]>,
+    create: (tx: Transaction) => Promise<TaskRecord[]>,
   ): Promise<IdempotentOutcome> {
     const { key } = request;
     if (!KEY_PATTERN.test(key)) {
@@ -64,26 +64,19 @@ export class IdempotencyService {
     }
     const id = { caller: callerScope(request.caller), kbScope: kbScope(kbIds), key };
     const requestHash = hashRequest(kind, body);
-    const earlier = await this.prisma.idempotencyKey.findUnique({ where: { caller_kbScope_key: id } });
+    const earlier = await this.keys.find(id);
     if (earlier && earlier.expiresAt > new Date()) return this.replay(earlier, kind, requestHash);
-    if (earlier) await this.prisma.idempotencyKey.deleteMany({ where: { ...id, expiresAt: { lte: new Date() } } });
+    if (earlier) await this.keys.deleteIfExpired(id, new Date());
 
-    const created = await this.prisma.$transaction(async (tx) => {
-      const claimed = await tx.$executeRaw`
-        INSERT INTO idempotency_keys (caller, kb_scope, key, request_hash, kind, task_ids, expires_at)
-        VALUES (${id.caller}, ${id.kbScope}, ${key}, ${requestHash}, ${kind}, '{}', ${new Date(Date.now() + this.ttlMs)})
-        ON CONFLICT (caller, kb_scope, key) DO NOTHING`;
-      if (claimed === 0) return null;
-      const tasks = await create(tx);
-      await tx.idempotencyKey.update({ where: { caller_kbScope_key: id }, data: { taskIds: tasks.map((t) => t.id) } });
-      return tasks;
-    });
+    const created = await this.keys.claimWithin({ id, requestHash, kind, expiresAt: new Date(Date.now() + this.ttlMs) }, create);
     if (created) return { tasks: created, replayed: false };
     // Another request of this caller with this key committed first.
-    return this.replay(await this.prisma.idempotencyKey.findUniqueOrThrow({ where: { caller_kbScope_key: id } }), kind, requestHash);
+    const winner = await this.keys.find(id);
+    if (!winner) throw new Error(`Idempotency key ${key} was claimed by another request but is gone`);
+    return this.replay(winner, kind, requestHash);
   }
 
-  private async replay(row: { requestHash: string; kind: string; taskIds: string[]; key: string }, kind: IdempotentKind, requestHash: string): Promise<IdempotentOutcome> {
+  private async replay(row: IdempotencyKeyRecord, kind: IdempotentKind, requestHash: string): Promise<IdempotentOutcome> {
     if (row.requestHash !== requestHash || row.kind !== kind) {
       throw new DomainError(ErrorCode.IdempotencyKeyReused, 'This Idempotency-Key was already used with a different request', {
         idempotency_key: row.key,

@@ -6,9 +6,9 @@ import { flattenValidationErrors } from '../common/pipes/validation.pipe';
 import { stripPrototypeKeys } from '../common/utils/prototype-keys';
 import type { AllConfig } from '../config/app.config';
 import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../kbs/kb-payloads';
+import { KnowledgeBaseRepository } from '../kbs/knowledge-base.repository';
 import { FileAccessError, UploadFolder } from '../pipeline/file-confinement';
 import { detectFormat, UnsupportedFormatError } from '../pipeline/text-extractor';
-import { PrismaService } from '../prisma/prisma.service';
 import { PayloadOf, TASK_TYPES, TaskType } from '../queues/task-types';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
 import { PermanentTaskError } from '../workers/task-errors';
@@ -68,7 +68,7 @@ export class PayloadValidatorService {
   private readonly embeddingDimension: number;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly knowledgeBases: KnowledgeBaseRepository,
     private readonly callbacks: WebhookUrlPolicy,
     config: ConfigService<AllConfig, true>,
   ) {
@@ -265,9 +265,9 @@ export class PayloadValidatorService {
   }
 
   private async checkKbDimension(kbId: string, dimension: number, field: string, add: AddError): Promise<void> {
-    const kb = await this.prisma.knowledgeBase.findUnique({ where: { kbId }, select: { dimension: true } });
-    if (kb?.dimension && kb.dimension !== dimension) {
-      add(field, `knowledge base ${kbId} stores ${kb.dimension}-dimensional vectors; got ${dimension}`);
+    const stored = await this.knowledgeBases.dimensionOf(kbId);
+    if (stored !== null && stored !== dimension) {
+      add(field, `knowledge base ${kbId} stores ${stored}-dimensional vectors; got ${dimension}`);
     }
   }
 

@@ -3,12 +3,12 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
-import { PrismaService } from '../prisma/prisma.service';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TASK_TYPES } from '../queues/task-types';
+import { IdempotencyKeyRepository } from './idempotency-key.repository';
+import { TaskRetentionRepository } from './task-retention.repository';
 
-const DELETE_BATCH = 5000;
 /** Finished jobs Redis keeps at most this long; PostgreSQL has their history. */
 const FINISHED_JOB_GRACE_MS = 3600 * 1000;
 
@@ -26,7 +26,8 @@ export class TaskRetentionService implements OnApplicationBootstrap, OnApplicati
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly tasks: TaskRetentionRepository,
+    private readonly idempotencyKeys: IdempotencyKeyRepository,
     private readonly queue: TaskQueueService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly config: ConfigService<AllConfig, true>,
@@ -50,8 +51,8 @@ export class TaskRetentionService implements OnApplicationBootstrap, OnApplicati
     const { intervalMs, taskRetentionDays } = this.config.getOrThrow('retention', { infer: true });
     try {
       if ((await this.redis.set(this.lockKey, this.owner, 'PX', intervalMs, 'NX')) !== 'OK') return removed;
-      if (taskRetentionDays > 0) removed.tasks = await this.deleteFinishedTasks(new Date(Date.now() - taskRetentionDays * 86400 * 1000));
-      removed.idempotencyKeys = (await this.prisma.idempotencyKey.deleteMany({ where: { expiresAt: { lt: new Date() } } })).count;
+      if (taskRetentionDays > 0) removed.tasks = await this.tasks.deleteFinishedBefore(new Date(Date.now() - taskRetentionDays * 86400 * 1000));
+      removed.idempotencyKeys = await this.idempotencyKeys.deleteExpired(new Date());
       for (const type of TASK_TYPES) {
         for (const state of ['completed', 'failed'] as const) {
           removed.jobs += (await this.queue.queue(type).clean(FINISHED_JOB_GRACE_MS, 10000, state)).length;
@@ -62,18 +63,5 @@ export class TaskRetentionService implements OnApplicationBootstrap, OnApplicati
       this.logger.warn(`Retention pass skipped: ${(error as Error).message}`);
     }
     return removed;
-  }
-
-  private async deleteFinishedTasks(before: Date): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const deleted = await this.prisma.$executeRaw`
-        DELETE FROM tasks WHERE id IN (
-          SELECT id FROM tasks
-          WHERE status IN ('completed', 'failed', 'cancelled') AND completed_at < ${before}
-          LIMIT ${DELETE_BATCH})`;
-      total += deleted;
-      if (deleted < DELETE_BATCH) return total;
-    }
   }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { taskRequest } from '../factories/task.factory';
 import { applyTestEnv } from './test-env';
-import { waitFor } from './test-app';
+import { waitFor } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 

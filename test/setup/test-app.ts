@@ -9,6 +9,8 @@ import { AppRole } from '../../src/config/env.validation';
 import { PrismaService } from '../../src/prisma/prisma.service';
 import { applyTestEnv, TEST_REDIS_URL } from './test-env';
 
+export { KbTracker, uniqueKb, waitFor } from './helpers';
+
 export interface TestApp {
   app: NestExpressApplication;
   http: App;
@@ -61,38 +63,4 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
-}
-
-/** Polls `probe` until `done` holds or the deadline passes; never a fixed sleep. */
-export async function waitFor<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  { timeoutMs = 15000, intervalMs = 50, what = 'condition' } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    last = await probe();
-  }
-  return last;
-}
-
-/**
- * The kbs one test file makes, so that it can clean up after itself: tasks it leaves queued
- * in the shared test database would be dispatched by other test apps' reconcilers.
- */
-export class KbTracker {
-  readonly ids: string[] = [];
-
-  kb = (label: string): string => {
-    const id = uniqueKb(label);
-    this.ids.push(id);
-    return id;
-  };
-}
-
-export function uniqueKb(label: string): string {
-  return `kb_${label}_${randomBytes(4).toString('hex')}`;
 }

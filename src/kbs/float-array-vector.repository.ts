@@ -1,6 +1,7 @@
+import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
-import type { PrismaService } from '../prisma/prisma.service';
-import type { KnowledgeBaseRepository, VectorUpsert } from './knowledge-base.repository';
+import { PrismaService } from '../prisma/prisma.service';
+import { KnowledgeBaseRepository, VectorUpsert } from './knowledge-base.repository';
 import type { VectorBackend, VectorHit, VectorIndexReport } from './vector-backend';
 
 /**
@@ -8,7 +9,8 @@ import type { VectorBackend, VectorHit, VectorIndexReport } from './vector-backe
  * over every vector of the kb. Works on any PostgreSQL; fine for tens of thousands of vectors
  * per kb, since each search reads them all.
  */
-export class FloatArrayVectorBackend implements VectorBackend {
+@Injectable()
+export class FloatArrayVectorRepository implements VectorBackend {
   readonly backend = 'float_array' as const;
   readonly search = 'exact_cosine' as const;
 

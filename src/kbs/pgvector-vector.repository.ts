@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { Client } from 'pg';
+import type { AllConfig } from '../config/app.config';
 import { Prisma } from '../generated/prisma/client';
-import type { PrismaService } from '../prisma/prisma.service';
-import type { KnowledgeBaseRepository, VectorUpsert } from './knowledge-base.repository';
+import { PrismaService } from '../prisma/prisma.service';
+import { KnowledgeBaseRepository, VectorUpsert } from './knowledge-base.repository';
 import type { VectorBackend, VectorHit, VectorIndexReport } from './vector-backend';
 
 /** pgvector indexes `vector` values of at most 2,000 dimensions; a wider kb is searched exactly (same operator, no index). */
@@ -24,6 +27,12 @@ export function hnswIndexName(kbId: string, dimension: number): string {
   return `vectors_hnsw_${createHash('sha256').update(kbId).digest('hex').slice(0, 16)}_${dimension}`;
 }
 
+/** The `vector` extension in this database: the installed version, and the version PostgreSQL could install. */
+export interface VectorExtensionState {
+  installed: string | null;
+  available: string | null;
+}
+
 /** A string as an SQL literal; DDL cannot take bound parameters, and the index predicate must be a constant. */
 function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
@@ -36,18 +45,36 @@ function literal(value: string): string {
  * `embedding::vector(<dim>)` for `kb_id = '<kb>'` (cosine operator class), and searches
  * order by `<=>` on that very expression with a LIMIT, which is what lets the planner use it.
  *
- * None of this is in the Prisma migrations: they must apply where the extension is absent.
+ * None of this is in the Prisma migrations, which must apply where the extension is absent
+ * (docs/pipeline.md, "Not in the Prisma migrations"): the extension and the column are
+ * created here, at start-up and only when this backend is chosen; the indexes per kb.
  */
-export class PgvectorVectorBackend implements VectorBackend {
+@Injectable()
+export class PgvectorVectorRepository implements VectorBackend {
   readonly backend = 'pgvector' as const;
   readonly search = 'hnsw_cosine' as const;
+  /** For index builds, which need one session of their own (see rebuildIndex). */
+  private readonly databaseUrl: string;
 
   constructor(
     private readonly prisma: PrismaService,
     private readonly kb: KnowledgeBaseRepository,
-    /** For index builds, which need one session of their own (see rebuildIndex). */
-    private readonly databaseUrl: string,
-  ) {}
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.databaseUrl = config.getOrThrow('database', { infer: true }).url;
+  }
+
+  async extensionState(): Promise<VectorExtensionState> {
+    const [state] = await this.prisma.$queryRaw<VectorExtensionState[]>`
+      SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS installed,
+             (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS available`;
+    return state;
+  }
+
+  /** Needs a role allowed to create it; whether to try is the caller's decision (VECTOR_STORE). */
+  async createExtension(): Promise<void> {
+    await this.prisma.$executeRawUnsafe('CREATE EXTENSION IF NOT EXISTS vector');
+  }
 
   /**
    * Start-up DDL, idempotent and cheap once done: the catalogue is read first so that a
@@ -55,7 +82,7 @@ export class PgvectorVectorBackend implements VectorBackend {
    * When the column is new, the vectors stored so far are copied into it once; rows written
    * later without it (by a process running the float backend) are filled in by knowledge_indexing.
    */
-  async prepare(): Promise<{ columnAdded: boolean; backfilled: number }> {
+  async ensureEmbeddingColumn(): Promise<{ columnAdded: boolean; backfilled: number }> {
     const [{ present }] = await this.prisma.$queryRaw<Array<{ present: boolean }>>`
       SELECT EXISTS (SELECT 1 FROM pg_attribute
                      WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped) AS present`;

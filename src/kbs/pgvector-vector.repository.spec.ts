@@ -1,4 +1,4 @@
-import { efSearchFor, hnswIndexName } from './pgvector.vector-backend';
+import { efSearchFor, hnswIndexName } from './pgvector-vector.repository';
 
 describe('pgvector backend helpers', () => {
   it('raises ef_search to twice the limit, within pgvector’s 40..1000', () => {
