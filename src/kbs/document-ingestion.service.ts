@@ -7,7 +7,9 @@ import { DocumentReadError, extractText, UnsupportedFormatError } from '../pipel
 import { splitText } from '../pipeline/text-splitter';
 import { countOf } from '../common/utils/plural';
 import { PermanentTaskError } from '../workers/task-errors';
-import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap, DocumentProcessingPayload } from './kb-payloads';
+import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../tasks/dto/task-payloads.dto';
+import type { PayloadOf } from '../queues/task-type-registry';
+import type { TaskType } from '../queues/task-types';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { UploadNamespaceService } from './upload-namespace.service';
 
@@ -52,7 +54,7 @@ export class DocumentIngestionService {
     this.uploads = { root: pipeline.uploadDir, maxFileBytes: pipeline.maxFileBytes, allowHardLinks: pipeline.allowHardLinks };
   }
 
-  async ingest(payload: DocumentProcessingPayload, ctx: IngestionContext): Promise<IngestionResult> {
+  async ingest(payload: PayloadOf<typeof TaskType.document_processing>, ctx: IngestionContext): Promise<IngestionResult> {
     const chunkSize = payload.chunk_size ?? DEFAULT_CHUNK_SIZE;
     const chunkOverlap = payload.chunk_overlap ?? defaultChunkOverlap(chunkSize);
     // Read once, through the descriptor that was checked: the hash and the text come from these very bytes.
@@ -131,7 +133,7 @@ export class DocumentIngestionService {
     };
   }
 
-  private async findExisting(payload: DocumentProcessingPayload, kbId: string) {
+  private async findExisting(payload: PayloadOf<typeof TaskType.document_processing>, kbId: string) {
     if (payload.document_id) {
       if (await this.kb.isDocumentIdTaken(kbId, payload.document_id)) {
         throw new PermanentTaskError(`Document ${payload.document_id} belongs to another knowledge base`);

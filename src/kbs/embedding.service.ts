@@ -4,7 +4,8 @@ import { EmbeddingError, type EmbeddingProvider } from '../pipeline/embedding/em
 import { countOf } from '../common/utils/plural';
 import { PermanentTaskError } from '../workers/task-errors';
 import { EMBEDDING_PROVIDER } from './embedding-provider.provider';
-import type { EmbeddingGenerationPayload } from './kb-payloads';
+import type { PayloadOf } from '../queues/task-type-registry';
+import type { TaskType } from '../queues/task-types';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 
 export interface EmbeddingResult {
@@ -33,7 +34,7 @@ export class EmbeddingService {
     @Inject(EMBEDDING_PROVIDER) readonly provider: EmbeddingProvider,
   ) {}
 
-  async embedChunks(payload: EmbeddingGenerationPayload, ctx: StageContext): Promise<EmbeddingResult> {
+  async embedChunks(payload: PayloadOf<typeof TaskType.embedding_generation>, ctx: StageContext): Promise<EmbeddingResult> {
     const { provider } = this;
     this.requireModel(payload.model);
     if (payload.document_id) await this.requireDocument(payload.document_id, ctx.kbId);

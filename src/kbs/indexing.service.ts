@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PermanentTaskError } from '../workers/task-errors';
 import type { StageContext } from './embedding.service';
-import type { KnowledgeIndexingPayload } from './kb-payloads';
+import type { PayloadOf } from '../queues/task-type-registry';
+import type { TaskType } from '../queues/task-types';
 import { FTS_CONFIG, KnowledgeBaseRepository } from './knowledge-base.repository';
 import type { VectorIndexReport } from './vector-backend';
 import { VectorStoreService } from './vector-store.service';
@@ -36,7 +37,7 @@ export class IndexingService {
     private readonly vectors: VectorStoreService,
   ) {}
 
-  async rebuild(payload: KnowledgeIndexingPayload, ctx: StageContext): Promise<IndexingResult> {
+  async rebuild(payload: PayloadOf<typeof TaskType.knowledge_indexing>, ctx: StageContext): Promise<IndexingResult> {
     const scope = payload.document_ids ?? (payload.document_id ? [payload.document_id] : undefined);
     if (scope) await this.requireDocuments(scope, ctx.kbId);
     await ctx.reportProgress(10, 'Rebuilding full-text index');

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EmbeddingService, StageContext } from './embedding.service';
-import type { EmbeddingGenerationPayload } from './kb-payloads';
+import type { PayloadOf } from '../queues/task-type-registry';
+import type { TaskType } from '../queues/task-types';
 import type { VectorUpsert } from './knowledge-base.repository';
 import { VectorStoreService } from './vector-store.service';
 import type { VectorBackend } from './vector-backend';
@@ -33,7 +34,7 @@ export class TextEmbeddingService {
     private readonly vectors: VectorStoreService,
   ) {}
 
-  async embed(payload: EmbeddingGenerationPayload & { texts: string[] }, ctx: StageContext): Promise<TextEmbeddingResult> {
+  async embed(payload: PayloadOf<typeof TaskType.embedding_generation> & { texts: string[] }, ctx: StageContext): Promise<TextEmbeddingResult> {
     const { provider } = this.embeddings;
     this.embeddings.requireModel(payload.model);
     const share = payload.store ? EMBED_SHARE : 1;

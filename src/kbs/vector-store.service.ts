@@ -8,7 +8,8 @@ import { describeIds } from '../common/utils/describe-ids';
 import { PermanentTaskError } from '../workers/task-errors';
 import { EmbeddingService, StageContext } from './embedding.service';
 import { FloatArrayVectorRepository } from './float-array-vector.repository';
-import type { VectorStoragePayload } from './kb-payloads';
+import type { PayloadOf } from '../queues/task-type-registry';
+import type { TaskType } from '../queues/task-types';
 import { KnowledgeBaseRepository, VectorUpsert } from './knowledge-base.repository';
 import { PgvectorVectorRepository, VectorExtensionState } from './pgvector-vector.repository';
 import type { VectorBackend, VectorHit, VectorIndexReport } from './vector-backend';
@@ -103,7 +104,7 @@ export class VectorStoreService implements OnModuleInit {
     };
   }
 
-  async store(payload: VectorStoragePayload, ctx: StageContext): Promise<VectorStorageResult> {
+  async store(payload: PayloadOf<typeof TaskType.vector_storage>, ctx: StageContext): Promise<VectorStorageResult> {
     const vectors = payload.document_id ? await this.fromDocument(payload.document_id, payload.model, ctx) : await this.fromPayload(payload, ctx.kbId);
     return { ...(await this.upsert(vectors, ctx)), document_id: payload.document_id ?? null };
   }
@@ -200,7 +201,7 @@ export class VectorStoreService implements OnModuleInit {
    * id is the given one, else the chunk's, else a hash of the values. A chunk_id must be one
    * of the kb's chunks, or the kb's vector search would return another kb's text.
    */
-  private async fromPayload(payload: VectorStoragePayload, kbId: string): Promise<VectorUpsert[]> {
+  private async fromPayload(payload: PayloadOf<typeof TaskType.vector_storage>, kbId: string): Promise<VectorUpsert[]> {
     const chunkIds = (payload.vectors ?? []).flatMap((v) => (v.chunk_id ? [v.chunk_id] : []));
     const foreign = await this.kb.chunksNotInKb(kbId, chunkIds);
     if (foreign.length > 0) throw new PermanentTaskError(`Chunks not found in knowledge base ${kbId}: ${describeIds(foreign)}`);

@@ -1,6 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { ReferenceObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { PAYLOAD_DTOS } from '../tasks/payload-validator.service';
+import { PAYLOAD_DTOS, TASK_TYPE_REGISTRY } from '../queues/task-type-registry';
 import { TASK_TYPES, TaskType } from '../queues/task-types';
 import { RESULT_COMPONENTS, RESULT_SCHEMA } from './task-result.schemas';
 
@@ -51,11 +51,11 @@ export function typeTaskSchemas(document: OpenAPIObject): void {
   const schemas = (document.components ??= {}).schemas ??= {};
   Object.assign(schemas, RESULT_COMPONENTS);
 
-  for (const dto of Object.values(PAYLOAD_DTOS)) {
+  for (const dto of PAYLOAD_DTOS) {
     const payload = objectSchema(schemas, dto.name);
     payload.additionalProperties = true;
   }
-  const payloadOf = (type: TaskType) => ref(PAYLOAD_DTOS[type].name);
+  const payloadOf = (type: TaskType) => ref(TASK_TYPE_REGISTRY[type].payload.name);
 
   const request = objectSchema(schemas, 'CreateTaskDto');
   request.additionalProperties = false;
@@ -71,7 +71,7 @@ export function typeTaskSchemas(document: OpenAPIObject): void {
   item.additionalProperties = false;
   for (const type of childTypes) schemas[childName(type)] = variant(item, type, { payload: payloadOf(type) });
   schemas.BatchChildTaskRequest = byTaskType(childTypes, childName, 'A child task of a batch: a task request whose kb_id defaults to the batch\'s');
-  const batch = objectSchema(schemas, PAYLOAD_DTOS[TaskType.batch_processing].name);
+  const batch = objectSchema(schemas, TASK_TYPE_REGISTRY[TaskType.batch_processing].payload.name);
   const items = batch.properties?.items as SchemaObject | undefined;
   if (items) items.items = ref('BatchChildTaskRequest');
   // The DTO that validates an item is described per task type by BatchChildTaskRequest instead.

@@ -7,6 +7,7 @@ import { QueuesController } from './queues.controller';
 import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
 import { createRedisClient, redisOptionsFromUrl } from './redis-connection';
 import { TaskQueueService } from './task-queue.service';
+import { taskQueuesProvider } from './task-queues.provider';
 import { TASK_TYPES } from './task-types';
 import { WorkerDirectoryService } from './worker-directory.service';
 
@@ -29,7 +30,7 @@ import { WorkerDirectoryService } from './worker-directory.service';
     BullModule.registerQueue(...TASK_TYPES.map((name) => ({ name }))),
   ],
   controllers: [QueuesController],
-  providers: [TaskQueueService, WorkerDirectoryService, redisClientProvider],
+  providers: [taskQueuesProvider, TaskQueueService, WorkerDirectoryService, redisClientProvider],
   exports: [TaskQueueService, WorkerDirectoryService, REDIS_CLIENT, BullModule],
 })
 export class QueuesModule implements OnApplicationShutdown {

@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JobsOptions, Queue } from 'bullmq';
@@ -7,6 +6,7 @@ import { ServiceUnavailableError } from '../common/errors/domain.error';
 import { Coalescer } from '../common/utils/coalescer';
 import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT, redisKeys } from './redis.provider';
+import { TASK_QUEUES, type TaskQueues } from './task-queues.provider';
 import { BULLMQ_PRIORITY, TASK_TYPES, TaskJobData, TaskPriority, TaskType } from './task-types';
 
 const REDIS_TIMEOUT_MS = 2000;
@@ -31,13 +31,12 @@ export interface QueueCounts {
 }
 
 /**
- * The six BullMQ queues, one per task type. The job id is the task id, so dispatching the
+ * The BullMQ queues, one per task type. The job id is the task id, so dispatching the
  * same task twice is a no-op while its job exists — which lets the reconciler repeat it safely.
  */
 @Injectable()
 export class TaskQueueService {
   private readonly logger = new Logger(TaskQueueService.name);
-  private readonly queues: Record<TaskType, Queue<TaskJobData>>;
   private readonly backoffMs: number;
   private readonly cancelChannel: string;
   /** Concurrent single dispatches (one per API request) leave together, one addBulk per flush. */
@@ -52,21 +51,8 @@ export class TaskQueueService {
   constructor(
     config: ConfigService<AllConfig, true>,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    @InjectQueue(TaskType.document_processing) documentProcessing: Queue<TaskJobData>,
-    @InjectQueue(TaskType.batch_processing) batchProcessing: Queue<TaskJobData>,
-    @InjectQueue(TaskType.knowledge_indexing) knowledgeIndexing: Queue<TaskJobData>,
-    @InjectQueue(TaskType.embedding_generation) embeddingGeneration: Queue<TaskJobData>,
-    @InjectQueue(TaskType.vector_storage) vectorStorage: Queue<TaskJobData>,
-    @InjectQueue(TaskType.health_check) healthCheck: Queue<TaskJobData>,
+    @Inject(TASK_QUEUES) private readonly queues: TaskQueues,
   ) {
-    this.queues = {
-      document_processing: documentProcessing,
-      batch_processing: batchProcessing,
-      knowledge_indexing: knowledgeIndexing,
-      embedding_generation: embeddingGeneration,
-      vector_storage: vectorStorage,
-      health_check: healthCheck,
-    };
     this.backoffMs = config.getOrThrow('queue.retryBackoffMs', { infer: true });
     this.cancelChannel = redisKeys(config.getOrThrow('queue.prefix', { infer: true })).cancelChannel;
   }

@@ -1,16 +1,8 @@
 import { TaskPriority, TaskStatus, TaskType } from '../generated/prisma/enums';
-import type {
-  BatchProcessingPayloadDto,
-  DocumentProcessingPayloadDto,
-  EmbeddingGenerationPayloadDto,
-  HealthCheckPayloadDto,
-  KnowledgeIndexingPayloadDto,
-  VectorStoragePayloadDto,
-} from '../tasks/dto/task-payloads.dto';
 
 export { TaskPriority, TaskStatus, TaskType };
 
-/** Every task type; each one is also the name of its BullMQ queue and has exactly one processor. */
+/** Every task type; each one is also the name of its BullMQ queue; task-type-registry.ts holds what else a type has. */
 export const TASK_TYPES = Object.values(TaskType) as TaskType[];
 export const TASK_PRIORITIES = Object.values(TaskPriority) as TaskPriority[];
 export const TASK_STATUSES = Object.values(TaskStatus) as TaskStatus[];
@@ -31,21 +23,6 @@ export const BULLMQ_PRIORITY: Record<TaskPriority, number> = {
 
 export const HEALTH_COMPONENTS = ['database', 'redis', 'queues'] as const;
 export type HealthComponent = (typeof HEALTH_COMPONENTS)[number];
-
-/**
- * What a processor gets as its payload, per task type: the validated instance of the type's
- * payload DTO (only the keys it declares), so a processor's payload is typed.
- */
-export interface TaskPayloads {
-  [TaskType.document_processing]: DocumentProcessingPayloadDto;
-  [TaskType.batch_processing]: BatchProcessingPayloadDto;
-  [TaskType.knowledge_indexing]: KnowledgeIndexingPayloadDto;
-  [TaskType.embedding_generation]: EmbeddingGenerationPayloadDto;
-  [TaskType.vector_storage]: VectorStoragePayloadDto;
-  [TaskType.health_check]: HealthCheckPayloadDto;
-}
-
-export type PayloadOf<T extends TaskType> = TaskPayloads[T];
 
 /** What travels in a BullMQ job: only the task id. PostgreSQL holds the rest, so Redis stays small and rebuildable. */
 export interface TaskJobData {

@@ -5,20 +5,21 @@ import { validateSync, ValidatorOptions } from 'class-validator';
 import { flattenValidationErrors } from '../common/pipes/validation.pipe';
 import { stripPrototypeKeys } from '../common/utils/prototype-keys';
 import type { AllConfig } from '../config/app.config';
-import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../kbs/kb-payloads';
 import { KnowledgeBaseRepository } from '../kbs/knowledge-base.repository';
 import { FileAccessError, UploadFolder } from '../pipeline/file-confinement';
 import { detectFormat, UnsupportedFormatError } from '../pipeline/text-extractor';
-import { PayloadOf, TASK_TYPES, TaskType } from '../queues/task-types';
+import { payloadDtoOf, PayloadOf } from '../queues/task-type-registry';
+import { TASK_TYPES, TaskType } from '../queues/task-types';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
 import { PermanentTaskError } from '../workers/task-errors';
 import { CreateTaskDto } from './dto/create-task.dto';
 import {
   BatchProcessingPayloadDto,
   BatchTaskItemDto,
+  DEFAULT_CHUNK_SIZE,
+  defaultChunkOverlap,
   DocumentProcessingPayloadDto,
   EmbeddingGenerationPayloadDto,
-  HealthCheckPayloadDto,
   KnowledgeIndexingPayloadDto,
   MAX_INLINE_RESULT_VALUES,
   MAX_VECTOR_VALUES,
@@ -27,15 +28,6 @@ import {
 
 /** Field path → messages, the same shape as the validation pipe's `details.fields`. */
 export type FieldErrors = Record<string, string[]>;
-
-export const PAYLOAD_DTOS: Record<TaskType, ClassConstructor<object>> = {
-  [TaskType.health_check]: HealthCheckPayloadDto,
-  [TaskType.document_processing]: DocumentProcessingPayloadDto,
-  [TaskType.embedding_generation]: EmbeddingGenerationPayloadDto,
-  [TaskType.vector_storage]: VectorStoragePayloadDto,
-  [TaskType.knowledge_indexing]: KnowledgeIndexingPayloadDto,
-  [TaskType.batch_processing]: BatchProcessingPayloadDto,
-};
 
 /** A request's own fields are the service's: an unknown one is a typo to report. */
 const REQUEST_RULES: ValidatorOptions = { whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true };
@@ -87,12 +79,11 @@ export class PayloadValidatorService {
 
   /** The processor-side check: the typed view of a stored payload, or a permanent failure naming every bad field. */
   async parse<T extends TaskType>(taskType: T, kbId: string, payload: unknown): Promise<PayloadOf<T>> {
-    const { dto, fields } = isJsonObject(payload)
-      ? await this.checkPayload(taskType, kbId, payload, 'payload')
-      : { dto: null, fields: { payload: ['payload must be a JSON object'] } };
+    const checked = isJsonObject(payload) ? await this.checkPayload(taskType, kbId, payload, 'payload') : null;
+    const fields = checked?.fields ?? { payload: ['payload must be a JSON object'] };
     const messages = Object.entries(fields).map(([field, list]) => `${field}: ${list.join(', ')}`);
-    if (messages.length > 0) throw new PermanentTaskError(`Invalid payload: ${messages.join('; ')}`);
-    return dto as PayloadOf<T>;
+    if (!checked || messages.length > 0) throw new PermanentTaskError(`Invalid payload: ${messages.join('; ')}`);
+    return checked.dto;
   }
 
   /**
@@ -131,9 +122,14 @@ export class PayloadValidatorService {
   }
 
   /** The payload's problems under `prefix`, and its validated instance. `kbId` null: the kb is unknown, skip kb checks. */
-  private async checkPayload(taskType: TaskType, kbId: string | null, payload: Record<string, unknown>, prefix: string): Promise<{ dto: object; fields: FieldErrors }> {
+  private async checkPayload<T extends TaskType>(
+    taskType: T,
+    kbId: string | null,
+    payload: Record<string, unknown>,
+    prefix: string,
+  ): Promise<{ dto: PayloadOf<T>; fields: FieldErrors }> {
     stripPrototypeKeys(payload);
-    const dto = plainToInstance(PAYLOAD_DTOS[taskType], payload);
+    const dto = plainToInstance(payloadDtoOf(taskType), payload);
     const fields = flattenValidationErrors(validateSync(dto, PAYLOAD_RULES), prefix);
     const add: AddError = (field, message) => (fields[field ? `${prefix}.${field}` : prefix] ??= []).push(message);
     /** Cross-field rules read only fields that passed their own checks; the others are already reported. */

@@ -7,6 +7,7 @@ import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { TaskIdParam } from '../common/decorators/path-param.decorator';
 import { RawBody } from '../common/decorators/raw-body.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
+import { PAYLOAD_DTOS } from '../queues/task-type-registry';
 import { CreateTaskDto } from './dto/create-task.dto';
 import type { IdempotencyRequest } from './idempotency.service';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
@@ -14,7 +15,6 @@ import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, Tas
 import { UpdateProgressDto } from './dto/update-progress.dto';
 import { MAX_BATCH_SIZE, ParseTaskBatchPipe } from './parse-task-batch.pipe';
 import { ParseTaskPipe } from './parse-task.pipe';
-import { PAYLOAD_DTOS } from './payload-validator.service';
 import { Created, TasksService } from './tasks.service';
 
 const IDEMPOTENCY_KEY = ApiHeader({
@@ -37,7 +37,7 @@ function replayAware<T>(res: Response, created: Created<T>): T {
 }
 
 @ApiTags('tasks')
-@ApiExtraModels(CreateTaskDto, ...Object.values(PAYLOAD_DTOS))
+@ApiExtraModels(CreateTaskDto, ...PAYLOAD_DTOS)
 @Controller('api/v1/tasks')
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}

@@ -3,8 +3,9 @@ import { DomainError, TaskNotFoundError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import { TaskQueueService } from '../queues/task-queue.service';
+import { taskDefaults } from '../queues/task-type-registry';
 import { TaskPriority, TaskStatus, TERMINAL_STATUSES } from '../queues/task-types';
-import { CreateTaskDto, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS } from './dto/create-task.dto';
+import { CreateTaskDto } from './dto/create-task.dto';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
@@ -207,13 +208,14 @@ export class TasksService {
 }
 
 function toNewTask(dto: CreateTaskDto): NewTask {
+  const defaults = taskDefaults(dto.task_type);
   return {
     taskType: dto.task_type,
     kbId: dto.kb_id,
     priority: dto.priority ?? TaskPriority.normal,
     payload: dto.payload,
-    maxRetries: dto.max_retries ?? DEFAULT_MAX_RETRIES,
-    timeoutSeconds: dto.timeout ?? DEFAULT_TIMEOUT_SECONDS,
+    maxRetries: dto.max_retries ?? defaults.maxRetries,
+    timeoutSeconds: dto.timeout ?? defaults.timeoutSeconds,
     scheduleFor: dto.schedule_for ? new Date(dto.schedule_for) : null,
     callbackUrl: dto.callback_url ?? null,
     callbackSecret: dto.callback_secret ?? null,

@@ -3,7 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { AllConfig } from '../config/app.config';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
-import type { PayloadOf, TaskJobData, TaskType } from '../queues/task-types';
+import type { PayloadOf } from '../queues/task-type-registry';
+import type { TaskJobData, TaskType } from '../queues/task-types';
 import { PayloadValidatorService } from '../tasks/payload-validator.service';
 import { TaskFamilyService } from '../tasks/task-family.service';
 import { NewTask, TaskRecord, TasksRepository } from '../tasks/tasks.repository';
@@ -78,7 +79,8 @@ export class TaskLifecycleService {
     this.limiter = new ConcurrencyLimiter(config.getOrThrow('queue.workerConcurrency', { infer: true }));
   }
 
-  run<T extends TaskType>(job: Job<TaskJobData>, handler: TaskHandler<T>): Promise<unknown> {
+  /** Runs the job of a `taskType` task: `handler` is that type's, and gets the payload parsed as that type's. */
+  run<T extends TaskType>(taskType: T, job: Job<TaskJobData>, handler: TaskHandler<T>): Promise<unknown> {
     return this.limiter.run(async () => {
       // Fetched, but its turn came after SIGTERM: another worker starts it now, not after our grace period.
       if (!this.cancellation.accepting) throw await this.handBack(job, null);
@@ -91,8 +93,10 @@ export class TaskLifecycleService {
         const claimed = task;
         this.metrics.started(claimed);
         return await this.execute(job, claimed, lease, async (context) => {
+          // A job reaches the processor of its queue, named after its task's type; a task of another type would be read with the wrong payload class.
+          if (claimed.taskType !== taskType) throw new PermanentTaskError(`Task ${claimed.id} is a ${claimed.taskType} task, not ${taskType}`);
           // The handler reads the validated view: the keys its type declares, checked again now.
-          const payload = await this.payloads.parse(claimed.taskType as T, claimed.kbId, claimed.payload);
+          const payload = await this.payloads.parse(taskType, claimed.kbId, claimed.payload);
           return handler({ ...context, payload });
         });
       } catch (error) {

@@ -1,19 +1,13 @@
-import { WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, BeforeApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import { settledWithin } from '../common/utils/settled-within';
 import type { AllConfig } from '../config/app.config';
 import { TASK_TYPES, TaskJobData, TaskType } from '../queues/task-types';
-import { BatchProcessingProcessor } from './processors/batch-processing.processor';
-import { DocumentProcessingProcessor } from './processors/document-processing.processor';
-import { EmbeddingGenerationProcessor } from './processors/embedding-generation.processor';
-import { HealthCheckProcessor } from './processors/health-check.processor';
-import { KnowledgeIndexingProcessor } from './processors/knowledge-indexing.processor';
-import { VectorStorageProcessor } from './processors/vector-storage.processor';
 import { TaskCancellationService } from './task-cancellation.service';
 import { WorkerShutdownError } from './task-errors';
 import { TaskLifecycleService } from './task-lifecycle';
+import { TASK_PROCESSOR_HOSTS, type TaskProcessorHosts, workerPerType } from './task-processor';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 
 /**
@@ -23,44 +17,30 @@ import { WorkerHeartbeatService } from './worker-heartbeat.service';
 const SHUTDOWN_EPSILON_MS = 2000;
 
 /**
- * Starts the six BullMQ workers once their settings are known. Processors are declared
- * with `autorun: false` because decorator options are static, while concurrency, lock and
- * stall timings come from the validated environment. Refuses to boot if a task type has
- * no processor, and on shutdown stops taking work and lets running tasks finish.
+ * Starts the BullMQ worker of each task type's processor (from the handler registry) once
+ * their settings are known. Processors are declared with `autorun: false` because decorator
+ * options are static, while concurrency, lock and stall timings come from the validated
+ * environment. Refuses to boot if a task type has no processor, and on shutdown stops
+ * taking work and lets running tasks finish.
  */
 @Injectable()
 export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(WorkerBootstrapService.name);
-  private readonly processors: Record<TaskType, WorkerHost>;
+  private workers: Worker[] = [];
 
   constructor(
     private readonly config: ConfigService<AllConfig, true>,
     private readonly lifecycle: TaskLifecycleService,
     private readonly heartbeat: WorkerHeartbeatService,
     private readonly cancellation: TaskCancellationService,
-    documentProcessing: DocumentProcessingProcessor,
-    batchProcessing: BatchProcessingProcessor,
-    knowledgeIndexing: KnowledgeIndexingProcessor,
-    embeddingGeneration: EmbeddingGenerationProcessor,
-    vectorStorage: VectorStorageProcessor,
-    healthCheck: HealthCheckProcessor,
-  ) {
-    this.processors = {
-      document_processing: documentProcessing,
-      batch_processing: batchProcessing,
-      knowledge_indexing: knowledgeIndexing,
-      embedding_generation: embeddingGeneration,
-      vector_storage: vectorStorage,
-      health_check: healthCheck,
-    };
-  }
+    @Inject(TASK_PROCESSOR_HOSTS) private readonly processors: TaskProcessorHosts,
+  ) {}
 
   onApplicationBootstrap(): void {
-    const missing = TASK_TYPES.filter((type) => !this.processors[type]?.worker);
-    if (missing.length > 0) throw new Error(`No processor registered for task type(s): ${missing.join(', ')}`);
+    const workers = workerPerType(this.processors);
     const queue = this.config.getOrThrow('queue', { infer: true });
     for (const type of TASK_TYPES) {
-      const worker = this.processors[type].worker;
+      const worker = workers[type];
       worker.concurrency = queue.workerConcurrency;
       Object.assign(worker.opts, {
         lockDuration: queue.lockDurationMs,
@@ -76,6 +56,7 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
       worker.on('lockRenewalFailed', (jobIds: string[]) => jobIds.forEach((id) => this.cancellation.lockLost(id)));
       void worker.run().catch((error: Error) => this.logger.error(`Worker ${type} stopped: ${error.message}`));
     }
+    this.workers = Object.values(workers);
     this.logger.log(`Workers started as ${this.heartbeat.workerId} (concurrency ${queue.workerConcurrency})`);
   }
 
@@ -92,7 +73,7 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
     if (signal) this.exitAfter(graceMs + SHUTDOWN_EPSILON_MS);
     this.cancellation.stopAccepting();
     this.heartbeat.markStopping();
-    const closing = Promise.all(TASK_TYPES.map((type) => this.processors[type].worker.close()));
+    const closing = Promise.all(this.workers.map((worker) => worker.close()));
     if (await settledWithin(closing, graceMs)) return;
     const aborted = this.cancellation.abortAll(new WorkerShutdownError());
     this.logger.warn(`${aborted} task(s) still running after the ${graceMs} ms grace period; they return to the queue`);

@@ -2,19 +2,14 @@ import { Module } from '@nestjs/common';
 import { HealthModule } from '../health/health.module';
 import { KbsModule } from '../kbs/kbs.module';
 import { TasksModule } from '../tasks/tasks.module';
-import { BatchProcessingProcessor } from './processors/batch-processing.processor';
-import { DocumentProcessingProcessor } from './processors/document-processing.processor';
-import { EmbeddingGenerationProcessor } from './processors/embedding-generation.processor';
-import { HealthCheckProcessor } from './processors/health-check.processor';
-import { KnowledgeIndexingProcessor } from './processors/knowledge-indexing.processor';
-import { VectorStorageProcessor } from './processors/vector-storage.processor';
 import { TaskCancellationService } from './task-cancellation.service';
+import { TASK_PROCESSORS, taskProcessorHostsProvider } from './task-handler-registry';
 import { TaskLifecycleService } from './task-lifecycle';
 import { WorkerBootstrapService } from './worker-bootstrap.service';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 import { makeWorkerId, WORKER_ID } from './worker-identity';
 
-/** The worker role: one processor per task type, all going through the task lifecycle. */
+/** The worker role: one processor per task type (from the handler registry), all going through the task lifecycle. */
 @Module({
   imports: [HealthModule, TasksModule, KbsModule],
   providers: [
@@ -23,12 +18,8 @@ import { makeWorkerId, WORKER_ID } from './worker-identity';
     TaskCancellationService,
     WorkerHeartbeatService,
     WorkerBootstrapService,
-    DocumentProcessingProcessor,
-    BatchProcessingProcessor,
-    KnowledgeIndexingProcessor,
-    EmbeddingGenerationProcessor,
-    VectorStorageProcessor,
-    HealthCheckProcessor,
+    ...Object.values(TASK_PROCESSORS),
+    taskProcessorHostsProvider,
   ],
 })
 export class WorkersModule {}

@@ -21,13 +21,16 @@ import { HEALTH_COMPONENTS } from '../../queues/task-types';
 import { CreateTaskDto, KB_ID_PATTERN } from './create-task.dto';
 
 /**
- * The payload of each task type. These classes are the one statement of each shape: the
- * validator checks a payload against them, processors receive the validated instance (only
- * the keys declared here; any other key the caller sent is stored and returned as sent, but
- * never read), and Swagger documents them.
+ * The payload of each task type. These classes are the one statement of each shape
+ * (queues/task-type-registry.ts maps each type to its class and derives the TypeScript type
+ * from it): the validator checks a payload against them, processors and pipeline services
+ * receive the validated instance (only the keys declared here; any other key the caller sent
+ * is stored and returned as sent, but never read), and Swagger documents them.
  */
 
 export const MAX_CHUNK_SIZE = 100_000;
+export const DEFAULT_CHUNK_SIZE = 1000;
+export const DEFAULT_CHUNK_OVERLAP = 200;
 export const MAX_BATCH_ITEMS = 1000;
 export const MAX_VECTORS = 10_000;
 export const MAX_DIMENSION = 8192;
@@ -48,6 +51,11 @@ export const MAX_TEXT_LENGTH = 32_000;
  */
 export const MAX_INLINE_RESULT_VALUES = 131_072;
 export const MAX_VECTOR_ID_LENGTH = 200;
+
+/** The overlap used when none is given: 200, but never more than a fifth of a small chunk. */
+export function defaultChunkOverlap(chunkSize: number): number {
+  return Math.min(DEFAULT_CHUNK_OVERLAP, Math.floor(chunkSize / 5));
+}
 
 /** `health_check`: which components to probe, how often, how far apart. */
 export class HealthCheckPayloadDto {
@@ -73,14 +81,14 @@ export class DocumentProcessingPayloadDto {
   @Rules(IsString(), MinLength(1), MaxLength(1024))
   file_path!: string;
 
-  @IntField({ required: false, min: 50, max: MAX_CHUNK_SIZE, default: 1000, description: 'Maximum characters per chunk' })
+  @IntField({ required: false, min: 50, max: MAX_CHUNK_SIZE, default: DEFAULT_CHUNK_SIZE, description: 'Maximum characters per chunk' })
   chunk_size?: number;
 
   @IntField({
     required: false,
     min: 0,
     max: MAX_CHUNK_SIZE - 1,
-    default: 200,
+    default: DEFAULT_CHUNK_OVERLAP,
     description: 'Characters shared by neighbouring chunks; must be smaller than chunk_size (default 200, at most chunk_size/5 when chunk_size is small)',
   })
   chunk_overlap?: number;
@@ -315,10 +323,10 @@ export class BatchProcessingPayloadDto {
   @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_BATCH_ITEMS), IsString({ each: true }))
   file_paths?: string[];
 
-  @IntField({ required: false, min: 50, max: MAX_CHUNK_SIZE, default: 1000 })
+  @IntField({ required: false, min: 50, max: MAX_CHUNK_SIZE, default: DEFAULT_CHUNK_SIZE })
   chunk_size?: number;
 
-  @IntField({ required: false, min: 0, max: MAX_CHUNK_SIZE - 1, default: 200 })
+  @IntField({ required: false, min: 0, max: MAX_CHUNK_SIZE - 1, default: DEFAULT_CHUNK_OVERLAP })
   chunk_overlap?: number;
 
   @ApiPropertyOptional({ description: 'Run the whole-document pipeline for every file' })

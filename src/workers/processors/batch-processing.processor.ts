@@ -1,11 +1,10 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Job } from 'bullmq';
-import type { BatchProcessingPayload } from '../../kbs/kb-payloads';
-import { TaskJobData, TaskType } from '../../queues/task-types';
-import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS } from '../../tasks/dto/create-task.dto';
+import { Processor } from '@nestjs/bullmq';
+import { PayloadOf, taskDefaults } from '../../queues/task-type-registry';
+import { TaskType } from '../../queues/task-types';
 import { childDefaults } from '../../tasks/task-family.service';
 import type { NewTask, TaskRecord } from '../../tasks/tasks.repository';
-import { AwaitChildren, TaskLifecycleService } from '../task-lifecycle';
+import { AwaitChildren, TaskContext, TaskLifecycleService } from '../task-lifecycle';
+import { TaskProcessor } from '../task-processor';
 
 /**
  * `batch_processing`: creates its child tasks — the given task requests, or one
@@ -13,20 +12,20 @@ import { AwaitChildren, TaskLifecycleService } from '../task-lifecycle';
  * with their outcomes listed in its result. Its progress is the children's aggregate.
  */
 @Processor(TaskType.batch_processing, { autorun: false })
-export class BatchProcessingProcessor extends WorkerHost {
-  constructor(private readonly lifecycle: TaskLifecycleService) {
+export class BatchProcessingProcessor extends TaskProcessor<typeof TaskType.batch_processing> {
+  readonly taskType = TaskType.batch_processing;
+
+  constructor(protected readonly lifecycle: TaskLifecycleService) {
     super();
   }
 
-  process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run<typeof TaskType.batch_processing>(job, async ({ task, payload }) => {
-      const children = toChildren(task, payload);
-      return new AwaitChildren({ children: children.length }, children, 0);
-    });
+  protected async handle({ task, payload }: TaskContext<typeof TaskType.batch_processing>): Promise<unknown> {
+    const children = toChildren(task, payload);
+    return new AwaitChildren({ children: children.length }, children, 0);
   }
 }
 
-function toChildren(parent: TaskRecord, payload: BatchProcessingPayload): NewTask[] {
+function toChildren(parent: TaskRecord, payload: PayloadOf<typeof TaskType.batch_processing>): NewTask[] {
   const defaults = childDefaults(parent);
   if (payload.file_paths) {
     return payload.file_paths.map((file_path) => ({
@@ -46,8 +45,8 @@ function toChildren(parent: TaskRecord, payload: BatchProcessingPayload): NewTas
     priority: item.priority ?? defaults.priority,
     // The item's payload as the caller sent it: the child's processor validates its own view.
     payload: item.payload,
-    maxRetries: item.max_retries ?? DEFAULT_MAX_RETRIES,
-    timeoutSeconds: item.timeout ?? DEFAULT_TIMEOUT_SECONDS,
+    maxRetries: item.max_retries ?? taskDefaults(item.task_type).maxRetries,
+    timeoutSeconds: item.timeout ?? taskDefaults(item.task_type).timeoutSeconds,
     scheduleFor: item.schedule_for ? new Date(item.schedule_for) : null,
   }));
 }

@@ -1,8 +1,8 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Job } from 'bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { DocumentIngestionService } from '../../kbs/document-ingestion.service';
-import { TaskJobData, TaskType } from '../../queues/task-types';
-import { AwaitChildren, TaskLifecycleService } from '../task-lifecycle';
+import { TaskType } from '../../queues/task-types';
+import { AwaitChildren, TaskContext, TaskLifecycleService } from '../task-lifecycle';
+import { TaskProcessor } from '../task-processor';
 
 /** Share of a pipelined task's progress taken by its own step (the other stages share the rest). */
 const OWN_STEP_SHARE = 25;
@@ -13,24 +13,24 @@ const OWN_STEP_SHARE = 25;
  * knowledge_indexing run for the document as its child tasks.
  */
 @Processor(TaskType.document_processing, { autorun: false })
-export class DocumentProcessingProcessor extends WorkerHost {
+export class DocumentProcessingProcessor extends TaskProcessor<typeof TaskType.document_processing> {
+  readonly taskType = TaskType.document_processing;
+
   constructor(
-    private readonly lifecycle: TaskLifecycleService,
+    protected readonly lifecycle: TaskLifecycleService,
     private readonly ingestion: DocumentIngestionService,
   ) {
     super();
   }
 
-  process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run<typeof TaskType.document_processing>(job, async ({ task, payload, signal, reportProgress }) => {
-      const scale = payload.pipeline ? OWN_STEP_SHARE / 100 : 1;
-      const result = await this.ingestion.ingest(payload, {
-        taskId: task.id,
-        kbId: task.kbId,
-        signal,
-        reportProgress: (progress, message) => reportProgress(progress * scale, message),
-      });
-      return payload.pipeline ? new AwaitChildren({ ...result }, [], OWN_STEP_SHARE) : result;
+  protected async handle({ task, payload, signal, reportProgress }: TaskContext<typeof TaskType.document_processing>): Promise<unknown> {
+    const scale = payload.pipeline ? OWN_STEP_SHARE / 100 : 1;
+    const result = await this.ingestion.ingest(payload, {
+      taskId: task.id,
+      kbId: task.kbId,
+      signal,
+      reportProgress: (progress, message) => reportProgress(progress * scale, message),
     });
+    return payload.pipeline ? new AwaitChildren({ ...result }, [], OWN_STEP_SHARE) : result;
   }
 }

@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Job } from 'bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { ComponentHealth, HealthProbeService } from '../../health/health-probe.service';
-import { HEALTH_COMPONENTS, HealthComponent, TaskJobData, TaskType } from '../../queues/task-types';
+import { HEALTH_COMPONENTS, HealthComponent, TaskType } from '../../queues/task-types';
 import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
+import { TaskProcessor } from '../task-processor';
 import { round } from '../../common/utils/round';
 
 interface ComponentSummary {
@@ -20,19 +20,17 @@ interface ComponentSummary {
  * min/avg/max and failures per component — a synthetic check over a time window.
  */
 @Processor(TaskType.health_check, { autorun: false })
-export class HealthCheckProcessor extends WorkerHost {
+export class HealthCheckProcessor extends TaskProcessor<typeof TaskType.health_check> {
+  readonly taskType = TaskType.health_check;
+
   constructor(
-    private readonly lifecycle: TaskLifecycleService,
+    protected readonly lifecycle: TaskLifecycleService,
     private readonly probe: HealthProbeService,
   ) {
     super();
   }
 
-  process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run<typeof TaskType.health_check>(job, (context) => this.check(context));
-  }
-
-  private async check({ payload, reportProgress, signal }: TaskContext<typeof TaskType.health_check>) {
+  protected async handle({ payload, reportProgress, signal }: TaskContext<typeof TaskType.health_check>) {
     const components = payload.checks ? [...new Set(payload.checks)] : HEALTH_COMPONENTS;
     const samples = payload.samples ?? 1;
     const intervalMs = payload.interval_ms ?? 0;

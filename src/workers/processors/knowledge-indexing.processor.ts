@@ -1,22 +1,22 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Job } from 'bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { IndexingService } from '../../kbs/indexing.service';
-import { TaskJobData, TaskType } from '../../queues/task-types';
-import { TaskLifecycleService } from '../task-lifecycle';
+import { TaskType } from '../../queues/task-types';
+import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
+import { TaskProcessor } from '../task-processor';
 
 /** `knowledge_indexing`: rebuilds the kb's full-text index and its vector index (HNSW with pgvector), for the kb or some of its documents, and reports what is searchable. */
 @Processor(TaskType.knowledge_indexing, { autorun: false })
-export class KnowledgeIndexingProcessor extends WorkerHost {
+export class KnowledgeIndexingProcessor extends TaskProcessor<typeof TaskType.knowledge_indexing> {
+  readonly taskType = TaskType.knowledge_indexing;
+
   constructor(
-    private readonly lifecycle: TaskLifecycleService,
+    protected readonly lifecycle: TaskLifecycleService,
     private readonly indexing: IndexingService,
   ) {
     super();
   }
 
-  process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run<typeof TaskType.knowledge_indexing>(job, ({ task, payload, signal, reportProgress }) =>
-      this.indexing.rebuild(payload, { kbId: task.kbId, signal, reportProgress }),
-    );
+  protected handle({ task, payload, signal, reportProgress }: TaskContext<typeof TaskType.knowledge_indexing>): Promise<unknown> {
+    return this.indexing.rebuild(payload, { kbId: task.kbId, signal, reportProgress });
   }
 }

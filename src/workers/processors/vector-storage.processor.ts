@@ -1,22 +1,22 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Job } from 'bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { VectorStoreService } from '../../kbs/vector-store.service';
-import { TaskJobData, TaskType } from '../../queues/task-types';
-import { TaskLifecycleService } from '../task-lifecycle';
+import { TaskType } from '../../queues/task-types';
+import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
+import { TaskProcessor } from '../task-processor';
 
 /** `vector_storage`: upserts given vectors, or a document's chunk embeddings, into the kb's vector store. */
 @Processor(TaskType.vector_storage, { autorun: false })
-export class VectorStorageProcessor extends WorkerHost {
+export class VectorStorageProcessor extends TaskProcessor<typeof TaskType.vector_storage> {
+  readonly taskType = TaskType.vector_storage;
+
   constructor(
-    private readonly lifecycle: TaskLifecycleService,
+    protected readonly lifecycle: TaskLifecycleService,
     private readonly vectors: VectorStoreService,
   ) {
     super();
   }
 
-  process(job: Job<TaskJobData>): Promise<unknown> {
-    return this.lifecycle.run<typeof TaskType.vector_storage>(job, ({ task, payload, signal, reportProgress }) =>
-      this.vectors.store(payload, { kbId: task.kbId, signal, reportProgress }),
-    );
+  protected handle({ task, payload, signal, reportProgress }: TaskContext<typeof TaskType.vector_storage>): Promise<unknown> {
+    return this.vectors.store(payload, { kbId: task.kbId, signal, reportProgress });
   }
 }
