@@ -1,7 +1,7 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerOptions, InjectThrottlerStorage, ThrottlerGuard, ThrottlerLimitDetail, ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { RateLimitedError } from '../common/errors/domain.error';
 import { AuthenticationGate, clientAddress } from './authentication-gate.service';
 import { RouteAccessResolver } from './route-access';
@@ -32,7 +32,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
-    const req = request as unknown as Request;
+    const req = request as unknown as FastifyRequest;
     return this.gate.enabled ? (await this.gate.authenticate(req)).id : clientAddress(req);
   }
 
