@@ -3,11 +3,13 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationGate } from './auth/authentication-gate.service';
 import { browserAuthHook } from './auth/browser-auth.middleware';
 import { Role } from './auth/roles';
 import { installBodyParsers, routeBodyLimits, toBytes } from './common/security/body-limits';
-import { corsOptions, installSecurityHeaders } from './common/security/http-hardening';
+import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { corsOptions, installSecurityHeaders, SECURITY_HEADERS } from './common/security/http-hardening';
 import { refuseHostileUrl } from './common/security/input-limits';
 import { appConfig, AllConfig, httpConfig } from './config/app.config';
 import { HttpMetricsRecorder } from './metrics/http-metrics.recorder';
@@ -18,9 +20,11 @@ import { createOpenApiDocument } from './openapi/openapi-document';
  * believe, no logger of its own (nothing is written per request), routes matched as
  * express matched them (any case, optional trailing slash), and path parameters as long
  * as the URL allows, so an over-long id is answered by its route (404 TASK_NOT_FOUND naming
- * it) rather than by the router. No middleware engine: nothing here is express middleware.
+ * it) rather than by the router. A URL the router cannot decode (`%E0%A4%A`) is refused
+ * before any hook runs: answered in the API's error body with the security headers. No
+ * middleware engine: nothing here is express middleware.
  */
-function createHttpAdapter(): FastifyAdapter {
+function createHttpAdapter(errors: AllExceptionsFilter): FastifyAdapter {
   const http = httpConfig();
   const app = appConfig();
   return new FastifyAdapter({
@@ -30,6 +34,10 @@ function createHttpAdapter(): FastifyAdapter {
     bodyLimit: Math.max(toBytes(app.bodyLimit), toBytes(app.taskBodyLimit)),
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16 * 1024 },
     skipMiddie: true,
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      void reply.headers(SECURITY_HEADERS);
+      errors.send(reply, error);
+    },
   });
 }
 
@@ -44,7 +52,8 @@ export async function createHttpApp(
   module: DynamicModule,
   options: { logger: LoggerService | LogLevel[]; abortOnError?: boolean },
 ): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(module, createHttpAdapter(), { ...options, bodyParser: false });
+  const errors = new AllExceptionsFilter();
+  const app = await NestFactory.create<NestFastifyApplication>(module, createHttpAdapter(errors), { ...options, bodyParser: false });
   const config = app.get<ConfigService<AllConfig, true>>(ConfigService);
   const http = config.getOrThrow('http', { infer: true });
   const auth = config.getOrThrow('auth', { infer: true });
@@ -54,7 +63,7 @@ export async function createHttpApp(
   const cors = corsOptions(http.corsOrigins);
   if (cors) app.enableCors(cors);
   installBodyParsers(fastify, routeBodyLimits(config.getOrThrow('app', { infer: true })), http.maxJsonDepth);
-  fastify.addHook('onRequest', refuseHostileUrl(http.maxJsonDepth));
+  fastify.addHook('onRequest', refuseHostileUrl(http.maxJsonDepth, (reply, error) => errors.send(reply, error)));
   app.get(HttpMetricsRecorder).install(fastify);
 
   const gate = app.get(AuthenticationGate);
@@ -63,7 +72,7 @@ export async function createHttpApp(
     ['/dashboard', Role.Read],
     ...(auth.docsRequireAuth ? (['/docs', '/docs-json'].map((path) => [path, Role.Read]) as Array<[string, Role]>) : []),
   ];
-  browserAuthHook(fastify, gate, pages);
+  browserAuthHook(fastify, gate, errors, pages);
   app.enableShutdownHooks();
 
   SwaggerModule.setup('docs', app, createOpenApiDocument(app), {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
+import type { AllExceptionsFilter } from '../common/filters/all-exceptions.filter';
 import { authorize } from './auth.guard';
 import { AuthenticationGate } from './authentication-gate.service';
 import { BASIC_CHALLENGE } from './authenticator.service';
@@ -12,13 +13,20 @@ import { Role } from './roles';
  * password. The browser then sends it with the page's own API calls and event streams too.
  *
  * Attached as an onRequest hook to the routes under each path as they are registered
- * (Bull Board's and Swagger's plugins included), so no other route pays for the check.
+ * (Bull Board's and Swagger's plugins included), so no other route pays for the check. A
+ * refusal is answered here, in the API's error body: Bull Board's plugin has an error
+ * handler of its own that would otherwise answer it with a 500.
  */
-export function browserAuthHook(fastify: FastifyInstance, gate: AuthenticationGate, pages: Array<[string, Role]>): void {
+export function browserAuthHook(fastify: FastifyInstance, gate: AuthenticationGate, errors: AllExceptionsFilter, pages: Array<[string, Role]>): void {
   if (!gate.enabled) return;
   const check = (role: Role): onRequestAsyncHookHandler =>
-    async (request) => {
-      authorize(await gate.authenticate(request, BASIC_CHALLENGE), role, role === Role.Admin);
+    async (request, reply) => {
+      try {
+        authorize(await gate.authenticate(request, BASIC_CHALLENGE), role, role === Role.Admin);
+      } catch (error) {
+        errors.send(reply, error);
+        return reply;
+      }
     };
   const hooks = new Map(pages.map(([path, role]) => [path, check(role)]));
   fastify.addHook('onRoute', (route) => {

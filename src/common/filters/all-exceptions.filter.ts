@@ -37,7 +37,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<FastifyReply>();
+    this.send(host.switchToHttp().getResponse<FastifyReply>(), exception);
+  }
+
+  /** Answers with the error body; also used where Nest's filters do not reach (Fastify's own refusals, the pages' login hooks). */
+  send(response: FastifyReply, exception: unknown): void {
     if (response.sent || response.raw.headersSent) return;
     const [status, body] = this.toBody(exception);
     if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined) {

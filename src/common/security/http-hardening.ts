@@ -35,7 +35,7 @@ const HELMET_OPTIONS: HelmetOptions = {
  * each response gets a copy of a ready object instead of helmet (or @fastify/helmet, which
  * builds a new helmet middleware for every request) working them out again.
  */
-export function securityHeaders(): Record<string, string> {
+function securityHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)),
@@ -45,11 +45,12 @@ export function securityHeaders(): Record<string, string> {
   return headers;
 }
 
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(securityHeaders());
+
 /** Sends the security headers on every response, errors and 404s included. */
 export function installSecurityHeaders(fastify: FastifyInstance): void {
-  const headers = securityHeaders();
   fastify.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+    reply.headers(SECURITY_HEADERS);
     done();
   });
 }

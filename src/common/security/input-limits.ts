@@ -1,4 +1,4 @@
-import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { InvalidRequestError } from '../errors/domain.error';
 
 export type InputProblemKind = 'too-deep' | 'nul' | 'lone-surrogate' | 'reserved-key' | 'out-of-range';
@@ -146,20 +146,22 @@ export function inspectBody(body: unknown, maxDepth: number): void {
 /**
  * The URL's part of the checks, as an onRequest hook: before routing, so every path (an
  * unknown one too) is refused alike — NUL in the URL, and the query's keys and values as
- * a body's. A URL without a query costs two substring scans.
+ * a body's. A URL without a query costs two substring scans. The refusal is sent from here
+ * (`refuse`), not passed to the error handler of the route's plugin, which for Bull Board's
+ * routes is Bull Board's own.
  */
-export function refuseHostileUrl(maxDepth: number): onRequestHookHandler {
-  return (request: FastifyRequest, _reply, done) => {
+export function refuseHostileUrl(maxDepth: number, refuse: (reply: FastifyReply, error: Error) => void): onRequestHookHandler {
+  return (request: FastifyRequest, reply, done) => {
     const url = request.url;
     if (url.includes('%00') || url.includes('\u0000')) {
-      return done(new InvalidRequestError('The URL must not contain NUL (%00) characters', { reason: 'nul_character', fields: { url: ['url must not contain NUL (%00) characters'] } }));
+      return refuse(reply, new InvalidRequestError('The URL must not contain NUL (%00) characters', { reason: 'nul_character', fields: { url: ['url must not contain NUL (%00) characters'] } }));
     }
     if (!url.includes('?')) return done();
     try {
       // The validation pipe would drop `?constructor=` and its kin without a word, where every other unknown query key is a 400.
       refuseInput(request.query, maxDepth);
     } catch (error) {
-      return done(error as Error);
+      return refuse(reply, error as Error);
     }
     done();
   };
