@@ -25,6 +25,7 @@ import { withDeadline } from './lib/time';
 import { bullmqScenario, graphileScenario, pgBossScenario } from './scenarios/ceilings';
 import { batchScenario, postScenario } from './scenarios/create';
 import { endToEndScenario, endToEndWorkersScenario } from './scenarios/end-to-end';
+import { floorScenario, liveScenario } from './scenarios/floor';
 import { getScenario } from './scenarios/get-task';
 import { keptDbName, listStatsScenario } from './scenarios/list-stats';
 import { latencyScenario, steadyScenario } from './scenarios/paced';
@@ -35,15 +36,17 @@ const PORT = 18084;
 const BENCH_DB = 'task_manager_bench';
 
 /**
- * Run order: the ceilings first, on a machine where our service is not running; then the
- * HTTP scenarios against the default deployment; the long steady run; the end-to-end runs
- * (profiled ones last, as profiling restarts the service); the seeded list/stats last, as
- * they replace the service's database.
+ * Run order: the ceilings and the bare node:http floor first, on a machine where our service
+ * is not running; then the HTTP scenarios against the default deployment; the long steady
+ * run; the end-to-end runs (profiled ones last, as profiling restarts the service); the
+ * seeded list/stats last, as they replace the service's database.
  */
 const SCENARIOS: Scenario[] = [
   bullmqScenario,
   pgBossScenario,
   graphileScenario,
+  floorScenario,
+  liveScenario,
   postScenario,
   batchScenario,
   getScenario,
@@ -110,6 +113,30 @@ function ratios(outcomes: Outcomes): { rows: Section['rows']; data: Record<strin
       data[`${label} / ${ceiling}`] = r;
       rows.push({ metric: `${label} / ${ceiling}`, value: `${ratio(r)}  (${num(value)} vs ${num(theirs)})` });
     }
+  }
+  return { rows, data };
+}
+
+/** Each HTTP scenario's req/s over the bare node:http floor's, measured in this run. */
+function httpRatios(outcomes: Outcomes): { rows: Section['rows']; data: Record<string, number | null> } {
+  const reqPerSec = (name: string) => (outcomes[name]?.data?.reqPerSec as number | undefined) ?? null;
+  const floor = reqPerSec('floor');
+  const rows: Section['rows'] = [];
+  const data: Record<string, number | null> = {};
+  if (floor === null || floor === 0) return { rows, data };
+  const live = outcomes.live?.data;
+  if (typeof live?.ratio_to_floor_interleaved === 'number') {
+    data.live_interleaved = live.ratio_to_floor_interleaved;
+    rows.push({
+      metric: 'GET /health/live / bare node:http, interleaved slices',
+      value: `${ratio(data.live_interleaved)}  (${num(live.reqPerSec as number)} vs ${num(live.floor_interleaved_req_per_sec as number)} req/s)`,
+    });
+  }
+  for (const [name, label] of [['live', 'GET /health/live'], ['get', 'GET /api/v1/tasks/{id}'], ['post', 'POST /api/v1/tasks']] as const) {
+    const ours = reqPerSec(name);
+    if (ours === null) continue;
+    data[name] = round(ours / floor, 3);
+    rows.push({ metric: `${label} / the floor scenario`, value: `${ratio(data[name])}  (${num(ours)} vs ${num(floor)} req/s)` });
   }
   return { rows, data };
 }
@@ -256,6 +283,8 @@ async function main(): Promise<number> {
     await withDeadline(cleanup(), 120_000, 'cleanup').catch((e: Error) => log(e.message));
   }
 
+  const floorRatios = httpRatios(outcomes);
+  if (floorRatios.rows.length > 0) sections.push({ title: 'Ratios: HTTP / the bare node:http floor (same run)', rows: floorRatios.rows });
   const ceilingRatios = ratios(outcomes);
   if (ceilingRatios.rows.length > 0) sections.push({ title: 'Ratios: our end to end / each ceiling', rows: ceilingRatios.rows });
   sections.push(...profileSections(outcomes));
@@ -282,6 +311,7 @@ async function main(): Promise<number> {
     sizes,
     results: outcomes,
     ratios: ceilingRatios.data,
+    http_ratios: floorRatios.data,
     targets,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);

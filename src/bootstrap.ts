@@ -1,40 +1,79 @@
-import { INestApplication } from '@nestjs/common';
+import { DynamicModule, LoggerService, LogLevel } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationGate } from './auth/authentication-gate.service';
-import { browserAuth } from './auth/browser-auth.middleware';
+import { browserAuthHook } from './auth/browser-auth.middleware';
 import { Role } from './auth/roles';
-import { bodyParsers, routeBodyLimits } from './common/security/body-limits';
-import { corsOptions, securityHeaders } from './common/security/http-hardening';
-import { inputLimits } from './common/security/input-limits';
-import type { AllConfig } from './config/app.config';
+import { installBodyParsers, routeBodyLimits, toBytes } from './common/security/body-limits';
+import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { corsOptions, installSecurityHeaders, SECURITY_HEADERS } from './common/security/http-hardening';
+import { refuseHostileUrl } from './common/security/input-limits';
+import { appConfig, AllConfig, httpConfig } from './config/app.config';
+import { HttpMetricsRecorder } from './metrics/http-metrics.recorder';
 import { createOpenApiDocument } from './openapi/openapi-document';
 
 /**
- * HTTP setup shared by main.ts and the e2e tests, so tests exercise exactly what runs:
- * security headers, CORS, body limits per route and JSON checks, the browser login for the pages
- * (Bull Board, dashboard, docs), Swagger at /docs (JSON at /docs-json), shutdown hooks.
- * Order matters: express runs these before the routes Nest registers at init.
+ * Fastify, configured from the environment before Nest exists: whose X-Forwarded-For to
+ * believe, no logger of its own (nothing is written per request), routes matched as
+ * express matched them (any case, optional trailing slash), and path parameters as long
+ * as the URL allows, so an over-long id is answered by its route (404 TASK_NOT_FOUND naming
+ * it) rather than by the router. A URL the router cannot decode (`%E0%A4%A`) is refused
+ * before any hook runs: answered in the API's error body with the security headers. No
+ * middleware engine: nothing here is express middleware.
  */
-export function configureHttpApp(app: NestExpressApplication): INestApplication {
+function createHttpAdapter(errors: AllExceptionsFilter): FastifyAdapter {
+  const http = httpConfig();
+  const app = appConfig();
+  return new FastifyAdapter({
+    logger: false,
+    trustProxy: http.trustProxy,
+    // The ceiling; each route gets its own limit (installBodyParsers).
+    bodyLimit: Math.max(toBytes(app.bodyLimit), toBytes(app.taskBodyLimit)),
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16 * 1024 },
+    skipMiddie: true,
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      void reply.headers(SECURITY_HEADERS);
+      errors.send(reply, error);
+    },
+  });
+}
+
+/**
+ * The HTTP application as main.ts, the e2e tests and the OpenAPI scripts all run it, so
+ * tests exercise exactly what runs: security headers, CORS, body limits per route and JSON
+ * checks, the browser login for the pages (Bull Board, dashboard, docs), Swagger at /docs
+ * (JSON at /docs-json), request metrics, shutdown hooks. Hooks and parsers are installed
+ * before Nest registers its routes (at init), so every route gets them.
+ */
+export async function createHttpApp(
+  module: DynamicModule,
+  options: { logger: LoggerService | LogLevel[]; abortOnError?: boolean },
+): Promise<NestFastifyApplication> {
+  const errors = new AllExceptionsFilter();
+  const app = await NestFactory.create<NestFastifyApplication>(module, createHttpAdapter(errors), { ...options, bodyParser: false });
   const config = app.get<ConfigService<AllConfig, true>>(ConfigService);
   const http = config.getOrThrow('http', { infer: true });
   const auth = config.getOrThrow('auth', { infer: true });
-  const bodyLimits = routeBodyLimits(config.getOrThrow('app', { infer: true }));
-  app.set('trust proxy', http.trustProxy);
-  app.disable('x-powered-by');
-  app.use(securityHeaders());
+  const fastify = app.getHttpAdapter().getInstance();
+
+  installSecurityHeaders(fastify);
   const cors = corsOptions(http.corsOrigins);
   if (cors) app.enableCors(cors);
-  app.use(bodyParsers(bodyLimits));
-  app.use(inputLimits(http.maxJsonDepth));
-  app.enableShutdownHooks();
+  installBodyParsers(fastify, routeBodyLimits(config.getOrThrow('app', { infer: true })), http.maxJsonDepth);
+  fastify.addHook('onRequest', refuseHostileUrl(http.maxJsonDepth, (reply, error) => errors.send(reply, error)));
+  app.get(HttpMetricsRecorder).install(fastify);
 
   const gate = app.get(AuthenticationGate);
-  app.use('/admin/queues', browserAuth(gate, Role.Admin));
-  app.use('/dashboard', browserAuth(gate, Role.Read));
-  if (auth.docsRequireAuth) for (const path of ['/docs', '/docs-json']) app.use(path, browserAuth(gate, Role.Read));
+  const pages: Array<[string, Role]> = [
+    ['/admin/queues', Role.Admin],
+    ['/dashboard', Role.Read],
+    ...(auth.docsRequireAuth ? (['/docs', '/docs-json'].map((path) => [path, Role.Read]) as Array<[string, Role]>) : []),
+  ];
+  browserAuthHook(fastify, gate, errors, pages);
+  app.enableShutdownHooks();
 
   SwaggerModule.setup('docs', app, createOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { Authenticator } from './auth/authenticator.service';
-import { configureHttpApp } from './bootstrap';
+import { createHttpApp } from './bootstrap';
 import { RedactingLogger } from './common/security/redacting.logger';
 import { redactSecrets } from './common/security/redact';
 import { uploadNamespaceWarning } from './config/app.config';
@@ -28,8 +27,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const app = await NestFactory.create<NestExpressApplication>(module, { logger, bodyParser: false });
-  configureHttpApp(app);
+  const app = await createHttpApp(module, { logger });
   await app.listen(env.PORT, env.HOST);
   if (!app.get(Authenticator).enabled) {
     Logger.warn('AUTHENTICATION IS OFF: no API_KEYS, JWT_SECRET or JWT_PUBLIC_KEY is set, so anyone who reaches this port can use every endpoint', 'Security');

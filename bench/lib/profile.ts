@@ -44,6 +44,10 @@ const CATEGORY_RULES: Array<[RegExp, string]> = [
   [/\/node_modules\/(class-validator|class-transformer|validator|libphonenumber-js)\//, 'validation (class-validator/-transformer)'],
   [/\/node_modules\/(@nestjs|rxjs|reflect-metadata)\//, 'Nest pipeline (+ rxjs)'],
   [
+    /\/node_modules\/(fastify|@fastify|find-my-way|avvio|light-my-request|fast-querystring|fast-json-stringify|fast-decode-uri-component|toad-cache|abstract-logging|process-warning|rfdc|secure-json-parse|ret|safe-regex2|fastq|reusify)\//,
+    'Fastify (router, hooks, replies)',
+  ],
+  [
     /\/node_modules\/(express|body-parser|router|raw-body|iconv-lite|finalhandler|on-finished|qs|send|type-is|content-type|helmet|path-to-regexp|depd|mime-types|negotiator|accepts|statuses|vary|etag|fresh|cookie|setprototypeof|http-errors|media-typer|bytes)\//,
     'express + body parsing',
   ],

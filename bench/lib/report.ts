@@ -28,7 +28,7 @@ export function renderReport(header: string[], sections: Section[], targets: Tar
   if (targets) {
     const tw = Math.max(...targets.map((t) => [...t.target].length));
     const vw = Math.max(...targets.map((t) => [...t.value].length));
-    lines.push('== Targets (issue 5)');
+    lines.push('== Targets (issues 5 and 13)');
     for (const t of targets) {
       const mark = t.status === 'met' ? 'met   ' : t.status === 'missed' ? 'MISSED' : 'n/a   ';
       lines.push(`  ${mark}  ${pad(t.target, tw)}  ${pad(t.value, vw)}  ${t.by}`);

@@ -38,6 +38,13 @@ const ratioTo = (o: Outcomes, ceiling: string) => {
   return ours === null || theirs === null || theirs === 0 ? null : ours / theirs;
 };
 
+/** A scenario's req/s over the bare node:http floor's, in the same run. */
+const toFloor = (o: Outcomes, scenario: string) => {
+  const ours = get(data(o, scenario), 'reqPerSec');
+  const floor = get(data(o, 'floor'), 'reqPerSec');
+  return ours === null || floor === null || floor === 0 ? null : ours / floor;
+};
+
 /** The last list/stats size, only when it is the 1M rows the targets speak of. */
 function atMillion(o: Outcomes, key: string, field: 'p99'): number | null {
   const sizes = data(o, 'list-stats')?.sizes as Array<{ tasks: number; loads: Record<string, { latencyMs: Record<string, number | null> }> }> | undefined;
@@ -54,7 +61,7 @@ function growthAtMillion(o: Outcomes, key: string): number | null {
   return mean?.[mean.length - 1] ?? null;
 }
 
-/** Issue 5's targets, each read from the run's data. */
+/** Issue 5's targets and issue 13's ratios to the floor, each read from the run's data. */
 const TARGETS: Target[] = [
   { label: 'end to end ≥ 2,500 tasks/s', unit: 'tasks/s', kind: 'min', threshold: 2500, value: (o) => get(data(o, 'e2e'), 'tasks_per_sec') },
   { label: 'end to end ≥ 2× pg-boss', unit: '×', kind: 'min', threshold: 2, value: (o) => ratioTo(o, 'pgboss') },
@@ -63,6 +70,15 @@ const TARGETS: Target[] = [
   { label: 'POST p99 < 25 ms', unit: 'ms', kind: 'below', threshold: 25, value: (o) => get(data(o, 'post'), 'latencyMs', 'p99') },
   { label: 'batch ≥ 20,000 tasks/s', unit: 'tasks/s', kind: 'min', threshold: 20000, value: (o) => get(data(o, 'batch'), 'tasks_per_sec') },
   { label: 'queue latency p99 < 20 ms at 200/s', unit: 'ms', kind: 'below', threshold: 20, value: (o) => get(data(o, 'latency'), 'queueP99') },
+  {
+    label: 'GET /health/live ≥ 0.15× bare node:http (interleaved)',
+    unit: '×',
+    kind: 'min',
+    threshold: 0.15,
+    value: (o) => get(data(o, 'live'), 'ratio_to_floor_interleaved') ?? toFloor(o, 'live'),
+  },
+  { label: 'GET /tasks/{id} ≥ 0.10× bare node:http', unit: '×', kind: 'min', threshold: 0.1, value: (o) => toFloor(o, 'get') },
+  { label: 'POST /tasks ≥ 0.06× bare node:http', unit: '×', kind: 'min', threshold: 0.06, value: (o) => toFloor(o, 'post') },
   { label: 'GET p99 < 5 ms', unit: 'ms', kind: 'below', threshold: 5, value: (o) => get(data(o, 'get'), 'latencyMs', 'p99') },
   { label: 'list p99 < 20 ms at 1M (biggest kb)', unit: 'ms', kind: 'below', threshold: 20, value: (o) => atMillion(o, 'list_hot', 'p99') },
   { label: 'stats p99 < 20 ms at 1M (biggest kb)', unit: 'ms', kind: 'below', threshold: 20, value: (o) => atMillion(o, 'stats_hot', 'p99') },

@@ -7,6 +7,8 @@ export const SCENARIO_NAMES = [
   'bullmq',
   'pgboss',
   'graphile',
+  'floor',
+  'live',
   'post',
   'batch',
   'get',
@@ -21,7 +23,9 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 /** Names accepted by --only that stand for several scenarios. */
 export const SCENARIO_GROUPS: Record<string, ScenarioName[]> = {
   ceilings: ['bullmq', 'pgboss', 'graphile'],
-  api: ['post', 'batch', 'get', 'list-stats'],
+  api: ['floor', 'live', 'post', 'batch', 'get', 'list-stats'],
+  /** The per-request cost: the bare floor and the three routes read as ratios to it. */
+  http: ['floor', 'live', 'post', 'get'],
 };
 
 /** Every count and duration of a run; `--quick` swaps in tiny ones. */

@@ -1,9 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { AppModule } from '../../src/app.module';
-import { configureHttpApp } from '../../src/bootstrap';
+import { createHttpApp } from '../../src/bootstrap';
 import { AppRole } from '../../src/config/env.validation';
 
 /**
@@ -13,9 +11,8 @@ import { AppRole } from '../../src/config/env.validation';
 export async function fetchLiveDocument(): Promise<OpenAPIObject> {
   process.env.APP_ROLE = AppRole.Api;
   process.env.LOG_LEVEL ??= 'error';
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRole(AppRole.Api), { logger: ['error'], bodyParser: false });
+  const app = await createHttpApp(AppModule.forRole(AppRole.Api), { logger: ['error'] });
   try {
-    configureHttpApp(app);
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     const response = await fetch(`http://127.0.0.1:${port}/docs-json`);

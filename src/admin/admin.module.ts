@@ -1,5 +1,5 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
+import { FastifyAdapter } from '@bull-board/fastify';
 import { BullBoardModule } from '@bull-board/nestjs';
 import { Module } from '@nestjs/common';
 import { TASK_TYPES } from '../queues/task-types';
@@ -14,14 +14,14 @@ export const QUEUE_BOARD_ROUTE = '/admin/queues';
  * retry, promote, clean) of the six task queues and the webhook delivery queue, for
  * operators. Task-level state lives in the API and /dashboard.
  *
- * Access: the admin role. Bull Board is plain express, out of reach of Nest guards, so the
- * check is the express middleware `browserAuth(authenticator, Role.Admin)` that
- * configureHttpApp (src/bootstrap.ts) mounts on this route before anything else.
+ * Access: the admin role. Bull Board is a plain Fastify plugin, out of reach of Nest guards,
+ * so the check is the onRequest hook `browserAuthHook` (src/auth/browser-auth.middleware.ts)
+ * that createHttpApp (src/bootstrap.ts) attaches to each of its routes.
  */
 @Module({
   imports: [
     WebhooksModule,
-    BullBoardModule.forRoot({ route: QUEUE_BOARD_ROUTE, adapter: ExpressAdapter, boardOptions: { uiConfig: { boardTitle: 'task-manager' } } }),
+    BullBoardModule.forRoot({ route: QUEUE_BOARD_ROUTE, adapter: FastifyAdapter, boardOptions: { uiConfig: { boardTitle: 'task-manager' } } }),
     BullBoardModule.forFeature(...[...TASK_TYPES, WEBHOOK_QUEUE].map((name) => ({ name, adapter: BullMQAdapter }))),
   ],
 })

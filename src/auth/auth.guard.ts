@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { DomainError, ForbiddenError, TaskNotFoundError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { AuthenticationGate } from './authentication-gate.service';
@@ -48,14 +48,14 @@ export class AuthGuard implements CanActivate {
     if (context.getType() !== 'http' || !this.gate.enabled) return true;
     const access = this.access.resolve(context);
     if (access.public) return true;
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
     const principal = await this.gate.authenticate(request);
     authorize(principal, access.role, access.global);
     if (principal.kbIds) await this.confine(request, principal);
     return true;
   }
 
-  private async confine(request: Request, principal: Principal): Promise<void> {
+  private async confine(request: FastifyRequest, principal: Principal): Promise<void> {
     const allowed = new Set(principal.kbIds);
     const check = (kbId: unknown) => {
       if (typeof kbId === 'string' && !allowed.has(kbId)) {
@@ -64,7 +64,7 @@ export class AuthGuard implements CanActivate {
     };
     const params = (request.params ?? {}) as Record<string, unknown>;
     check(params.kb_id);
-    for (const kbId of [request.query?.kb_id].flat()) check(kbId);
+    for (const kbId of [(request.query as Record<string, unknown> | undefined)?.kb_id].flat()) check(kbId);
     const body: unknown = request.body;
     for (const item of Array.isArray(body) ? body : [body]) {
       if (item !== null && typeof item === 'object' && !Array.isArray(item)) check((item as Record<string, unknown>).kb_id);

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { normalizeIp } from '@nestjs/throttler';
@@ -6,18 +5,18 @@ import type Redis from 'ioredis';
 import { AuthFailuresLimitedError } from '../common/errors/domain.error';
 import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT } from '../queues/redis.provider';
-import { Authenticator } from './authenticator.service';
+import { Authenticator, CallerRequest } from './authenticator.service';
 import { Principal } from './principal';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 const FAILED_AUTH = 'failed-auth';
 
 /**
- * The rate limiter's name for a client address: the IP Express resolved (TRUST_PROXY
+ * The rate limiter's name for a client address: the IP Fastify resolved (TRUST_PROXY
  * decides whose X-Forwarded-For counts); an IPv6 client by its /64, since one host is handed
  * a whole /64 and could otherwise rotate through it.
  */
-export function clientAddress(request: IncomingMessage & { ip?: string }): string {
+export function clientAddress(request: CallerRequest): string {
   return `ip:${normalizeIp(request.ip ?? request.socket?.remoteAddress ?? 'unknown', 64)}`;
 }
 
@@ -58,7 +57,7 @@ export class AuthenticationGate {
   }
 
   /** The request's caller; throws 401 (with `challenge` as WWW-Authenticate), 429 or 503. */
-  authenticate(request: IncomingMessage, challenge?: string): Promise<Principal> {
+  authenticate(request: CallerRequest, challenge?: string): Promise<Principal> {
     let outcome = this.outcomes.get(request);
     if (!outcome) {
       outcome = this.check(request, challenge);
@@ -67,7 +66,7 @@ export class AuthenticationGate {
     return outcome;
   }
 
-  private async check(request: IncomingMessage, challenge?: string): Promise<Principal> {
+  private async check(request: CallerRequest, challenge?: string): Promise<Principal> {
     const identity = this.authenticator.identify(request);
     if ('anonymous' in identity) return this.authenticator.require(request, challenge);
     const address = clientAddress(request);

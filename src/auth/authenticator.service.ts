@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { UnauthorizedError } from '../common/errors/domain.error';
@@ -9,6 +9,14 @@ import { ApiKeyEntry } from './api-keys';
 import { JwtError, JwtVerifier, looksLikeJwt } from './jwt-verifier';
 import { Principal, setPrincipal } from './principal';
 import { isRole } from './roles';
+
+/** What authentication reads of a request: Fastify's request (the API, the pages' hooks) or Node's. */
+export interface CallerRequest {
+  headers: IncomingHttpHeaders;
+  /** The client address the HTTP framework resolved (TRUST_PROXY decides whose X-Forwarded-For counts). */
+  ip?: string;
+  socket?: { remoteAddress?: string };
+}
 
 /** Who sent a request: a verified caller, nobody (no credentials), or a credential that failed. */
 export type Identity = { principal: Principal } | { anonymous: true } | { error: UnauthorizedError };
@@ -44,7 +52,7 @@ export class Authenticator {
     this.jwt = auth.jwt ? new JwtVerifier(auth.jwt) : null;
   }
 
-  identify(request: IncomingMessage): Identity {
+  identify(request: CallerRequest): Identity {
     const known = this.outcomes.get(request);
     if (known) return known;
     const identity = this.resolve(request);
@@ -54,7 +62,7 @@ export class Authenticator {
   }
 
   /** The request's caller, or throws 401 (with `challenge` as WWW-Authenticate). */
-  require(request: IncomingMessage, challenge?: string): Principal {
+  require(request: CallerRequest, challenge?: string): Principal {
     const identity = this.identify(request);
     if ('principal' in identity) return identity.principal;
     if ('error' in identity) throw challenge ? new UnauthorizedError(identity.error.message, identity.error.details, challenge) : identity.error;
@@ -65,7 +73,7 @@ export class Authenticator {
     );
   }
 
-  private resolve(request: IncomingMessage): Identity {
+  private resolve(request: CallerRequest): Identity {
     const apiKeyHeader = request.headers['x-api-key'];
     const authorization = request.headers.authorization;
     if (apiKeyHeader === undefined && authorization === undefined) return { anonymous: true };

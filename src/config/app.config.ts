@@ -117,7 +117,7 @@ export interface HttpConfig {
   /** Origins allowed by CORS: empty (CORS off), ['*'], or exact origins. */
   corsOrigins: string[];
   maxJsonDepth: number;
-  /** Express `trust proxy`: whose X-Forwarded-For to believe for the client IP. */
+  /** Fastify's `trustProxy` (the forms express's `trust proxy` took): whose X-Forwarded-For to believe for the client IP. */
   trustProxy: boolean | number | string;
 }
 

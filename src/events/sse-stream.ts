@@ -1,4 +1,5 @@
-import type { Response } from 'express';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
 
 /** What a reconnecting EventSource waits before it tries again. */
 const RECONNECT_MS = 3000;
@@ -15,24 +16,30 @@ export interface SseMessage {
 }
 
 /**
- * A Server-Sent Events response over express: the headers that keep proxies from buffering
- * it, a heartbeat comment while it is idle, and one JSON `data:` line per message.
+ * A Server-Sent Events response, written on the raw Node response: Fastify is told the reply
+ * is taken over (hijack), and the headers its hooks set (security, CORS) are sent with the
+ * stream's own — those that keep proxies from buffering it. A heartbeat comment while it is
+ * idle, and one JSON `data:` line per message.
  */
 export class SseStream {
   private readonly heartbeat: NodeJS.Timeout;
   private closed = false;
   private readonly closeListeners: Array<() => void> = [];
 
-  constructor(
-    private readonly res: Response,
-    heartbeatMs: number,
-  ) {
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    // nginx buffers proxied responses unless told not to.
-    res.setHeader('X-Accel-Buffering', 'no');
+  private readonly res: ServerResponse;
+
+  constructor(reply: FastifyReply, heartbeatMs: number) {
+    reply.hijack();
+    this.res = reply.raw;
+    const res = this.res;
+    res.writeHead(200, {
+      ...(reply.getHeaders() as OutgoingHttpHeaders),
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      // nginx buffers proxied responses unless told not to.
+      'X-Accel-Buffering': 'no',
+    });
     res.flushHeaders();
     res.socket?.setNoDelay(true);
     this.write(`retry: ${RECONNECT_MS}\n\n`);

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { InvalidRequestError, TaskNotFoundError } from '../common/errors/domain.error';
 import type { AllConfig } from '../config/app.config';
 import { TaskStatus, TERMINAL_STATUSES } from '../queues/task-types';
@@ -52,14 +52,14 @@ export class TaskEventStreamService {
   }
 
   /** One task's events; without Last-Event-ID its history first. Ends with an `end` event once the task is finished. */
-  async streamTask(taskId: string, lastEventId: string | undefined, res: Response): Promise<void> {
+  async streamTask(taskId: string, lastEventId: string | undefined, res: FastifyReply): Promise<void> {
     const after = parseEventId(lastEventId) ?? 0n;
     const task = await this.load(taskId);
     await this.stream(res, { taskId }, after, { exactIds: true, endWhenFinished: task.status });
   }
 
   /** Events of a kb and/or task type (all when neither); from now on, or after Last-Event-ID. */
-  async streamMany(filter: TaskEventFilter, lastEventId: string | undefined, res: Response): Promise<void> {
+  async streamMany(filter: TaskEventFilter, lastEventId: string | undefined, res: FastifyReply): Promise<void> {
     await this.stream(res, filter, parseEventId(lastEventId), { exactIds: false });
   }
 
@@ -83,7 +83,7 @@ export class TaskEventStreamService {
     };
   }
 
-  private async stream(res: Response, filter: TaskEventFilter, after: bigint | null, options: StreamOptions): Promise<void> {
+  private async stream(res: FastifyReply, filter: TaskEventFilter, after: bigint | null, options: StreamOptions): Promise<void> {
     // Live events wait here until the replay is out.
     const buffered: TaskEventRecord[] = [];
     let live = false;

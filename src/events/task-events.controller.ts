@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { KbScope } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { TaskIdParam } from '../common/decorators/path-param.decorator';
@@ -50,7 +50,7 @@ export class TaskEventsController {
     @Query() query: TaskEventsQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
     @KbScope() scope: readonly string[] | null,
-    @Res() res: Response,
+    @Res() res: FastifyReply,
   ): Promise<void> {
     await this.streams.streamMany({ kbId: query.kb_id, taskType: query.task_type, kbIds: scope ?? undefined }, lastEventId, res);
   }
@@ -65,7 +65,7 @@ export class TaskEventsController {
   @LAST_EVENT_ID
   @EVENT_STREAM
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.TaskNotFound, ErrorCode.ServiceUnavailable)
-  async streamTask(@TaskIdParam() taskId: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
+  async streamTask(@TaskIdParam() taskId: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: FastifyReply): Promise<void> {
     await this.streams.streamTask(taskId, lastEventId, res);
   }
 

@@ -2,7 +2,7 @@ import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import type { AllConfig } from '../config/app.config';
 import { HealthResponseDto } from './dto/health-response.dto';
@@ -29,7 +29,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Service health: database, Redis (with waiting-job count as size), queues and the vector store backend' })
   @ApiOkResponse({ type: HealthResponseDto })
   @ApiServiceUnavailableResponse({ type: HealthResponseDto, description: 'A dependency is down; it is marked unhealthy' })
-  async check(@Res({ passthrough: true }) res: Response): Promise<HealthResponseDto> {
+  async check(@Res({ passthrough: true }) res: FastifyReply): Promise<HealthResponseDto> {
     return this.respond(res, [
       () => this.dependencies.database(),
       () => this.dependencies.redis(),
@@ -49,11 +49,11 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness for orchestrators: PostgreSQL and Redis answer' })
   @ApiOkResponse({ type: HealthResponseDto })
   @ApiServiceUnavailableResponse({ type: HealthResponseDto })
-  async ready(@Res({ passthrough: true }) res: Response): Promise<HealthResponseDto> {
+  async ready(@Res({ passthrough: true }) res: FastifyReply): Promise<HealthResponseDto> {
     return this.respond(res, [() => this.dependencies.database(), () => this.dependencies.redis()]);
   }
 
-  private async respond(res: Response, checks: HealthIndicatorFunction[]): Promise<HealthResponseDto> {
+  private async respond(res: FastifyReply, checks: HealthIndicatorFunction[]): Promise<HealthResponseDto> {
     const result = await this.health.check(checks).catch((error: { response?: HealthCheckResult }) => {
       if (error.response?.details) return error.response;
       throw error;

@@ -1,7 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+import { HttpMetricsRecorder } from './http-metrics.recorder';
 import { metricProviders } from './metrics';
 import { ScrapeTimeCollector } from './scrape-time.collector';
 import { TaskCountsRepository } from './task-counts.repository';
@@ -21,8 +20,8 @@ import { WorkerMetricsServer } from './worker-metrics.server';
     TaskMetricsService,
     ScrapeTimeCollector,
     WorkerMetricsServer,
-    { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+    HttpMetricsRecorder,
   ],
-  exports: [TaskMetricsService],
+  exports: [TaskMetricsService, HttpMetricsRecorder],
 })
 export class MetricsModule {}

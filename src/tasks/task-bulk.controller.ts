@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { KbScope } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { EXAMPLE_BULK_OPERATION_ID, UuidParam } from '../common/decorators/path-param.decorator';
@@ -30,7 +30,7 @@ export class TaskBulkController {
   @DONE
   @ACCEPTED
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  cancel(@Body() filter: BulkTaskFilterDto, @KbScope() scope: readonly string[] | null, @Res({ passthrough: true }) res: Response): Promise<BulkOperationDto> {
+  cancel(@Body() filter: BulkTaskFilterDto, @KbScope() scope: readonly string[] | null, @Res({ passthrough: true }) res: FastifyReply): Promise<BulkOperationDto> {
     return this.start('cancel', filter, scope, res);
   }
 
@@ -40,7 +40,7 @@ export class TaskBulkController {
   @DONE
   @ACCEPTED
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  retry(@Body() filter: BulkTaskFilterDto, @KbScope() scope: readonly string[] | null, @Res({ passthrough: true }) res: Response): Promise<BulkOperationDto> {
+  retry(@Body() filter: BulkTaskFilterDto, @KbScope() scope: readonly string[] | null, @Res({ passthrough: true }) res: FastifyReply): Promise<BulkOperationDto> {
     return this.start('retry', filter, scope, res);
   }
 
@@ -56,9 +56,9 @@ export class TaskBulkController {
     return this.bulk.get(id, scope);
   }
 
-  private async start(action: BulkAction, filter: BulkTaskFilterDto, scope: readonly string[] | null, res: Response): Promise<BulkOperationDto> {
+  private async start(action: BulkAction, filter: BulkTaskFilterDto, scope: readonly string[] | null, res: FastifyReply): Promise<BulkOperationDto> {
     const { operation, finished } = await this.bulk.start(action, filter, scope);
-    if (!finished) res.status(HttpStatus.ACCEPTED).setHeader('Location', `/api/v1/tasks/bulk/${operation.id}`);
+    if (!finished) res.status(HttpStatus.ACCEPTED).header('Location', `/api/v1/tasks/bulk/${operation.id}`);
     return operation;
   }
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
 import { CallerId, KbScope, RequireRole } from '../auth/auth.decorators';
 import { Role } from '../auth/roles';
@@ -31,8 +31,8 @@ function idempotency(key: string | undefined, caller: string | null): Idempotenc
 }
 
 /** Marks a replayed create so a client can tell it from a fresh one; the status stays 201. */
-function replayAware<T>(res: Response, created: Created<T>): T {
-  if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
+function replayAware<T>(res: FastifyReply, created: Created<T>): T {
+  if (created.replayed) res.header('Idempotent-Replayed', 'true');
   return created.body;
 }
 
@@ -52,7 +52,7 @@ export class TasksController {
     @RawBody(ParseTaskPipe) dto: CreateTaskDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CallerId() caller: string | null,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<TaskResponseDto> {
     return replayAware(res, await this.tasks.create(dto, idempotency(idempotencyKey, caller)));
   }
@@ -67,7 +67,7 @@ export class TasksController {
     @Body(ParseTaskBatchPipe) dtos: CreateTaskDto[],
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CallerId() caller: string | null,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<BatchCreateResponseDto> {
     return replayAware(res, await this.tasks.createBatch(dtos, idempotency(idempotencyKey, caller)));
   }

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { App } from 'supertest/types';
 import { AppModule } from '../../src/app.module';
-import { configureHttpApp } from '../../src/bootstrap';
+import { createHttpApp } from '../../src/bootstrap';
 import { AppRole } from '../../src/config/env.validation';
 import { PrismaService } from '../../src/prisma/prisma.service';
 import { applyTestEnv, TEST_REDIS_URL } from './test-env';
@@ -12,7 +11,7 @@ import { applyTestEnv, TEST_REDIS_URL } from './test-env';
 export { KbTracker, uniqueKb, waitFor } from './helpers';
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   http: App;
   prisma: PrismaService;
   prefix: string;
@@ -28,13 +27,10 @@ export async function createTestApp(env: Record<string, string> = {}, role = App
   applyTestEnv();
   const prefix = `tmtest_${randomBytes(4).toString('hex')}`;
   Object.assign(process.env, { QUEUE_PREFIX: prefix, APP_ROLE: role }, env);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRole(role), {
-    logger: ['error'],
-    bodyParser: false,
-    abortOnError: false,
-  });
-  configureHttpApp(app);
+  const app = await createHttpApp(AppModule.forRole(role), { logger: ['error'], abortOnError: false });
   await app.init();
+  // supertest talks to the bare http.Server: Fastify must have finished loading its plugins and routes.
+  await app.getHttpAdapter().getInstance().ready();
   return {
     app,
     http: app.getHttpServer() as App,

@@ -5,14 +5,22 @@ import { AllExceptionsFilter } from './all-exceptions.filter';
 function fakeHost() {
   const headers: Record<string, string> = {};
   const sent: { status?: number; body?: unknown } = {};
+  // The part of Fastify's reply the filter uses.
   const response = {
-    headersSent: false,
-    setHeader: (name: string, value: string) => (headers[name] = value),
+    sent: false,
+    raw: { headersSent: false },
+    header(name: string, value: string) {
+      headers[name] = value;
+      return this;
+    },
     status(code: number) {
       sent.status = code;
       return this;
     },
-    json(body: unknown) {
+    type() {
+      return this;
+    },
+    send(body: unknown) {
       sent.body = body;
       return this;
     },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DomainError, UnauthorizedError } from '../errors/domain.error';
 import { ERROR_STATUS, ERROR_TITLE, ErrorCode } from '../errors/error-codes';
 import { isDatabaseUnavailable } from '../errors/infrastructure-errors';
@@ -37,14 +37,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
-    if (response.headersSent) return;
+    this.send(host.switchToHttp().getResponse<FastifyReply>(), exception);
+  }
+
+  /** Answers with the error body; also used where Nest's filters do not reach (Fastify's own refusals, the pages' login hooks). */
+  send(response: FastifyReply, exception: unknown): void {
+    if (response.sent || response.raw.headersSent) return;
     const [status, body] = this.toBody(exception);
     if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined) {
-      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+      response.header('Retry-After', String(exception.retryAfterSeconds));
     }
-    if (exception instanceof UnauthorizedError) response.setHeader('WWW-Authenticate', exception.challenge);
-    response.status(status).json(body);
+    if (exception instanceof UnauthorizedError) response.header('WWW-Authenticate', exception.challenge);
+    void response.status(status).type('application/json; charset=utf-8').send(body);
   }
 
   toBody(exception: unknown): [number, ErrorBody] {
@@ -55,9 +59,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return this.fromHttpException(exception);
     }
     if (isClientHttpError(exception)) {
-      // body-parser's errors (malformed JSON, body too large, bad charset) come as plain http-errors.
-      const code = STATUS_CODES[exception.status] ?? ErrorCode.InvalidRequest;
-      return [exception.status, body(code, exception.message, exception.type ? { reason: exception.type } : {})];
+      // Fastify's own refusals (an unsupported media type, a malformed URL) come as its coded errors.
+      const code = STATUS_CODES[exception.statusCode] ?? ErrorCode.InvalidRequest;
+      return [exception.statusCode, body(code, exception.message, {})];
     }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(redactSecrets(`Database unavailable: ${(exception as Error).message}`));
@@ -83,9 +87,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 }
 
-function isClientHttpError(error: unknown): error is { status: number; message: string; type?: string } {
-  const e = error as { status?: unknown; expose?: unknown } | null;
-  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true;
+function isClientHttpError(error: unknown): error is { statusCode: number; message: string } {
+  const e = error as { statusCode?: unknown; code?: unknown } | null;
+  return typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && typeof e.code === 'string' && e.code.startsWith('FST_');
 }
 
 function readMessage(raw: object): string | undefined {

@@ -1,11 +1,13 @@
-import { json, urlencoded } from 'body-parser';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config/app.config';
-import { PayloadTooLargeError } from '../errors/domain.error';
+import { DomainError, InvalidRequestError, PayloadTooLargeError } from '../errors/domain.error';
 import { ERROR_TITLE, ErrorCode } from '../errors/error-codes';
+import { inspectBody } from './input-limits';
 
-/** A body limit for the routes a pattern matches (method and path, as express matches them: case-insensitive, optional trailing slash). */
+/** A body limit for one route (method and path, matched as the router matches them: case-insensitive, optional trailing slash). */
 export interface BodyLimitRule {
   method: string;
   /** An OpenAPI path template, e.g. `/api/v1/tasks/batch`. */
@@ -36,52 +38,110 @@ export function routeBodyLimits(app: AppConfig): BodyLimits {
   };
 }
 
-/** Methods whose body no route reads: not parsed, so they can never answer 413 (or 400 for bad JSON). */
-const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/** `512kb` or `64mb` (the only forms the env validation lets through) in bytes, as body-parser counts them. */
+/** `512kb` or `64mb` (the only forms the env validation lets through) in bytes. */
 export function toBytes(limit: string): number {
   const match = /^(\d+)(kb|mb)$/i.exec(limit);
   if (!match) throw new Error(`Not a body limit: ${limit}`);
   return Number(match[1]) * (match[2].toLowerCase() === 'mb' ? 1024 * 1024 : 1024);
 }
 
-function matcher(path: string): RegExp {
-  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${escaped}/?$`, 'i');
+/** A route's limit as the parser applies it; kept on the route's config (see installBodyParsers). */
+interface RouteBodyLimit {
+  limit: string;
+  bytes: number;
+  setting: string;
+}
+
+const BODY_LIMIT = 'bodyLimit';
+
+function normalizedPath(path: string): string {
+  return path.replace(/\/+$/, '').toLowerCase() || '/';
 }
 
 /**
- * JSON and form body parsing with a limit per route: task creation takes what its
- * documented payloads need (vectors), every other route stays small, so a large body is
- * only read where one is expected. A body over the limit is a 413 PAYLOAD_TOO_LARGE in
- * the documented error body, naming the limit and the setting.
+ * Reads a body up to `limit`: a declared Content-Length over it is refused before a byte is
+ * read, a stream that grows past it as soon as it does. The bytes are decoded once, at the end.
  */
-export function bodyParsers(limits: BodyLimits): RequestHandler {
-  const make = (limit: string, setting: string) => {
-    const parsers = [json({ limit }), urlencoded({ limit, extended: false })];
-    const limitBytes = toBytes(limit);
-    return (request: Request, response: Response, next: NextFunction) => {
-      const run = (i: number): void => {
-        if (i === parsers.length) return next();
-        parsers[i](request, response, (error?: unknown) => {
-          if ((error as { type?: string } | undefined)?.type === 'entity.too.large') {
-            return next(new PayloadTooLargeError(limit, limitBytes, setting, Number((error as { length?: number }).length) || undefined));
-          }
-          if (error) return next(error);
-          run(i + 1);
-        });
-      };
-      run(0);
+function readBody(request: FastifyRequest, payload: IncomingMessage, limit: RouteBodyLimit): Promise<string> {
+  const declared = Number(request.headers['content-length']);
+  if (declared > limit.bytes) return Promise.reject(new PayloadTooLargeError(limit.limit, limit.bytes, limit.setting, declared));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit.bytes) {
+        cleanup();
+        reject(new PayloadTooLargeError(limit.limit, limit.bytes, limit.setting, Number.isNaN(declared) ? undefined : declared));
+        return;
+      }
+      chunks.push(chunk);
     };
-  };
-  const routes = limits.rules.map((rule) => ({ method: rule.method.toUpperCase(), path: matcher(rule.path), parse: make(rule.limit, rule.setting) }));
-  const fallback = make(limits.fallback.limit, limits.fallback.setting);
-  return (request, response, next) => {
-    if (BODYLESS.has(request.method)) return next();
-    const route = routes.find((r) => r.method === request.method && r.path.test(request.path));
-    (route?.parse ?? fallback)(request, response, next);
-  };
+    const onEnd = (error?: Error) => {
+      cleanup();
+      if (error) return reject(new InvalidRequestError('The request body could not be read', { reason: 'body.aborted' }));
+      resolve(Buffer.concat(chunks, received).toString('utf8'));
+    };
+    const cleanup = () => {
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', onEnd);
+    };
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onEnd);
+  });
+}
+
+/** A charset other than UTF-8 is refused (415), as body-parser did: the body is decoded as UTF-8 only. */
+function refuseCharset(contentType: string | undefined): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new DomainError(ErrorCode.UnsupportedMediaType, `unsupported charset "${charset.toUpperCase()}"`, { reason: 'charset.unsupported' });
+  }
+}
+
+/**
+ * Body parsing with a limit per route: task creation takes what its documented payloads
+ * need (vectors), every other route stays small, so a large body is only read where one is
+ * expected. A body over the limit is a 413 PAYLOAD_TOO_LARGE in the documented error body,
+ * naming the limit and the setting. JSON is parsed with JSON.parse and then inspected
+ * (inspectBody): reserved keys such as `__proto__` and `constructor` are refused there with
+ * the field named, so Fastify's own secure-json-parse is not used. Other media types get
+ * 415 UNSUPPORTED_MEDIA_TYPE from Fastify; an empty JSON body is `{}`, as body-parser made it.
+ */
+export function installBodyParsers(fastify: FastifyInstance, limits: BodyLimits, maxDepth: number): void {
+  const rules = new Map(limits.rules.map((rule) => [`${rule.method.toUpperCase()} ${normalizedPath(rule.path)}`, rule]));
+  const fallback: RouteBodyLimit = { limit: limits.fallback.limit, bytes: toBytes(limits.fallback.limit), setting: limits.fallback.setting };
+  fastify.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    const rule = methods.map((method) => rules.get(`${method} ${normalizedPath(route.url)}`)).find(Boolean);
+    if (!rule) return;
+    const limit: RouteBodyLimit = { limit: rule.limit, bytes: toBytes(rule.limit), setting: rule.setting };
+    route.config = { ...(route.config as object), [BODY_LIMIT]: limit };
+  });
+  const limitOf = (request: FastifyRequest) => ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[BODY_LIMIT] as RouteBodyLimit | undefined) ?? fallback;
+
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', async (request: FastifyRequest, payload: IncomingMessage) => {
+    refuseCharset(request.headers['content-type']);
+    const text = await readBody(request, payload, limitOf(request));
+    if (text.trim() === '') return {};
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new InvalidRequestError((error as Error).message, { reason: 'entity.parse.failed' });
+    }
+    inspectBody(body, maxDepth);
+    return body;
+  });
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', async (request: FastifyRequest, payload: IncomingMessage) => {
+    refuseCharset(request.headers['content-type']);
+    const body: unknown = { ...parseQuery(await readBody(request, payload, limitOf(request))) };
+    inspectBody(body, maxDepth);
+    return body;
+  });
 }
 
 const WITH_BODY = ['put', 'post', 'delete', 'patch'] as const;

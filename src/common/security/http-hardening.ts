@@ -1,6 +1,7 @@
-import type { CorsOptions } from '@nestjs/common/interfaces/external/cors-options.interface';
-import type { RequestHandler } from 'express';
-import helmet from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyCorsOptions } from '@fastify/cors';
+import type { FastifyInstance } from 'fastify';
+import helmet, { HelmetOptions } from 'helmet';
 
 /**
  * Security headers (helmet) for every response. The CSP allows only this origin's scripts,
@@ -10,29 +11,52 @@ import helmet from 'helmet';
  * page may be framed. `upgrade-insecure-requests` is left out: the service is often reached
  * over plain HTTP inside a cluster, where it would break the pages' own assets.
  */
-export function securityHeaders(): RequestHandler {
-  return helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        baseUri: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        fontSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-        scriptSrcAttr: ["'none'"],
-      },
+const HELMET_OPTIONS: HelmetOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      baseUri: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      formAction: ["'self'"],
+      scriptSrcAttr: ["'none'"],
     },
-  }) as RequestHandler;
+  },
+};
+
+/**
+ * Helmet's headers, computed once: with these options every one of them is a constant, so
+ * each response gets a copy of a ready object instead of helmet (or @fastify/helmet, which
+ * builds a new helmet middleware for every request) working them out again.
+ */
+function securityHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  };
+  helmet(HELMET_OPTIONS)({} as IncomingMessage, response as unknown as ServerResponse, () => undefined);
+  return headers;
+}
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(securityHeaders());
+
+/** Sends the security headers on every response, errors and 404s included. */
+export function installSecurityHeaders(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    done();
+  });
 }
 
 /** CORS for browser callers on other origins: off unless CORS_ORIGINS lists them (or is `*`). */
-export function corsOptions(origins: string[]): CorsOptions | null {
+export function corsOptions(origins: string[]): FastifyCorsOptions | null {
   if (origins.length === 0) return null;
   return {
     origin: origins.includes('*') ? '*' : origins,

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { InvalidRequestError } from '../errors/domain.error';
 
 export type InputProblemKind = 'too-deep' | 'nul' | 'lone-surrogate' | 'reserved-key' | 'out-of-range';
@@ -106,13 +106,6 @@ function refusal(problem: InputProblem, maxDepth: number): InvalidRequestError {
 }
 
 /**
- * Refuses, with 400 INVALID_REQUEST naming the field and before any validation or
- * class-transformer walks the input (so nothing is stored): bodies nested deeper than
- * MAX_JSON_DEPTH, NUL characters and lone surrogates (PostgreSQL would answer them with
- * an error, not a result), reserved key names (in the body and the query), numbers beyond
- * a double, and NUL in the URL.
- */
-/**
  * Names every object inherits (`toString`, `valueOf`, `hasOwnProperty`, …). As a request's own
  * field, class-validator's whitelist does not see them (the DTO "has" them through its
  * prototype), so they would be dropped without a word where every other unknown field is a
@@ -131,17 +124,45 @@ function inheritedFieldOf(value: unknown): string | null {
   return null;
 }
 
-export function inputLimits(maxDepth: number): RequestHandler {
-  return (request: Request, _response: Response, next: NextFunction) => {
-    if (/%00|\u0000/.test(request.originalUrl)) {
-      return next(new InvalidRequestError('The URL must not contain NUL (%00) characters', { reason: 'nul_character', fields: { url: ['url must not contain NUL (%00) characters'] } }));
+function refuseInput(value: unknown, maxDepth: number): void {
+  const problem = inspectJson(value, maxDepth);
+  if (problem) throw refusal(problem, maxDepth);
+  const inherited = inheritedFieldOf(value);
+  if (inherited) throw new InvalidRequestError(`Invalid field: ${inherited}`, { fields: { [inherited]: [`property ${inherited.replace(/^\[\d+\]\./, '')} should not exist`] } });
+}
+
+/**
+ * Refuses, with 400 INVALID_REQUEST naming the field and before any validation or
+ * class-transformer walks the input (so nothing is stored): bodies nested deeper than
+ * MAX_JSON_DEPTH, NUL characters and lone surrogates (PostgreSQL would answer them with
+ * an error, not a result), reserved key names (in the body and the query), numbers beyond
+ * a double, and fields named after inherited members. Called by the body's parser
+ * (installBodyParsers); refuseHostileUrl does the same for the URL and the query.
+ */
+export function inspectBody(body: unknown, maxDepth: number): void {
+  refuseInput(body, maxDepth);
+}
+
+/**
+ * The URL's part of the checks, as an onRequest hook: before routing, so every path (an
+ * unknown one too) is refused alike — NUL in the URL, and the query's keys and values as
+ * a body's. A URL without a query costs two substring scans. The refusal is sent from here
+ * (`refuse`), not passed to the error handler of the route's plugin, which for Bull Board's
+ * routes is Bull Board's own.
+ */
+export function refuseHostileUrl(maxDepth: number, refuse: (reply: FastifyReply, error: Error) => void): onRequestHookHandler {
+  return (request: FastifyRequest, reply, done) => {
+    const url = request.url;
+    if (url.includes('%00') || url.includes('\u0000')) {
+      return refuse(reply, new InvalidRequestError('The URL must not contain NUL (%00) characters', { reason: 'nul_character', fields: { url: ['url must not contain NUL (%00) characters'] } }));
     }
-    // The query too: the validation pipe drops `?constructor=` and its kin without a word,
-    // where every other unknown query key is a 400.
-    const problem = inspectJson(request.body, maxDepth) ?? inspectJson(request.query, maxDepth);
-    if (problem) return next(refusal(problem, maxDepth));
-    const inherited = inheritedFieldOf(request.body) ?? inheritedFieldOf(request.query);
-    if (inherited) return next(new InvalidRequestError(`Invalid field: ${inherited}`, { fields: { [inherited]: [`property ${inherited.replace(/^\[\d+\]\./, '')} should not exist`] } }));
-    next();
+    if (!url.includes('?')) return done();
+    try {
+      // The validation pipe would drop `?constructor=` and its kin without a word, where every other unknown query key is a 400.
+      refuseInput(request.query, maxDepth);
+    } catch (error) {
+      return refuse(reply, error as Error);
+    }
+    done();
   };
 }
