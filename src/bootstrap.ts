@@ -4,7 +4,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AuthenticationGate } from './auth/authentication-gate.service';
 import { browserAuth } from './auth/browser-auth.middleware';
-import { Role } from './auth/roles';
+import { Role } from './common/security/roles';
 import { bodyParsers, routeBodyLimits } from './common/security/body-limits';
 import { corsOptions, securityHeaders } from './common/security/http-hardening';
 import { inputLimits } from './common/security/input-limits';

@@ -4,9 +4,9 @@ import { DomainError, ForbiddenError, TaskNotFoundError } from '../common/errors
 import { ErrorCode } from '../common/errors/error-codes';
 import { PrismaService } from '../prisma/prisma.service';
 import { AuthenticationGate } from './authentication-gate.service';
-import { Principal } from './principal';
+import { Principal } from '../common/security/principal';
 import { RouteAccessResolver } from './route-access';
-import { allows, Role } from './roles';
+import { allows, Role } from '../common/security/roles';
 import { isUuid } from '../common/utils/uuid';
 
 /** 403 unless the caller's role grants `role`; a `global` route also refuses callers limited to some kbs. */

@@ -5,10 +5,10 @@ import { ConfigService } from '@nestjs/config';
 import { UnauthorizedError } from '../common/errors/domain.error';
 import type { AllConfig } from '../config/app.config';
 import { KB_ID_PATTERN } from '../tasks/dto/create-task.dto';
-import { ApiKeyEntry } from './api-keys';
-import { JwtError, JwtVerifier, looksLikeJwt } from './jwt-verifier';
-import { Principal, setPrincipal } from './principal';
-import { isRole } from './roles';
+import { ApiKeyEntry } from '../config/api-keys';
+import { JwtError, JwtVerifier, looksLikeJwt } from '../common/security/jwt-verifier';
+import { Principal, setPrincipal } from '../common/security/principal';
+import { isRole } from '../common/security/roles';
 
 /** Who sent a request: a verified caller, nobody (no credentials), or a credential that failed. */
 export type Identity = { principal: Principal } | { anonymous: true } | { error: UnauthorizedError };

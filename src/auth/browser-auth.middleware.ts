@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { authorize } from './auth.guard';
 import { AuthenticationGate } from './authentication-gate.service';
 import { BASIC_CHALLENGE } from './authenticator.service';
-import { Role } from './roles';
+import { Role } from '../common/security/roles';
 
 /**
  * Express middleware for pages a person opens in a browser — Bull Board, the dashboard, the

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PermanentTaskError } from '../workers/task-errors';
+import { PermanentTaskError } from '../common/errors/task-errors';
 import type { StageContext } from './embedding.service';
 import type { KnowledgeIndexingPayload } from './kb-payloads';
 import { FTS_CONFIG, KnowledgeBaseRepository } from './knowledge-base.repository';

@@ -6,7 +6,7 @@ import { VectorStoreMode } from '../config/env.validation';
 import { countOf } from '../common/utils/plural';
 import { PrismaService } from '../prisma/prisma.service';
 import { describeIds } from '../common/utils/describe-ids';
-import { PermanentTaskError } from '../workers/task-errors';
+import { PermanentTaskError } from '../common/errors/task-errors';
 import { EmbeddingService, StageContext } from './embedding.service';
 import { FloatArrayVectorBackend } from './float-array.vector-backend';
 import type { VectorStoragePayload } from './kb-payloads';

@@ -11,7 +11,7 @@ import { detectFormat, UnsupportedFormatError } from '../pipeline/text-extractor
 import { PrismaService } from '../prisma/prisma.service';
 import { PayloadOf, TASK_TYPES, TaskType } from '../queues/task-types';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
-import { PermanentTaskError } from '../workers/task-errors';
+import { PermanentTaskError } from '../common/errors/task-errors';
 import { CreateTaskDto } from './dto/create-task.dto';
 import {
   BatchProcessingPayloadDto,

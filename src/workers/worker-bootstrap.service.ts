@@ -12,7 +12,7 @@ import { HealthCheckProcessor } from './processors/health-check.processor';
 import { KnowledgeIndexingProcessor } from './processors/knowledge-indexing.processor';
 import { VectorStorageProcessor } from './processors/vector-storage.processor';
 import { TaskCancellationService } from './task-cancellation.service';
-import { WorkerShutdownError } from './task-errors';
+import { WorkerShutdownError } from '../common/errors/task-errors';
 import { TaskLifecycleService } from './task-lifecycle';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 
