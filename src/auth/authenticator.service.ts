@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { UnauthorizedError } from '../common/errors/domain.error';
 import type { AllConfig } from '../config/app.config';
-import { KB_ID_PATTERN } from '../tasks/dto/create-task.dto';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
 import { ApiKeyEntry } from '../config/api-keys';
 import { JwtError, JwtVerifier, looksLikeJwt } from '../common/security/jwt-verifier';
 import { Principal, setPrincipal } from '../common/security/principal';

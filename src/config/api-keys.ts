@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { KB_ID_PATTERN } from '../tasks/dto/create-task.dto';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
 import { isRole, Role, ROLES } from '../common/security/roles';
 
 /** One configured API key. Only the SHA-256 digest of the key is ever configured or held. */

@@ -5,7 +5,7 @@ import { invalidPathParam, PathParam, UuidParam } from '../common/decorators/pat
 import { DomainError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import type { Document } from '../generated/prisma/client';
-import { KB_ID_PATTERN } from '../tasks/dto/create-task.dto';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
 import { DocumentDetailDto, DocumentDto, DocumentListDto, ListDocumentsQueryDto, SearchQueryDto, SearchResponseDto } from './dto/kb.dto';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { SearchService } from './search.service';

@@ -4,7 +4,6 @@ import { DocumentIngestionService } from './document-ingestion.service';
 import { embeddingProviderProvider } from './embedding-provider.provider';
 import { EmbeddingService } from './embedding.service';
 import { IndexingService } from './indexing.service';
-import { KbsController } from './kbs.controller';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { SampleDocumentService } from './sample-document.service';
 import { SearchService } from './search.service';
@@ -12,9 +11,8 @@ import { TextEmbeddingService } from './text-embedding.service';
 import { UploadNamespaceService } from './upload-namespace.service';
 import { VectorStoreService } from './vector-store.service';
 
-/** Knowledge-base content: the pipeline stages the processors run, and the endpoints to see and search the result. */
+/** Knowledge-base content: the pipeline stages the processors run, and the search and listings the API serves (its controller is in ApiModule). */
 @Module({
-  controllers: [KbsController],
   providers: [
     KnowledgeBaseRepository,
     embeddingProviderProvider,
@@ -28,6 +26,6 @@ import { VectorStoreService } from './vector-store.service';
     DeploymentSettingsRepository,
     UploadNamespaceService,
   ],
-  exports: [DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService],
+  exports: [DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService, KnowledgeBaseRepository, SearchService],
 })
 export class KbsModule {}

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { StatsController } from './stats.controller';
 import { StatsService } from './stats.service';
 
-@Module({ controllers: [StatsController], providers: [StatsService] })
+/** Task and timeseries statistics (API role only; the controller is in ApiModule). */
+@Module({ providers: [StatsService], exports: [StatsService] })
 export class StatsModule {}

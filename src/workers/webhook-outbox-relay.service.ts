@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ConfigService } from '@nestjs/config';
 import { Queue } from 'bullmq';
 import type { AllConfig } from '../config/app.config';
-import { toResponse } from '../tasks/task-presenter.service';
+import { toResponse } from '../tasks/task-response.mapper';
 import { PendingWebhook, WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository';
 import { WEBHOOK_QUEUE, WebhookJobData } from '../webhooks/webhook-queue';
 

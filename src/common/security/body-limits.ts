@@ -1,7 +1,6 @@
 import { json, urlencoded } from 'body-parser';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import type { AppConfig } from '../../config/app.config';
 import { PayloadTooLargeError } from '../errors/domain.error';
 import { ERROR_TITLE, ErrorCode } from '../errors/error-codes';
 
@@ -25,7 +24,7 @@ export interface BodyLimits {
  * Task creation reads large bodies (vectors, batches of up to 1,000 tasks; a batch shares
  * one limit); every other route's body is a few fields and stays small.
  */
-export function routeBodyLimits(app: AppConfig): BodyLimits {
+export function routeBodyLimits(app: { taskBodyLimit: string; bodyLimit: string }): BodyLimits {
   const create = { limit: app.taskBodyLimit, setting: 'TASK_BODY_LIMIT' };
   return {
     rules: [
