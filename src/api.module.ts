@@ -47,13 +47,13 @@ import { TasksService } from './tasks/tasks.service';
   // Routes register in this order: the literal `tasks/events` and `tasks/bulk/...` must be
   // matched before TasksController's `tasks/:task_id`.
   controllers: [
+    QueuesController,
     TaskEventsController,
     TaskBulkController,
     TasksController,
     StatsController,
     HealthController,
     KbsController,
-    QueuesController,
     DashboardController,
   ],
   providers: [
