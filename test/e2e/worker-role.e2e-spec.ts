@@ -37,7 +37,8 @@ describe('Worker role (e2e)', () => {
 
   afterAll(async () => {
     await worker?.close();
-    process.env.APP_ROLE = previousRole;
+    if (previousRole === undefined) delete process.env.APP_ROLE;
+    else process.env.APP_ROLE = previousRole;
     await api.prisma.task.deleteMany({ where: { kbId: kb } });
     await api.close();
   });
