@@ -6,7 +6,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationGate } from './auth/authentication-gate.service';
 import { browserAuthHook } from './auth/browser-auth.middleware';
-import { Role } from './auth/roles';
+import { Role } from './common/security/roles';
 import { installBodyParsers, routeBodyLimits, toBytes } from './common/security/body-limits';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
 import { corsOptions, installSecurityHeaders, SECURITY_HEADERS } from './common/security/http-hardening';

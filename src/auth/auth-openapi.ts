@@ -1,8 +1,8 @@
 import type { DocumentBuilder, OpenAPIObject } from '@nestjs/swagger';
 import { errorResponses } from '../common/decorators/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
-import { OPENAPI_PUBLIC, OPENAPI_ROLE } from './auth.decorators';
-import { defaultRoleFor } from './roles';
+import { OPENAPI_PUBLIC, OPENAPI_ROLE } from '../common/decorators/auth.decorators';
+import { defaultRoleFor } from '../common/security/roles';
 
 export const API_KEY_SCHEME = 'api-key';
 export const BEARER_SCHEME = 'bearer';

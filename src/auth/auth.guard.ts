@@ -3,10 +3,10 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError, ForbiddenError, TaskNotFoundError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { AuthenticationGate } from './authentication-gate.service';
-import { Principal } from './principal';
+import { Principal } from '../common/security/principal';
 import { RouteAccessResolver } from './route-access';
 import { TaskOwnershipRepository } from './task-ownership.repository';
-import { allows, Role } from './roles';
+import { allows, Role } from '../common/security/roles';
 import { isUuid } from '../common/utils/uuid';
 
 /** 403 unless the caller's role grants `role`; a `global` route also refuses callers limited to some kbs. */

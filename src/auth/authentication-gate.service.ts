@@ -6,7 +6,7 @@ import { AuthFailuresLimitedError } from '../common/errors/domain.error';
 import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT } from '../queues/redis.provider';
 import { Authenticator, CallerRequest } from './authenticator.service';
-import { Principal } from './principal';
+import { Principal } from '../common/security/principal';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 const FAILED_AUTH = 'failed-auth';

@@ -4,11 +4,11 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { UnauthorizedError } from '../common/errors/domain.error';
 import type { AllConfig } from '../config/app.config';
-import { KB_ID_PATTERN } from '../tasks/dto/create-task.dto';
-import { ApiKeyEntry } from './api-keys';
-import { JwtError, JwtVerifier, looksLikeJwt } from './jwt-verifier';
-import { Principal, setPrincipal } from './principal';
-import { isRole } from './roles';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
+import { ApiKeyEntry } from '../config/api-keys';
+import { JwtError, JwtVerifier, looksLikeJwt } from '../common/security/jwt-verifier';
+import { Principal, setPrincipal } from '../common/security/principal';
+import { isRole } from '../common/security/roles';
 
 /** What authentication reads of a request: Fastify's request (the API, the pages' hooks) or Node's. */
 export interface CallerRequest {

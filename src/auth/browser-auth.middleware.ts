@@ -3,7 +3,7 @@ import type { AllExceptionsFilter } from '../common/filters/all-exceptions.filte
 import { authorize } from './auth.guard';
 import { AuthenticationGate } from './authentication-gate.service';
 import { BASIC_CHALLENGE } from './authenticator.service';
-import { Role } from './roles';
+import { Role } from '../common/security/roles';
 
 /**
  * The login for pages a person opens in a browser — Bull Board, the dashboard, the Swagger

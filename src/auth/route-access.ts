@@ -3,8 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { AllConfig } from '../config/app.config';
-import { IS_PUBLIC, REQUIRED_ROLE } from './auth.decorators';
-import { defaultRoleFor, Role } from './roles';
+import { IS_PUBLIC, REQUIRED_ROLE } from '../common/decorators/auth.decorators';
+import { defaultRoleFor, Role } from '../common/security/roles';
 
 /** What a route asks of its caller. */
 export type RouteAccess =

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { resolve } from 'node:path';
 import { AppRole, EmbeddingProviderKind, EnvironmentVariables, UploadNamespaceMode, validateEnvironment, VectorStoreMode } from './env.validation';
-import { ApiKeyEntry, parseApiKeys } from '../auth/api-keys';
-import { jwtSettings } from '../auth/auth-settings';
-import type { JwtVerifierOptions } from '../auth/jwt-verifier';
+import { ApiKeyEntry, parseApiKeys } from './api-keys';
+import { jwtSettings } from './auth-settings';
+import type { JwtVerifierOptions } from '../common/security/jwt-verifier';
 import { registerSecrets, secretsFromEnv } from '../common/security/redact';
 
 /** Typed, namespaced configuration read with `config.getOrThrow('app.port', { infer: true })`. */

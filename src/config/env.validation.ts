@@ -1,6 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsEnum, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateBy, ValidateIf, validateSync } from 'class-validator';
-import { apiKeysProblem, JwtEnvironment, jwtProblem } from '../auth/auth-settings';
+import { apiKeysProblem, JwtEnvironment, jwtProblem } from './auth-settings';
 import { isSecretVariable, redactSecrets } from '../common/security/redact';
 
 export enum EmbeddingProviderKind {

@@ -4,12 +4,11 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
 import { TaskEventFeedService } from './task-event-feed.service';
 import { TaskEventStreamService } from './task-event-stream.service';
 import { TaskEventRepository } from './task-event.repository';
-import { TaskEventsController } from './task-events.controller';
 
-/** Task history and live events (API role): the SSE endpoints, one event feed per process. */
+/** Task history and live events (API role only): one event feed per process for the SSE endpoints. */
 @Module({
   imports: [TasksModule, WebhooksModule],
-  controllers: [TaskEventsController],
   providers: [TaskEventRepository, TaskEventFeedService, TaskEventStreamService],
+  exports: [TaskEventStreamService],
 })
 export class EventsModule {}

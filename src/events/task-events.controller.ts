@@ -1,7 +1,7 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { KbScope } from '../auth/auth.decorators';
+import { KbScope } from '../common/decorators/auth.decorators';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { TaskIdParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';

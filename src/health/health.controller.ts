@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../common/decorators/auth.decorators';
 import type { AllConfig } from '../config/app.config';
 import { HealthResponseDto } from './dto/health-response.dto';
 import { DependencyHealthIndicators } from './indicators/dependency.health';

@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
 import { KbsModule } from '../kbs/kbs.module';
 import { DatabaseHealthRepository } from './database-health.repository';
-import { HealthController } from './health.controller';
 import { HealthProbeService } from './health-probe.service';
-import { DependencyHealthIndicators } from './indicators/dependency.health';
 
+/**
+ * The dependency probes, shared by the API's /health (ApiModule wires its controller and
+ * Terminus indicators) and the health_check task a worker runs.
+ */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), KbsModule],
-  controllers: [HealthController],
-  providers: [DatabaseHealthRepository, HealthProbeService, DependencyHealthIndicators],
+  imports: [KbsModule],
+  providers: [DatabaseHealthRepository, HealthProbeService],
   exports: [HealthProbeService],
 })
 export class HealthModule {}

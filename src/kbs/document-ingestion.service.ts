@@ -6,7 +6,7 @@ import { FileAccessError, FileAccessReason, UploadFolder, UploadFolderOptions } 
 import { DocumentReadError, extractText, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { splitText } from '../pipeline/text-splitter';
 import { countOf } from '../common/utils/plural';
-import { PermanentTaskError } from '../workers/task-errors';
+import { PermanentTaskError } from '../common/errors/task-errors';
 import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../tasks/dto/task-payloads.dto';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskType } from '../queues/task-types';

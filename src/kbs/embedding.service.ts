@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { describeIds } from '../common/utils/describe-ids';
 import { EmbeddingError, type EmbeddingProvider } from '../pipeline/embedding/embedding-provider';
 import { countOf } from '../common/utils/plural';
-import { PermanentTaskError } from '../workers/task-errors';
+import { PermanentTaskError } from '../common/errors/task-errors';
 import { EMBEDDING_PROVIDER } from './embedding-provider.provider';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskType } from '../queues/task-types';

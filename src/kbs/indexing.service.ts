@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PermanentTaskError } from '../workers/task-errors';
+import { PermanentTaskError } from '../common/errors/task-errors';
 import type { StageContext } from './embedding.service';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskType } from '../queues/task-types';

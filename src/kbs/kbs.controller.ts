@@ -4,7 +4,7 @@ import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { EXAMPLE_DOCUMENT_ID, EXAMPLE_KB_ID, invalidPathParam, PathParam, UuidParam } from '../common/decorators/path-param.decorator';
 import { DomainError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
-import { KB_ID_PATTERN } from '../tasks/dto/create-task.dto';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
 import { DocumentDetailDto, DocumentDto, DocumentListDto, ListDocumentsQueryDto, SearchQueryDto, SearchResponseDto } from './dto/kb.dto';
 import { KnowledgeBaseRepository, StoredDocument } from './knowledge-base.repository';
 import { SearchService } from './search.service';

@@ -5,7 +5,6 @@ import { embeddingProviderProvider } from './embedding-provider.provider';
 import { EmbeddingService } from './embedding.service';
 import { FloatArrayVectorRepository } from './float-array-vector.repository';
 import { IndexingService } from './indexing.service';
-import { KbsController } from './kbs.controller';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { PgvectorVectorRepository } from './pgvector-vector.repository';
 import { SampleDocumentService } from './sample-document.service';
@@ -14,9 +13,8 @@ import { TextEmbeddingService } from './text-embedding.service';
 import { UploadNamespaceService } from './upload-namespace.service';
 import { VectorStoreService } from './vector-store.service';
 
-/** Knowledge-base content: the pipeline stages the processors run, and the endpoints to see and search the result. */
+/** Knowledge-base content: the pipeline stages the processors run, and the search and listings the API serves (its controller is in ApiModule). */
 @Module({
-  controllers: [KbsController],
   providers: [
     KnowledgeBaseRepository,
     embeddingProviderProvider,
@@ -32,6 +30,6 @@ import { VectorStoreService } from './vector-store.service';
     DeploymentSettingsRepository,
     UploadNamespaceService,
   ],
-  exports: [KnowledgeBaseRepository, DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService],
+  exports: [KnowledgeBaseRepository, DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService, SearchService],
 })
 export class KbsModule {}

@@ -5,7 +5,7 @@ import type { AllConfig } from '../config/app.config';
 import { VectorStoreMode } from '../config/env.validation';
 import { countOf } from '../common/utils/plural';
 import { describeIds } from '../common/utils/describe-ids';
-import { PermanentTaskError } from '../workers/task-errors';
+import { PermanentTaskError } from '../common/errors/task-errors';
 import { EmbeddingService, StageContext } from './embedding.service';
 import { FloatArrayVectorRepository } from './float-array-vector.repository';
 import type { PayloadOf } from '../queues/task-type-registry';

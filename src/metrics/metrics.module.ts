@@ -1,27 +1,27 @@
 import { Global, Module } from '@nestjs/common';
-import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { HttpMetricsRecorder } from './http-metrics.recorder';
-import { metricProviders } from './metrics';
+import { metricProviders, processMetricsProvider } from './metrics';
 import { ScrapeTimeCollector } from './scrape-time.collector';
 import { TaskCountsRepository } from './task-counts.repository';
 import { TaskMetricsService } from './task-metrics.service';
 import { WorkerMetricsServer } from './worker-metrics.server';
 
 /**
- * `/metrics` in Prometheus text format: the task metrics plus Node's default process
- * metrics. Served by the API (api and both roles), and by a worker on WORKER_METRICS_PORT.
+ * The metrics, in Prometheus text format: the task metrics plus Node's default process
+ * metrics. The API serves them at `/metrics` (ApiModule registers the endpoint; the HTTP
+ * timings come from HttpMetricsRecorder's onResponse hook); a worker serves them on WORKER_METRICS_PORT, without HTTP code.
  */
 @Global()
 @Module({
-  imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } })],
   providers: [
     ...metricProviders,
+    processMetricsProvider,
     TaskCountsRepository,
     TaskMetricsService,
     ScrapeTimeCollector,
     WorkerMetricsServer,
     HttpMetricsRecorder,
   ],
-  exports: [TaskMetricsService, HttpMetricsRecorder],
+  exports: [...metricProviders, TaskMetricsService, HttpMetricsRecorder],
 })
 export class MetricsModule {}

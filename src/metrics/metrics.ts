@@ -1,4 +1,6 @@
+import type { Provider } from '@nestjs/common';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { collectDefaultMetrics, register } from 'prom-client';
 
 /**
  * Every metric of the service, declared once. Values that vary (task type, priority,
@@ -118,3 +120,16 @@ export const metricProviders = [
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   }),
 ];
+
+/**
+ * Node's process metrics (CPU, memory, event loop, GC) in every role: the API serves them at
+ * /metrics, a worker on WORKER_METRICS_PORT. Started once per process, however many apps it
+ * builds (the tests build many), since prom-client refuses a second registration.
+ */
+export const processMetricsProvider: Provider = {
+  provide: 'PROCESS_METRICS',
+  useFactory: (): boolean => {
+    if (!register.getSingleMetric('nodejs_version_info')) collectDefaultMetrics();
+    return true;
+  },
+};

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../auth/auth.decorators';
-import { Role } from '../auth/roles';
+import { RequireRole } from '../common/decorators/auth.decorators';
+import { Role } from '../common/security/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { QueueInfoQueryDto, QueueInfoResponseDto, QueueListDto, QueueParamsDto, QueueStateDto } from './dto/queue-info.dto';

@@ -3,7 +3,6 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
-import { QueuesController } from './queues.controller';
 import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
 import { createRedisClient, redisOptionsFromUrl } from './redis-connection';
 import { TaskQueueService } from './task-queue.service';
@@ -29,7 +28,6 @@ import { WorkerDirectoryService } from './worker-directory.service';
     // connection; the API's fail-fast behaviour lives in TaskQueueService.dispatch instead.
     BullModule.registerQueue(...TASK_TYPES.map((name) => ({ name }))),
   ],
-  controllers: [QueuesController],
   providers: [taskQueuesProvider, TaskQueueService, WorkerDirectoryService, redisClientProvider],
   exports: [TaskQueueService, WorkerDirectoryService, REDIS_CLIENT, BullModule],
 })

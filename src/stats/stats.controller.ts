@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { KbScope, RequireRole } from '../auth/auth.decorators';
-import { Role } from '../auth/roles';
+import { KbScope, RequireRole } from '../common/decorators/auth.decorators';
+import { Role } from '../common/security/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { TaskStatsQueryDto, TimeseriesQueryDto } from './dto/stats-query.dto';

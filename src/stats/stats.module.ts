@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { StatsController } from './stats.controller';
 import { StatsRepository } from './stats.repository';
 import { StatsService } from './stats.service';
 
-@Module({ controllers: [StatsController], providers: [StatsRepository, StatsService] })
+/** Task and timeseries statistics (API role only; the controller is in ApiModule). */
+@Module({ providers: [StatsRepository, StatsService], exports: [StatsService] })
 export class StatsModule {}

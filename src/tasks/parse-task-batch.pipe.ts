@@ -1,6 +1,6 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
 import { InvalidRequestError } from '../common/errors/domain.error';
-import { describeFieldErrors } from '../common/pipes/validation.pipe';
+import { describeFieldErrors } from '../common/errors/validation-errors';
 import { CreateTaskDto } from './dto/create-task.dto';
 import { FieldErrors, PayloadValidatorService } from './payload-validator.service';
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidatorOptions } from 'class-validator';
-import { flattenValidationErrors } from '../common/pipes/validation.pipe';
+import { flattenValidationErrors } from '../common/errors/validation-errors';
 import { stripPrototypeKeys } from '../common/utils/prototype-keys';
 import type { AllConfig } from '../config/app.config';
 import { KnowledgeBaseRepository } from '../kbs/knowledge-base.repository';
@@ -11,7 +11,7 @@ import { detectFormat, UnsupportedFormatError } from '../pipeline/text-extractor
 import { payloadDtoOf, PayloadOf } from '../queues/task-type-registry';
 import { TASK_TYPES, TaskType } from '../queues/task-types';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
-import { PermanentTaskError } from '../workers/task-errors';
+import { PermanentTaskError } from '../common/errors/task-errors';
 import { CreateTaskDto } from './dto/create-task.dto';
 import {
   BatchProcessingPayloadDto,

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { KbScope } from '../auth/auth.decorators';
+import { KbScope } from '../common/decorators/auth.decorators';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { EXAMPLE_BULK_OPERATION_ID, UuidParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';

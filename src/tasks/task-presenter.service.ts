@@ -4,6 +4,7 @@ import { WorkerDirectoryService } from '../queues/worker-directory.service';
 import { TaskStatus, TaskType } from '../queues/task-types';
 import { TaskResponseDto } from './dto/task-response.dto';
 import { estimateCompletion } from './task-estimates';
+import { toResponse } from './task-response.mapper';
 import { TaskRecord, TasksRepository } from './tasks.repository';
 
 const AVERAGE_SAMPLE = 100;
@@ -114,36 +115,4 @@ export class TaskPresenterService {
     }
     return current.loaded ? Promise.resolve(current.value as T) : current.loading!;
   }
-}
-
-export function toResponse(task: TaskRecord, queuePosition: number | null, estimated: Date | null): TaskResponseDto {
-  return {
-    id: task.id,
-    task_type: task.taskType,
-    status: task.status,
-    priority: task.priority,
-    kb_id: task.kbId,
-    payload: task.payload as Record<string, unknown>,
-    result: task.result ?? null,
-    progress: task.progress,
-    progress_message: task.progressMessage,
-    retry_count: task.retryCount,
-    max_retries: task.maxRetries,
-    timeout: task.timeoutSeconds,
-    schedule_for: iso(task.scheduleFor),
-    error_message: task.errorMessage ?? '',
-    worker_id: task.workerId,
-    parent_id: task.parentId,
-    created_at: task.createdAt.toISOString(),
-    updated_at: task.updatedAt.toISOString(),
-    started_at: iso(task.startedAt),
-    completed_at: iso(task.completedAt),
-    estimated_completion: iso(estimated),
-    queue_position: queuePosition,
-    callback_url: task.callbackUrl,
-  };
-}
-
-function iso(date: Date | null): string | null {
-  return date ? date.toISOString() : null;
 }

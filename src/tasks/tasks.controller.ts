@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
-import { CallerId, KbScope, RequireRole } from '../auth/auth.decorators';
-import { Role } from '../auth/roles';
+import { CallerId, KbScope, RequireRole } from '../common/decorators/auth.decorators';
+import { Role } from '../common/security/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { TaskIdParam } from '../common/decorators/path-param.decorator';
 import { RawBody } from '../common/decorators/raw-body.decorator';

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
 import { redisKeys } from '../queues/redis.provider';
 import { createRedisClient, RedisClient } from '../queues/redis-connection';
-import { LeaseLostError, TaskCancelledError, WorkerShutdownError } from './task-errors';
+import { LeaseLostError, TaskCancelledError, WorkerShutdownError } from '../common/errors/task-errors';
 
 /** What this process holds for one task while it claims, runs and records it. */
 export interface TaskLease {

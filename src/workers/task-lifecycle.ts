@@ -12,7 +12,7 @@ import { isDatabaseUnavailable } from '../common/errors/infrastructure-errors';
 import { settledWithin } from '../common/utils/settled-within';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { untilWritten } from './durable-write';
-import { LeaseLostError, PermanentTaskError, TaskCancelledError, TaskTimeoutError, WorkerShutdownError } from './task-errors';
+import { LeaseLostError, PermanentTaskError, TaskCancelledError, TaskTimeoutError, WorkerShutdownError } from '../common/errors/task-errors';
 import { TaskCancellationService, TaskLease } from './task-cancellation.service';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 import { WORKER_ID } from './worker-identity';

@@ -5,7 +5,7 @@ import { settledWithin } from '../common/utils/settled-within';
 import type { AllConfig } from '../config/app.config';
 import { TASK_TYPES, TaskJobData, TaskType } from '../queues/task-types';
 import { TaskCancellationService } from './task-cancellation.service';
-import { WorkerShutdownError } from './task-errors';
+import { WorkerShutdownError } from '../common/errors/task-errors';
 import { TaskLifecycleService } from './task-lifecycle';
 import { TASK_PROCESSOR_HOSTS, type TaskProcessorHosts, workerPerType } from './task-processor';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';

@@ -2,7 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppConfig } from '../../config/app.config';
 import { DomainError, InvalidRequestError, PayloadTooLargeError } from '../errors/domain.error';
 import { ERROR_TITLE, ErrorCode } from '../errors/error-codes';
 import { inspectBody } from './input-limits';
@@ -27,7 +26,7 @@ export interface BodyLimits {
  * Task creation reads large bodies (vectors, batches of up to 1,000 tasks; a batch shares
  * one limit); every other route's body is a few fields and stays small.
  */
-export function routeBodyLimits(app: AppConfig): BodyLimits {
+export function routeBodyLimits(app: { taskBodyLimit: string; bodyLimit: string }): BodyLimits {
   const create = { limit: app.taskBodyLimit, setting: 'TASK_BODY_LIMIT' };
   return {
     rules: [

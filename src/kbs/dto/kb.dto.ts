@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { EnumField, IntField, StringField } from '../../common/decorators/validation.decorators';
-import { PaginationDto } from '../../tasks/dto/task-response.dto';
+import { PaginationDto } from '../../common/dto/pagination.dto';
 
 export class ListDocumentsQueryDto {
   @IntField({ required: false, min: 1, max: 1_000_000, default: 1, fromQuery: true })

@@ -1,5 +1,5 @@
 import { EnumField, IntField, StringField } from '../../common/decorators/validation.decorators';
-import { KB_ID_PATTERN } from '../../tasks/dto/create-task.dto';
+import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
 
 /** `GET /api/v1/stats/tasks`: all tasks, or one knowledge base's. */
 export class TaskStatsQueryDto {

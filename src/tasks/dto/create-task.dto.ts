@@ -1,7 +1,7 @@
 import { DateTimeField, EnumField, IntField, ObjectField, StringField } from '../../common/decorators/validation.decorators';
+import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
 import { TASK_PRIORITIES, TASK_TYPES, TaskPriority, TaskType } from '../../queues/task-types';
 
-export const KB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 export const MAX_RETRIES_LIMIT = 25;
 export const TIMEOUT_LIMIT_SECONDS = 86400;
 /** The contract's defaults for a task request that leaves these out. */

@@ -1,6 +1,6 @@
 import { DateTimeField, EnumField, IntField, StringField } from '../../common/decorators/validation.decorators';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, TaskPriority, TaskStatus, TaskType } from '../../queues/task-types';
-import { KB_ID_PATTERN } from './create-task.dto';
+import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
 import { UUID_PATTERN } from '../../common/utils/uuid';
 
 export const SORT_FIELDS = [

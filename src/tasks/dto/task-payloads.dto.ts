@@ -18,7 +18,8 @@ import {
 } from 'class-validator';
 import { IntField, StringField } from '../../common/decorators/validation.decorators';
 import { HEALTH_COMPONENTS } from '../../queues/task-types';
-import { CreateTaskDto, KB_ID_PATTERN } from './create-task.dto';
+import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
+import { CreateTaskDto } from './create-task.dto';
 
 /**
  * The payload of each task type. These classes are the one statement of each shape

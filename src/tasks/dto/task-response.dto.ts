@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { PaginationDto } from '../../common/dto/pagination.dto';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, TaskPriority, TaskStatus, TaskType } from '../../queues/task-types';
 
 const nullableDate = { type: String, format: 'date-time', nullable: true } as const;
@@ -83,13 +84,6 @@ export class TaskResponseDto {
 
   @ApiProperty({ nullable: true, type: String, example: null, description: 'Where the webhook goes when the task finishes' })
   callback_url!: string | null;
-}
-
-export class PaginationDto {
-  @ApiProperty({ type: 'integer', example: 1 }) page!: number;
-  @ApiProperty({ type: 'integer', example: 20 }) page_size!: number;
-  @ApiProperty({ type: 'integer', example: 156 }) total!: number;
-  @ApiProperty({ type: 'integer', example: 8 }) total_pages!: number;
 }
 
 export class TaskListResponseDto {

@@ -1,7 +1,7 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiExtension } from '@nestjs/swagger';
-import { principalOf } from './principal';
-import { Role } from './roles';
+import { principalOf } from '../security/principal';
+import { Role } from '../security/roles';
 
 export const IS_PUBLIC = 'auth:public';
 export const REQUIRED_ROLE = 'auth:required-role';

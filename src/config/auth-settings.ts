@@ -1,5 +1,5 @@
 import { parseApiKeys } from './api-keys';
-import { algorithmForKey, JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, JwtVerifierOptions, parsePublicKey } from './jwt-verifier';
+import { algorithmForKey, JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, JwtVerifierOptions, parsePublicKey } from '../common/security/jwt-verifier';
 
 /** The JWT variables of the environment, as validated by EnvironmentVariables. */
 export interface JwtEnvironment {

@@ -3,9 +3,9 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ConfigService } from '@nestjs/config';
 import { Queue } from 'bullmq';
 import type { AllConfig } from '../config/app.config';
-import { toResponse } from '../tasks/task-presenter.service';
-import { PendingWebhook, WebhookDeliveryRepository } from './webhook-delivery.repository';
-import { WEBHOOK_QUEUE, WebhookJobData } from './webhook-queue';
+import { toResponse } from '../tasks/task-response.mapper';
+import { PendingWebhook, WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository';
+import { WEBHOOK_QUEUE, WebhookJobData } from '../webhooks/webhook-queue';
 
 /** How often the outbox is looked at; an idle look is one index probe of an empty partial index. */
 const POLL_MS = 250;

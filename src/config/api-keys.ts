@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { KB_ID_PATTERN } from '../tasks/dto/create-task.dto';
-import { isRole, Role, ROLES } from './roles';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
+import { isRole, Role, ROLES } from '../common/security/roles';
 
 /** One configured API key. Only the SHA-256 digest of the key is ever configured or held. */
 export interface ApiKeyEntry {
