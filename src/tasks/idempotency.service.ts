@@ -6,7 +6,8 @@ import { ErrorCode } from '../common/errors/error-codes';
 import type { AllConfig } from '../config/app.config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { TaskRecord, TasksRepository } from './tasks.repository';
+import { TaskQueryRepository } from '../task-engine/task-query.repository';
+import type { TaskRecord } from '../task-engine/task-record';
 
 export type IdempotentKind = 'single' | 'batch';
 
@@ -45,7 +46,7 @@ export class IdempotencyService {
 
   constructor(
     private readonly prisma: PrismaService,
-    private readonly tasks: TasksRepository,
+    private readonly tasks: TaskQueryRepository,
     config: ConfigService<AllConfig, true>,
   ) {
     this.ttlMs = config.getOrThrow('retention.idempotencyTtlHours', { infer: true }) * 3600 * 1000;

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { HealthModule } from '../health/health.module';
 import { KbsModule } from '../kbs/kbs.module';
+import { TaskEngineModule } from '../task-engine/task-engine.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { BatchProcessingProcessor } from './processors/batch-processing.processor';
 import { DocumentProcessingProcessor } from './processors/document-processing.processor';
@@ -16,7 +17,7 @@ import { makeWorkerId, WORKER_ID } from './worker-identity';
 
 /** The worker role: one processor per task type, all going through the task lifecycle. */
 @Module({
-  imports: [HealthModule, TasksModule, KbsModule],
+  imports: [HealthModule, TaskEngineModule, TasksModule, KbsModule],
   providers: [
     { provide: WORKER_ID, useFactory: makeWorkerId },
     TaskLifecycleService,

@@ -3,8 +3,8 @@ import { Job } from 'bullmq';
 import type { BatchProcessingPayload } from '../../kbs/kb-payloads';
 import { TaskJobData, TaskType } from '../../queues/task-types';
 import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS } from '../../tasks/dto/create-task.dto';
-import { childDefaults } from '../../tasks/task-family.service';
-import type { NewTask, TaskRecord } from '../../tasks/tasks.repository';
+import { childDefaults } from '../../task-engine/task-family.service';
+import type { NewTask, TaskRecord } from '../../task-engine/task-record';
 import { AwaitChildren, TaskLifecycleService } from '../task-lifecycle';
 
 /**
