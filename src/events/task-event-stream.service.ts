@@ -4,7 +4,8 @@ import type { FastifyReply } from 'fastify';
 import { InvalidRequestError, TaskNotFoundError } from '../common/errors/domain.error';
 import type { AllConfig } from '../config/app.config';
 import { TaskStatus, TERMINAL_STATUSES } from '../queues/task-types';
-import { TaskRecord, TasksRepository } from '../tasks/tasks.repository';
+import { TaskQueryRepository } from '../task-engine/task-query.repository';
+import type { TaskRecord } from '../task-engine/task-record';
 import { WebhookDeliveryRecord, WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository';
 import { WebhookDeliveryDto } from '../webhooks/dto/webhook-delivery.dto';
 import { TaskEventDto } from './dto/task-event.dto';
@@ -44,7 +45,7 @@ export class TaskEventStreamService {
   constructor(
     private readonly feed: TaskEventFeedService,
     private readonly events: TaskEventRepository,
-    private readonly tasks: TasksRepository,
+    private readonly tasks: TaskQueryRepository,
     private readonly deliveries: WebhookDeliveryRepository,
     config: ConfigService<AllConfig, true>,
   ) {

@@ -19,7 +19,7 @@ const CLOSE_WAIT_MS = 500;
  * query, so the API can start — and answer 503 — while PostgreSQL is still down.
  *
  * `pool` is the same connection pool Prisma uses, for the few hot-path statements written
- * in SQL directly (task creation and worker transitions, see TasksRepository): Prisma's
+ * in SQL directly (task creation and worker transitions, see TaskWriteRepository): Prisma's
  * query building costs more CPU there than the database does, and one pool keeps the
  * connection budget the single DATABASE_POOL_SIZE the operator set.
  */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma/prisma.service';
-import type { Transaction } from '../prisma/transaction';
+import type { UnitOfWork } from '../prisma/unit-of-work';
 
 /** An idempotency key's identity: the key as sent, scoped by its caller and kb. */
 export interface IdempotencyKeyId {
@@ -48,7 +48,7 @@ export class IdempotencyKeyRepository {
    * created on the key. Returns null, having created nothing, when the key is already taken:
    * a concurrent claim of the same key waits on this one's uncommitted row, then finds it.
    */
-  async claimWithin<T extends { id: string }>(claim: IdempotencyKeyClaim, create: (tx: Transaction) => Promise<T[]>): Promise<T[] | null> {
+  async claimWithin<T extends { id: string }>(claim: IdempotencyKeyClaim, create: (tx: UnitOfWork) => Promise<T[]>): Promise<T[] | null> {
     const { id } = claim;
     return this.prisma.$transaction(async (tx) => {
       const claimed = await tx.$executeRaw`

@@ -4,9 +4,10 @@ import { ConfigService } from '@nestjs/config';
 import { DomainError, InvalidRequestError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import type { AllConfig } from '../config/app.config';
-import type { Transaction } from '../prisma/transaction';
+import type { UnitOfWork } from '../prisma/unit-of-work';
+import { TaskQueryRepository } from '../task-engine/task-query.repository';
+import type { TaskRecord } from '../task-engine/task-record';
 import { IdempotencyKeyRecord, IdempotencyKeyRepository } from './idempotency-key.repository';
-import { TaskRecord, TasksRepository } from './tasks.repository';
 
 export type IdempotentKind = 'single' | 'batch';
 
@@ -45,7 +46,7 @@ export class IdempotencyService {
 
   constructor(
     private readonly keys: IdempotencyKeyRepository,
-    private readonly tasks: TasksRepository,
+    private readonly tasks: TaskQueryRepository,
     config: ConfigService<AllConfig, true>,
   ) {
     this.ttlMs = config.getOrThrow('retention.idempotencyTtlHours', { infer: true }) * 3600 * 1000;
@@ -56,7 +57,7 @@ export class IdempotencyService {
     kind: IdempotentKind,
     kbIds: readonly string[],
     body: unknown,
-    create: (tx: Transaction) => Promise<TaskRecord[]>,
+    create: (tx: UnitOfWork) => Promise<TaskRecord[]>,
   ): Promise<IdempotentOutcome> {
     const { key } = request;
     if (!KEY_PATTERN.test(key)) {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { QueueFullError } from '../common/errors/domain.error';
 import type { AllConfig } from '../config/app.config';
-import { TasksRepository } from './tasks.repository';
+import { TaskQueryRepository } from '../task-engine/task-query.repository';
 
 /** How long a count of waiting tasks is trusted before it is read again. */
 const COUNT_TTL_MS = 1000;
@@ -22,7 +22,7 @@ export class TaskAdmissionService {
   private readAt = 0;
 
   constructor(
-    private readonly tasks: TasksRepository,
+    private readonly tasks: TaskQueryRepository,
     config: ConfigService<AllConfig, true>,
   ) {
     this.limit = config.getOrThrow('queue.maxQueuedTasks', { infer: true });

@@ -5,21 +5,19 @@ import type Redis from 'ioredis';
 import { DomainError, InvalidRequestError, ServiceUnavailableError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import type { AllConfig } from '../config/app.config';
-import { TaskMetricsService } from '../metrics/task-metrics.service';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
-import { TaskQueueService } from '../queues/task-queue.service';
 import { TaskStatus } from '../queues/task-types';
+import { TaskQueryRepository } from '../task-engine/task-query.repository';
+import type { BulkCursor, TaskFilter } from '../task-engine/task-record';
+import { TaskStateService } from '../task-engine/task-state.service';
+import { TRANSITIONS } from '../task-engine/task-transitions';
 import { BulkAction, BulkOperationDto, BulkTaskFilterDto } from './dto/bulk-action.dto';
-import { TaskFamilyService } from './task-family.service';
-import { BulkCursor, TaskFilter, TaskRecord, TasksRepository } from './tasks.repository';
 
-/** The statuses each action applies to, processed one after the other (each pass walks one index in order). */
-const APPLIES_TO: Record<BulkAction, TaskStatus[]> = {
-  cancel: [TaskStatus.queued, TaskStatus.processing],
-  retry: [TaskStatus.failed, TaskStatus.cancelled],
+/** The statuses each action applies to (the transition table's), processed one after the other (each pass walks one index in order). */
+const APPLIES_TO: Record<BulkAction, readonly TaskStatus[]> = {
+  cancel: TRANSITIONS.cancel.from,
+  retry: TRANSITIONS.retry.from,
 };
-/** Redis calls in flight per batch (job removals, cancel broadcasts). */
-const REDIS_CONCURRENCY = 32;
 /** How long a bulk operation's record can be read after it started. */
 const RECORD_TTL_SECONDS = 24 * 3600;
 /** The 404 message for an unknown (or expired, or malformed) bulk operation id. */
@@ -32,9 +30,9 @@ export interface BulkStart {
 }
 
 /**
- * Cancel or retry every task matching a filter, with the single-task semantics (job removed
- * or running handler aborted, children cancelled, parents told; a retry counted, the old
- * job dropped, the task dispatched again) but in bulk SQL: batches of BULK_BATCH_SIZE tasks,
+ * Cancel or retry every task matching a filter, with the single-task semantics (the task
+ * engine's cancelMany/retryMany run the same orchestration as a single cancel or retry)
+ * but in bulk SQL: batches of BULK_BATCH_SIZE tasks,
  * each one UPDATE in its own transaction, walked by keyset on (created_at, id) — so each
  * batch costs the same however many match, and nothing holds locks on 100,000 rows. Small
  * sets are answered when done; larger ones run in the background with a record in Redis
@@ -48,10 +46,8 @@ export class TaskBulkService {
   private readonly keys: ReturnType<typeof redisKeys>;
 
   constructor(
-    private readonly tasks: TasksRepository,
-    private readonly queue: TaskQueueService,
-    private readonly family: TaskFamilyService,
-    private readonly metrics: TaskMetricsService,
+    private readonly tasks: TaskQueryRepository,
+    private readonly engine: TaskStateService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     config: ConfigService<AllConfig, true>,
   ) {
@@ -112,7 +108,7 @@ export class TaskBulkService {
     return operation;
   }
 
-  private statusesFor(action: BulkAction, dto: BulkTaskFilterDto): TaskStatus[] {
+  private statusesFor(action: BulkAction, dto: BulkTaskFilterDto): readonly TaskStatus[] {
     const given = (['kb_id', 'status', 'task_type', 'priority', 'created_after', 'created_before'] as const).filter((f) => dto[f] !== undefined);
     if (given.length === 0) {
       throw new InvalidRequestError('Give at least one filter; to act on every task, say so with created_before', {
@@ -128,7 +124,7 @@ export class TaskBulkService {
     return [dto.status];
   }
 
-  private async run(operation: BulkOperationDto, filter: TaskFilter, statuses: TaskStatus[]): Promise<void> {
+  private async run(operation: BulkOperationDto, filter: TaskFilter, statuses: readonly TaskStatus[]): Promise<void> {
     try {
       for (const status of statuses) {
         let after: BulkCursor | null = null;
@@ -137,7 +133,7 @@ export class TaskBulkService {
           if (batch.length === 0) break;
           after = batch[batch.length - 1];
           const ids = batch.map((row) => row.id);
-          operation.affected += operation.action === 'cancel' ? await this.cancelBatch(ids, status) : await this.retryBatch(ids, status);
+          operation.affected += operation.action === 'cancel' ? await this.engine.cancelMany(ids, status) : await this.engine.retryMany(ids, status);
           operation.batches++;
           await this.save(operation).catch(() => undefined);
           if (batch.length < this.batchSize) break;
@@ -153,31 +149,6 @@ export class TaskBulkService {
     await this.save(operation).catch(() => undefined);
   }
 
-  /** TasksService.cancel for a batch: PostgreSQL first, then jobs stopped, children cancelled, parents told. */
-  private async cancelBatch(ids: string[], from: TaskStatus): Promise<number> {
-    const cancelled = await this.tasks.cancelMany(ids, from);
-    this.metrics.cancelled(cancelled);
-    // Redis unreachable: a worker that picks the job up anyway finds the task cancelled in PostgreSQL.
-    await forEachLimited(cancelled, REDIS_CONCURRENCY, (task) => this.queue.stopTask(task.taskType, task.id).catch(() => undefined));
-    for (const parentId of await this.tasks.withOpenChildren(cancelled.map((t) => t.id))) await this.family.cancelChildren(parentId);
-    const inBatch = new Set(ids);
-    for (const parentId of new Set(cancelled.flatMap((t) => (t.parentId && !inBatch.has(t.parentId) ? [t.parentId] : [])))) {
-      await this.family.childSettled(parentId);
-    }
-    return cancelled.length;
-  }
-
-  /** TasksService.retry for a batch: requeued in PostgreSQL, the finished job dropped, dispatched again. */
-  private async retryBatch(ids: string[], from: TaskStatus): Promise<number> {
-    const requeued = await this.tasks.requeueManyForRetry(ids, from);
-    this.metrics.retried(requeued);
-    await forEachLimited(requeued, REDIS_CONCURRENCY, (task) => this.queue.removeFinishedJob(task.taskType, task.id).catch(() => undefined));
-    await this.queue
-      .dispatchMany(requeued)
-      .catch((error: Error) => this.logger.warn(`${requeued.length} retried tasks not dispatched (${error.message}); the reconciler will dispatch them`));
-    return requeued.length;
-  }
-
   private async save(operation: BulkOperationDto): Promise<void> {
     await this.redis.set(this.keys.bulkOperation(operation.id), JSON.stringify(operation), 'EX', RECORD_TTL_SECONDS);
   }
@@ -191,12 +162,4 @@ function toFilter(dto: BulkTaskFilterDto): TaskFilter {
     createdAfter: dto.created_after ? new Date(dto.created_after) : undefined,
     createdBefore: dto.created_before ? new Date(dto.created_before) : undefined,
   };
-}
-
-async function forEachLimited(items: TaskRecord[], limit: number, work: (item: TaskRecord) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }

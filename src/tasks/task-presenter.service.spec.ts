@@ -2,7 +2,8 @@ import { TaskPriority, TaskStatus, TaskType } from '../queues/task-types';
 import type { TaskQueueService } from '../queues/task-queue.service';
 import type { WorkerDirectoryService } from '../queues/worker-directory.service';
 import { TaskPresenterService } from './task-presenter.service';
-import type { TaskRecord, TasksRepository } from './tasks.repository';
+import type { TaskQueryRepository } from '../task-engine/task-query.repository';
+import type { TaskRecord } from '../task-engine/task-record';
 
 /** A query the test answers by hand, counting how often it was asked. */
 function pendingQuery<T>() {
@@ -54,7 +55,7 @@ describe('TaskPresenterService estimates cache', () => {
   beforeEach(() => {
     averages = pendingQuery<number | null>();
     jest.spyOn(Date, 'now').mockImplementation(() => now);
-    const repository = { recentAverageRunSeconds: averages.run, queuePositions: async () => new Map() } as unknown as TasksRepository;
+    const repository = { recentAverageRunSeconds: averages.run, queuePositions: async () => new Map() } as unknown as TaskQueryRepository;
     const workers = { liveWorkers: async () => [{ status: 'idle', concurrency: 10 }] } as unknown as WorkerDirectoryService;
     const queue = { queuePositions: async (tasks: TaskRecord[]) => new Map(tasks.map((t, i) => [t.id, i + 1])) } as unknown as TaskQueueService;
     presenter = new TaskPresenterService(repository, workers, queue);

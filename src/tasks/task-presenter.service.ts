@@ -4,8 +4,9 @@ import { WorkerDirectoryService } from '../queues/worker-directory.service';
 import { TaskStatus, TaskType } from '../queues/task-types';
 import { TaskResponseDto } from './dto/task-response.dto';
 import { estimateCompletion } from './task-estimates';
+import { TaskQueryRepository } from '../task-engine/task-query.repository';
+import type { TaskRecord } from '../task-engine/task-record';
 import { toResponse } from './task-response.mapper';
-import { TaskRecord, TasksRepository } from './tasks.repository';
 
 const AVERAGE_SAMPLE = 100;
 const CACHE_MS = 2000;
@@ -30,7 +31,7 @@ export class TaskPresenterService {
   private readonly concurrency = new Map<'live', Cached<number>>();
 
   constructor(
-    private readonly tasks: TasksRepository,
+    private readonly tasks: TaskQueryRepository,
     private readonly workers: WorkerDirectoryService,
     private readonly queue: TaskQueueService,
   ) {}

@@ -6,8 +6,8 @@ import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { WorkerDirectoryService } from '../queues/worker-directory.service';
-import { TaskFamilyService } from './task-family.service';
-import { TasksRepository } from './tasks.repository';
+import { TaskQueryRepository } from '../task-engine/task-query.repository';
+import { TaskStateService } from '../task-engine/task-state.service';
 
 const BATCH = 500;
 /** A task younger than this may still be between its INSERT and its dispatch. */
@@ -19,6 +19,7 @@ const SETTLE_MS = 5000;
  * BullMQ job — Redis was flushed or down at create time, or a finished job still held the
  * id — and dispatches them again; and it recovers processing tasks whose worker and job
  * are both gone. Dispatch is idempotent (job id = task id), so repeating it is harmless.
+ * State changes go through the task engine; this class only finds what needs one.
  */
 @Injectable()
 export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -31,9 +32,9 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
   private running = false;
 
   constructor(
-    private readonly tasks: TasksRepository,
+    private readonly tasks: TaskQueryRepository,
+    private readonly engine: TaskStateService,
     private readonly queue: TaskQueueService,
-    private readonly family: TaskFamilyService,
     private readonly workers: WorkerDirectoryService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     config: ConfigService<AllConfig, true>,
@@ -95,14 +96,11 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
     const running = new Set((await this.workers.liveWorkers()).flatMap((w) => w.current_task_ids));
     for (const task of stale) {
       if (task.hasChildren) {
-        await this.family.childSettled(task.id);
+        await this.engine.childSettled(task.id);
         continue;
       }
       if (running.has(task.id) || (await this.queue.jobState(task.taskType, task.id)) === 'live') continue;
-      if (!(await this.tasks.requeueOrphaned(task.id, task.attempt))) continue;
-      await this.queue.removeFinishedJob(task.taskType, task.id);
-      await this.queue.dispatch(task);
-      recovered++;
+      if (await this.engine.recoverOrphan(task)) recovered++;
     }
     if (recovered > 0) this.logger.warn(`Requeued ${recovered} processing task(s) whose worker and job were lost`);
     return recovered;

@@ -1,5 +1,5 @@
 import { TaskResponseDto } from './dto/task-response.dto';
-import type { TaskRecord } from './tasks.repository';
+import type { TaskRecord } from '../task-engine/task-record';
 
 /**
  * A stored task as the API shows it, given the live figures the caller worked out. The one

@@ -1,20 +1,18 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { DomainError, TaskNotFoundError } from '../common/errors/domain.error';
-import { ErrorCode } from '../common/errors/error-codes';
-import { TaskMetricsService } from '../metrics/task-metrics.service';
-import { TaskQueueService } from '../queues/task-queue.service';
+import { Injectable } from '@nestjs/common';
+import { TaskNotFoundError } from '../common/errors/domain.error';
+import type { UnitOfWork } from '../prisma/unit-of-work';
+import { TaskPriority } from '../queues/task-types';
+import { TaskQueryRepository } from '../task-engine/task-query.repository';
+import type { NewTask, TaskRecord } from '../task-engine/task-record';
+import { TaskStateService } from '../task-engine/task-state.service';
 import { taskDefaults } from '../queues/task-type-registry';
-import { TaskPriority, TaskStatus, TERMINAL_STATUSES } from '../queues/task-types';
 import { CreateTaskDto } from './dto/create-task.dto';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
-import { Prisma } from '../generated/prisma/client';
 import { IdempotencyRequest, IdempotencyService, IdempotentKind, IdempotentOutcome } from './idempotency.service';
 import { TaskAdmissionService } from './task-admission.service';
-import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
-import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
 
 /** A create's response, and whether it replays an earlier request with the same Idempotency-Key. */
 export interface Created<T> {
@@ -22,25 +20,18 @@ export interface Created<T> {
   replayed: boolean;
 }
 
-const RETRYABLE: readonly TaskStatus[] = [TaskStatus.failed, TaskStatus.cancelled];
-/** How often a state change racing ours is re-read before giving up. */
-const RACE_RETRIES = 3;
-
 /**
- * The task use cases behind the REST API. PostgreSQL is written first and is the truth;
- * Redis is told afterwards, and a dispatch that fails is left to the reconciler, so an
- * accepted task is never lost to a Redis outage.
+ * The task use cases behind the REST API. Every state change is the task engine's
+ * (TaskStateService): PostgreSQL is written first and is the truth; Redis is told
+ * afterwards, and a dispatch that fails is left to the reconciler, so an accepted task is
+ * never lost to a Redis outage.
  */
 @Injectable()
 export class TasksService {
-  private readonly logger = new Logger(TasksService.name);
-
   constructor(
-    private readonly tasks: TasksRepository,
-    private readonly queue: TaskQueueService,
+    private readonly engine: TaskStateService,
+    private readonly tasks: TaskQueryRepository,
     private readonly presenter: TaskPresenterService,
-    private readonly metrics: TaskMetricsService,
-    private readonly family: TaskFamilyService,
     private readonly admission: TaskAdmissionService,
     private readonly idempotency: IdempotencyService,
   ) {}
@@ -63,10 +54,9 @@ export class TasksService {
    */
   async createIfAbsent(id: string, dto: CreateTaskDto): Promise<boolean> {
     await this.admission.admit(1);
-    const task = await this.tasks.createIfAbsent(id, toNewTask(dto));
+    const task = await this.engine.insertIfAbsent(id, toNewTask(dto));
     if (!task) return false;
-    this.metrics.created([task]);
-    await this.dispatch([task]);
+    await this.engine.released([task]);
     return true;
   }
 
@@ -100,63 +90,19 @@ export class TasksService {
     };
   }
 
-  /**
-   * Queued: its job is removed. Running: every worker is told to abort it. Either way the
-   * task is `cancelled` in PostgreSQL first, so a worker that picks it up anyway skips it
-   * and a handler that finishes anyway has its result discarded. Its children are
-   * cancelled with it, and its parent (if any) is told.
-   */
+  /** Cancels the task (and its unfinished children); TASK_NOT_CANCELABLE once it has ended. */
   async cancel(id: string): Promise<CancelTaskResponseDto> {
-    for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
-      const task = await this.load(id);
-      if (TERMINAL_STATUSES.includes(task.status)) {
-        throw new DomainError(ErrorCode.TaskNotCancelable, `Task is ${task.status} and can no longer be canceled`, {
-          task_id: id,
-          status: task.status,
-        });
-      }
-      const cancelled = await this.tasks.markCancelled(id, task.status);
-      if (!cancelled) continue;
-      this.metrics.cancelled([cancelled]);
-      await this.stopJob(cancelled);
-      await this.family.cancelChildren(id);
-      if (cancelled.parentId) await this.family.childSettled(cancelled.parentId);
-      return { message: 'Task canceled successfully', task_id: id };
-    }
-    throw new DomainError(ErrorCode.TaskNotCancelable, 'Task changed state repeatedly while being canceled; try again', { task_id: id });
+    await this.engine.cancel(id);
+    return { message: 'Task canceled successfully', task_id: id };
   }
 
-  /** Failed or cancelled tasks go back to the queue with a fresh set of attempts; the retry is counted. */
+  /** Failed or cancelled tasks go back to the queue; TASK_NOT_RETRYABLE otherwise. */
   async retry(id: string): Promise<TaskResponseDto> {
-    for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
-      const task = await this.load(id);
-      if (!RETRYABLE.includes(task.status)) {
-        throw new DomainError(ErrorCode.TaskNotRetryable, `Only failed or cancelled tasks can be retried; task is ${task.status}`, {
-          task_id: id,
-          status: task.status,
-        });
-      }
-      const requeued = await this.tasks.requeueForRetry(id, task.status);
-      if (!requeued) continue;
-      this.metrics.retried([requeued]);
-      // The finished job still holds this job id; BullMQ would ignore a new job under it.
-      await this.queue.removeFinishedJob(requeued.taskType, id).catch((error: Error) => this.deferred(id, error));
-      await this.dispatch([requeued]);
-      return this.presenter.present(requeued);
-    }
-    throw new DomainError(ErrorCode.TaskNotRetryable, 'Task changed state repeatedly while being retried; try again', { task_id: id });
+    return this.presenter.present(await this.engine.retry(id));
   }
 
-  /** A report below the task's current progress is a late one: ignored, and the task is returned as it is. */
   async updateProgress(id: string, dto: UpdateProgressDto): Promise<TaskResponseDto> {
-    const updated = await this.tasks.updateProgress(id, dto.progress, dto.message ?? null);
-    if (updated) return this.presenter.present(updated);
-    const task = await this.load(id);
-    if (task.status === TaskStatus.processing && task.progress > dto.progress) return this.presenter.present(task);
-    throw new DomainError(ErrorCode.TaskNotProcessing, `Progress can only be reported for a processing task; task is ${task.status}`, {
-      task_id: id,
-      status: task.status,
-    });
+    return this.presenter.present(await this.engine.reportProgress(id, dto.progress, dto.message ?? null));
   }
 
   /**
@@ -164,17 +110,15 @@ export class TasksService {
    * given), then dispatch. A replay neither admits nor dispatches anything new.
    */
   private async store(dtos: CreateTaskDto[], kind: IdempotentKind, body: unknown, idempotency?: IdempotencyRequest): Promise<IdempotentOutcome> {
-    const insert = async (tx?: Prisma.TransactionClient) => {
+    const insert = async (uow?: UnitOfWork) => {
       await this.admission.admit(dtos.length);
-      return this.tasks.createMany(dtos.map(toNewTask), tx);
+      return this.engine.insert(dtos.map(toNewTask), uow);
     };
     const outcome = idempotency
       ? await this.idempotency.run(idempotency, kind, dtos.map((dto) => dto.kb_id), body, insert)
       : { tasks: await insert(), replayed: false };
-    if (!outcome.replayed) {
-      this.metrics.created(outcome.tasks);
-      await this.dispatch(outcome.tasks);
-    }
+    // Only after the commit (a rolled-back INSERT has no job), and only for new tasks.
+    if (!outcome.replayed) await this.engine.released(outcome.tasks);
     return outcome;
   }
 
@@ -182,28 +126,6 @@ export class TasksService {
     const task = await this.tasks.findById(id);
     if (!task) throw new TaskNotFoundError(id);
     return task;
-  }
-
-  private async dispatch(tasks: TaskRecord[]): Promise<void> {
-    try {
-      if (tasks.length === 1) await this.queue.dispatch(tasks[0]);
-      else await this.queue.dispatchMany(tasks);
-    } catch (error) {
-      for (const task of tasks) this.deferred(task.id, error as Error);
-    }
-  }
-
-  private async stopJob(task: TaskRecord): Promise<void> {
-    try {
-      await this.queue.stopTask(task.taskType, task.id);
-    } catch (error) {
-      // Redis is unreachable: the worker will find the task cancelled in PostgreSQL.
-      this.logger.warn(`Task ${task.id} cancelled in PostgreSQL only: ${(error as Error).message}`);
-    }
-  }
-
-  private deferred(taskId: string, error: Error): void {
-    this.logger.warn(`Task ${taskId} stored but not dispatched (${error.message}); the reconciler will dispatch it`);
   }
 }
 

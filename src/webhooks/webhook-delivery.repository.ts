@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { Task, WebhookDelivery } from '../generated/prisma/client';
+import type { WebhookDelivery } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { TaskStatus } from '../queues/task-types';
+import type { TaskRecord } from '../task-engine/task-record';
+import { toTaskRecord } from '../task-engine/task-rows';
 
 export type WebhookDeliveryRecord = WebhookDelivery;
 
@@ -20,7 +22,7 @@ export interface NewWebhookDelivery {
 export interface PendingWebhook {
   eventId: bigint;
   status: TaskStatus;
-  task: Task;
+  task: TaskRecord;
 }
 
 /**
@@ -50,7 +52,7 @@ export class WebhookDeliveryRepository {
         SELECT id, task_id, status FROM task_events WHERE webhook_pending ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
       if (events.length === 0) return 0;
       const tasks = await tx.task.findMany({ where: { id: { in: [...new Set(events.map((e) => e.task_id))] } } });
-      const byId = new Map(tasks.map((task) => [task.id, task]));
+      const byId = new Map(tasks.map((task) => [task.id, toTaskRecord(task)]));
       await enqueue(events.flatMap((e) => (byId.has(e.task_id) ? [{ eventId: e.id, status: e.status, task: byId.get(e.task_id)! }] : [])));
       await tx.taskEvent.updateMany({ where: { id: { in: events.map((e) => e.id) } }, data: { webhookPending: false } });
       return events.length;

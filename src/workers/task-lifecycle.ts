@@ -2,12 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { AllConfig } from '../config/app.config';
-import { TaskMetricsService } from '../metrics/task-metrics.service';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskJobData, TaskType } from '../queues/task-types';
+import type { NewTask, TaskRecord } from '../task-engine/task-record';
+import { TaskStateService } from '../task-engine/task-state.service';
 import { PayloadValidatorService } from '../tasks/payload-validator.service';
-import { TaskFamilyService } from '../tasks/task-family.service';
-import { NewTask, TaskRecord, TasksRepository } from '../tasks/tasks.repository';
 import { isDatabaseUnavailable } from '../common/errors/infrastructure-errors';
 import { settledWithin } from '../common/utils/settled-within';
 import { ConcurrencyLimiter } from './concurrency-limiter';
@@ -51,10 +50,10 @@ export class AwaitChildren {
 }
 
 /**
- * The one place a task's state moves while it runs. Every processor hands its job here:
- * claim the task in PostgreSQL (processing, worker id, attempt), run the handler under the
- * timeout and cancellation signal, then record completed, queued-for-retry or failed. Every
- * write is conditional on the attempt it claimed, so a late writer changes nothing.
+ * Runs a task's job. Every processor hands its job here: the task engine claims the task
+ * (processing, worker id, attempt), the handler runs under the timeout and cancellation
+ * signal, then the engine records completed, queued-for-retry or failed. Every such write is
+ * conditional on the attempt it claimed, so a late writer changes nothing.
  * Errors propagate to BullMQ, whose attempts and backoff do the retrying.
  *
  * A PostgreSQL outage is not the task's failure: the claim and every outcome write wait it
@@ -67,12 +66,10 @@ export class TaskLifecycleService {
   private readonly limiter: ConcurrencyLimiter;
 
   constructor(
-    private readonly tasks: TasksRepository,
+    private readonly engine: TaskStateService,
     private readonly cancellation: TaskCancellationService,
     private readonly heartbeat: WorkerHeartbeatService,
-    private readonly metrics: TaskMetricsService,
     private readonly payloads: PayloadValidatorService,
-    private readonly family: TaskFamilyService,
     @Inject(WORKER_ID) private readonly workerId: string,
     config: ConfigService<AllConfig, true>,
   ) {
@@ -87,11 +84,10 @@ export class TaskLifecycleService {
       const lease = this.cancellation.hold(job.data.taskId);
       let task: TaskRecord | null = null;
       try {
-        task = await this.durably(lease, 'claim', () => this.tasks.markProcessing(job.data.taskId, this.workerId));
+        task = await this.durably(lease, 'claim', () => this.engine.claim(job.data.taskId, this.workerId));
         // Cancelled, finished or deleted since it was queued: nothing to run.
         if (!task) return { skipped: true };
         const claimed = task;
-        this.metrics.started(claimed);
         return await this.execute(job, claimed, lease, async (context) => {
           // A job reaches the processor of its queue, named after its task's type; a task of another type would be read with the wrong payload class.
           if (claimed.taskType !== taskType) throw new PermanentTaskError(`Task ${claimed.id} is a ${claimed.taskType} task, not ${taskType}`);
@@ -113,32 +109,18 @@ export class TaskLifecycleService {
   async onJobFailedOutsideHandler(job: Job<TaskJobData> | undefined, error: Error): Promise<void> {
     const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!job || (!final && !/stalled/i.test(error.message))) return;
-    const changed = await this.tasks.markFailedIfProcessing(job.data.taskId, error.message).catch(() => false);
-    if (!changed) return;
-    this.logger.warn(`Task ${job.data.taskId} failed outside its handler: ${error.message}`);
-    const task = await this.tasks.findById(job.data.taskId).catch(() => null);
-    if (!task) return;
-    this.metrics.attemptFailed(task, null, 'stalled', true);
-    await this.notifyParent(task);
+    if (await this.engine.failStalled(job.data.taskId, error.message)) {
+      this.logger.warn(`Task ${job.data.taskId} failed outside its handler: ${error.message}`);
+    }
   }
 
   /** The parent's step is done: keep its partial result, start its children, and free the worker. */
   private async awaitChildren(task: TaskRecord, lease: TaskLease, pending: AwaitChildren, seconds: number): Promise<unknown> {
-    const parent = await this.durably(lease, 'partial result', () =>
-      this.tasks.markAwaitingChildren(task.id, task.attempt, pending.partialResult, pending.progress),
-    );
+    const parent = await this.durably(lease, 'partial result', () => this.engine.holdForChildren(task, pending.partialResult, pending.progress));
     if (!parent) return { discarded: true };
-    await this.family.startChildren(parent, pending.children);
+    await this.engine.startChildren(parent, pending.children);
     this.heartbeat.taskFinished(task.id, 'succeeded', seconds);
     return { awaiting_children: true };
-  }
-
-  /** A child reached its end: its parent may now advance or finish. */
-  private async notifyParent(task: TaskRecord): Promise<void> {
-    if (!task.parentId) return;
-    await this.family
-      .childSettled(task.parentId)
-      .catch((error: Error) => this.logger.warn(`Parent ${task.parentId} not updated after ${task.id}: ${error.message}`));
   }
 
   private async execute(job: Job<TaskJobData>, task: TaskRecord, lease: TaskLease, handler: (context: RunContext) => Promise<unknown>): Promise<unknown> {
@@ -146,7 +128,6 @@ export class TaskLifecycleService {
     const { controller } = lease;
     const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.timeoutSeconds)), task.timeoutSeconds * 1000);
     this.heartbeat.taskStarted(task.id);
-    const labels = { taskType: task.taskType, priority: task.priority };
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const context: RunContext = {
@@ -162,16 +143,15 @@ export class TaskLifecycleService {
         clearTimeout(timer);
       }
       if (result instanceof AwaitChildren) return await this.awaitChildren(task, lease, result, elapsed());
-      const recorded = await this.durably(lease, 'completion', () => this.tasks.markCompleted(task.id, task.attempt, result ?? null));
+      const seconds = elapsed();
+      const recorded = await this.durably(lease, 'completion', () => this.engine.complete(task, result ?? null, seconds));
       // Cancelled while finishing: the cancellation stands.
       if (!recorded) return { discarded: true };
-      this.heartbeat.taskFinished(task.id, 'succeeded', elapsed());
-      this.metrics.completed(labels, elapsed());
-      await this.notifyParent(task);
+      this.heartbeat.taskFinished(task.id, 'succeeded', seconds);
       return result;
     } catch (error) {
       if (error instanceof WorkerShutdownError) throw error;
-      throw await this.recordFailure(job, task, lease, error, elapsed(), labels);
+      throw await this.recordFailure(job, task, lease, error, elapsed());
     } finally {
       // Whatever happened, the task no longer runs here: a heartbeat listing it would keep
       // the reconciler from recovering it.
@@ -185,7 +165,7 @@ export class TaskLifecycleService {
    */
   private async reportProgress(task: TaskRecord, progress: number, message?: string): Promise<void> {
     try {
-      await this.tasks.updateProgress(task.id, clampProgress(progress), message ?? null, task.attempt);
+      await this.engine.recordProgress(task, progress, message ?? null);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       this.logger.warn(`Progress of task ${task.id} not recorded, PostgreSQL unreachable: ${(error as Error).message}`);
@@ -207,8 +187,8 @@ export class TaskLifecycleService {
    */
   private async handBack(job: Job<TaskJobData>, task: TaskRecord | null): Promise<Error> {
     if (task) {
-      const recorded = this.tasks
-        .requeueOrphaned(task.id, task.attempt, 'its worker shut down')
+      const recorded = this.engine
+        .requeue(task, 'its worker shut down')
         .catch((error: Error) => this.logger.warn(`Task ${task.id} handed back while PostgreSQL was unreachable: ${error.message}`));
       if (!(await settledWithin(recorded, HAND_BACK_WRITE_MS))) {
         this.logger.warn(`Task ${task.id} handed back before PostgreSQL recorded it (no answer within ${HAND_BACK_WRITE_MS} ms)`);
@@ -226,7 +206,6 @@ export class TaskLifecycleService {
     lease: TaskLease,
     error: unknown,
     seconds: number,
-    labels: { taskType: TaskType; priority: TaskRecord['priority'] },
   ): Promise<Error> {
     const err = error instanceof Error ? error : new Error(String(error));
     if (err instanceof TaskCancelledError) return new UnrecoverableError(err.message);
@@ -234,17 +213,12 @@ export class TaskLifecycleService {
     if (err instanceof LeaseLostError) return err;
     const permanent = err instanceof PermanentTaskError || err instanceof UnrecoverableError;
     const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const recorded = await this.durably(lease, 'failed attempt', () => this.tasks.markAttemptFailed(task.id, task.attempt, err.message, final));
+    const reason = err instanceof TaskTimeoutError ? 'timeout' : permanent ? 'permanent' : 'error';
+    const recorded = await this.durably(lease, 'failed attempt', () => this.engine.failAttempt(task, err.message, final, reason, seconds));
     if (!recorded) return new UnrecoverableError(`Task ${task.id} is no longer processing; attempt result discarded`);
     this.heartbeat.taskFinished(task.id, 'failed', seconds);
-    this.metrics.attemptFailed(labels, seconds, err instanceof TaskTimeoutError ? 'timeout' : permanent ? 'permanent' : 'error', final);
-    if (final) await this.notifyParent(task);
     return final && !(err instanceof UnrecoverableError) ? new UnrecoverableError(err.message) : err;
   }
-}
-
-function clampProgress(progress: number): number {
-  return Math.max(0, Math.min(100, Math.round(progress)));
 }
 
 /**

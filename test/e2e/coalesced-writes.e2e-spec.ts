@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { TaskPriority, TaskStatus, TaskType } from '../../src/queues/task-types';
-import { NewTask, TasksRepository } from '../../src/tasks/tasks.repository';
+import { TaskQueryRepository } from '../../src/task-engine/task-query.repository';
+import type { NewTask } from '../../src/task-engine/task-record';
+import { toTaskRecord } from '../../src/task-engine/task-rows';
+import { TaskWriteRepository } from '../../src/task-engine/task-write.repository';
 import { taskRequest } from '../factories/task.factory';
 import { createTestApp, KbTracker, TestApp } from '../setup/test-app';
 import { AppRole } from '../../src/config/env.validation';
@@ -17,12 +20,14 @@ const kbs = new KbTracker();
  */
 describe('Coalesced writes', () => {
   let t: TestApp;
-  let tasks: TasksRepository;
+  let tasks: TaskWriteRepository;
+  let reads: TaskQueryRepository;
 
   beforeAll(async () => {
     // API only: no worker takes the tasks these tests move by hand.
     t = await createTestApp({}, AppRole.Api);
-    tasks = t.app.get(TasksRepository);
+    tasks = t.app.get(TaskWriteRepository);
+    reads = t.app.get(TaskQueryRepository);
   });
 
   afterAll(async () => {
@@ -68,10 +73,10 @@ describe('Coalesced writes', () => {
   it('fails only the request whose row the database refuses, not those it shared a statement with', async () => {
     const kbId = kbs.kb('coalesce_bad');
     const outcomes = await Promise.allSettled([
-      tasks.createMany([newTask(kbId), newTask(kbId)]),
+      tasks.insert([newTask(kbId), newTask(kbId)]),
       // No such parent: the foreign key refuses this row.
-      tasks.createMany([newTask(kbId, { parentId: randomUUID() })]),
-      tasks.createMany([newTask(kbId)]),
+      tasks.insert([newTask(kbId, { parentId: randomUUID() })]),
+      tasks.insert([newTask(kbId)]),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await t.prisma.task.count({ where: { kbId } })).toBe(3);
@@ -79,8 +84,8 @@ describe('Coalesced writes', () => {
 
   it('hands a task to one claimer only and keeps the attempt guard inside a shared completion', async () => {
     const kbId = kbs.kb('coalesce_claim');
-    const [a, b] = await tasks.createMany([newTask(kbId), newTask(kbId)]);
-    const claims = await Promise.all([tasks.markProcessing(a.id, 'worker-1'), tasks.markProcessing(a.id, 'worker-1'), tasks.markProcessing(b.id, 'worker-2')]);
+    const [a, b] = await tasks.insert([newTask(kbId), newTask(kbId)]);
+    const claims = await Promise.all([tasks.claim(a.id, 'worker-1'), tasks.claim(a.id, 'worker-1'), tasks.claim(b.id, 'worker-2')]);
     const claimedA = claims.slice(0, 2).filter((c) => c !== null);
     expect(claimedA).toHaveLength(1);
     expect(claimedA[0]).toMatchObject({ id: a.id, status: TaskStatus.processing, attempt: 1, workerId: 'worker-1' });
@@ -89,9 +94,9 @@ describe('Coalesced writes', () => {
 
     // A stale attempt (0) and the real one (1) complete in the same flush: only the real one counts.
     const [stale, real, other] = await Promise.all([
-      tasks.markCompleted(a.id, 0, { from: 'stale' }),
-      tasks.markCompleted(a.id, 1, { from: 'real' }),
-      tasks.markCompleted(b.id, 1, null),
+      tasks.complete(a.id, 0, { from: 'stale' }),
+      tasks.complete(a.id, 1, { from: 'real' }),
+      tasks.complete(b.id, 1, null),
     ]);
     expect([stale, real, other]).toEqual([false, true, true]);
     const stored = await t.prisma.task.findMany({ where: { kbId }, orderBy: { createdAt: 'asc' } });
@@ -99,14 +104,15 @@ describe('Coalesced writes', () => {
     expect(byId.get(a.id)).toMatchObject({ status: TaskStatus.completed, result: { from: 'real' }, progress: 100 });
     expect(byId.get(b.id)).toMatchObject({ status: TaskStatus.completed, result: null });
     // Completing again changes nothing: the task is no longer processing.
-    expect(await tasks.markCompleted(a.id, 1, { from: 'again' })).toBe(false);
+    expect(await tasks.complete(a.id, 1, { from: 'again' })).toBe(false);
   });
 
   it('reads back by id exactly what Prisma reads', async () => {
     const kbId = kbs.kb('coalesce_read');
-    const [created] = await tasks.createMany([newTask(kbId, { scheduleFor: new Date(Date.now() + 60_000), callbackUrl: 'https://example.com/hook' })]);
-    const viaPrisma = await t.prisma.task.findUnique({ where: { id: created.id } });
-    const viaSql = await tasks.findById(created.id);
-    expect(viaSql).toEqual(viaPrisma);
+    const [created] = await tasks.insert([newTask(kbId, { scheduleFor: new Date(Date.now() + 60_000), callbackUrl: 'https://example.com/hook' })]);
+    const viaPrisma = await t.prisma.task.findUniqueOrThrow({ where: { id: created.id } });
+    const viaSql = await reads.findById(created.id);
+    expect(viaSql).toEqual(toTaskRecord(viaPrisma));
+    expect(created).toEqual(viaSql);
   });
 });

@@ -52,8 +52,9 @@ describe('Worker role (e2e)', () => {
     expect(parts.controllers).toEqual(
       expect.arrayContaining(['TasksController', 'TaskBulkController', 'TaskEventsController', 'KbsController', 'StatsController', 'HealthController', 'QueuesController', 'DashboardController', 'PrometheusController']),
     );
-    // Two guards (rate limit, authorization), the validation pipe, the exception filter, the HTTP metrics interceptor.
-    expect(parts.enhancers).toHaveLength(5);
+    // Two guards (rate limit, authorization), the validation pipe, the exception filter (HTTP
+    // timings come from a Fastify onResponse hook, not an interceptor).
+    expect(parts.enhancers).toHaveLength(4);
     expect(parts.presenters).toEqual(['TaskPresenterService']);
   });
 

@@ -1,16 +1,19 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { countOf } from '../common/utils/plural';
-import { Prisma } from '../generated/prisma/client';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
-import { PrismaService } from '../prisma/prisma.service';
-import { TaskQueueService } from '../queues/task-queue.service';
+import type { UnitOfWork } from '../prisma/unit-of-work';
 import { TaskStatus, TaskType, TERMINAL_STATUSES } from '../queues/task-types';
-import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
+import { TaskEffects } from './task-effects';
+import { TaskQueryRepository } from './task-query.repository';
+import type { NewTask, TaskRecord } from './task-record';
+import { TRANSITIONS } from './task-transitions';
+import { TaskWriteRepository } from './task-write.repository';
 
 /** The follow-up stages a document_processing task with `pipeline: true` runs, in order. */
 export const PIPELINE_STAGES = [TaskType.embedding_generation, TaskType.vector_storage, TaskType.knowledge_indexing] as const;
 
-type Tx = Prisma.TransactionClient;
+type Tx = UnitOfWork;
+type ParentOutcome = (typeof TRANSITIONS.finishParent.to)[number];
 
 /** What one transaction on a family changed: children created or retried, the parent ended. */
 interface FamilyChanges {
@@ -24,21 +27,19 @@ interface FamilyChanges {
  * pipelined document_processing task runs its follow-up stages one after another. A parent
  * stays `processing` (holding no worker) while children run; each time a child settles
  * the parent is re-evaluated under a per-parent advisory lock, so concurrent children
- * never double-create a stage or double-finish the parent. Cancelling a parent cancels
- * its children.
+ * never double-create a stage or double-finish the parent. Part of the task engine: only
+ * TaskStateService calls it.
  */
 @Injectable()
 export class TaskFamilyService {
-  private readonly logger = new Logger(TaskFamilyService.name);
-
   constructor(
-    private readonly prisma: PrismaService,
-    private readonly tasks: TasksRepository,
-    private readonly queue: TaskQueueService,
+    private readonly writes: TaskWriteRepository,
+    private readonly reads: TaskQueryRepository,
+    private readonly effects: TaskEffects,
     private readonly metrics: TaskMetricsService,
   ) {}
 
-  isPipelineParent(task: Pick<TaskRecord, 'taskType' | 'payload'>): boolean {
+  private isPipelineParent(task: Pick<TaskRecord, 'taskType' | 'payload'>): boolean {
     return task.taskType === TaskType.document_processing && (task.payload as { pipeline?: unknown })?.pipeline === true;
   }
 
@@ -49,12 +50,13 @@ export class TaskFamilyService {
    */
   async startChildren(parent: TaskRecord, children: NewTask[]): Promise<void> {
     const changes = await this.locked(parent.id, async (tx, changes) => {
-      const existing = await this.children(tx, parent.id);
+      const existing = await this.reads.findChildren(parent.id, tx);
       if (this.isPipelineParent(parent)) return this.advancePipeline(tx, parent, existing, true, changes);
       if (existing.length === 0) changes.created.push(...(await this.create(tx, parent, children)));
       else changes.retried.push(...(await this.retryUnsuccessful(tx, existing)));
     });
-    await this.dispatch([...changes.created, ...changes.retried]);
+    await this.effects.created(changes.created);
+    await this.effects.retried(changes.retried);
     await this.childSettled(parent.id);
   }
 
@@ -62,33 +64,16 @@ export class TaskFamilyService {
   async childSettled(parentId: string): Promise<void> {
     let finishedParent: TaskRecord | null = null;
     const changes = await this.locked(parentId, async (tx, changes) => {
-      const parent = await tx.task.findUnique({ where: { id: parentId } });
+      const parent = await this.reads.findById(parentId, tx);
       if (!parent || parent.status !== TaskStatus.processing) return;
-      const children = await this.children(tx, parentId);
+      const children = await this.reads.findChildren(parentId, tx);
       if (this.isPipelineParent(parent)) await this.advancePipeline(tx, parent, children, false, changes);
       else await this.settleBatch(tx, parent, children, changes);
-      finishedParent = await this.reload(tx, parent);
+      finishedParent = await this.reads.findById(parent.id, tx);
     });
-    await this.dispatch(changes.created);
+    await this.effects.created(changes.created);
     const parent = finishedParent as TaskRecord | null;
     if (parent && TERMINAL_STATUSES.includes(parent.status) && parent.parentId) await this.childSettled(parent.parentId);
-  }
-
-  /** Cancels every unfinished descendant of a cancelled task and stops their jobs. */
-  async cancelChildren(parentId: string): Promise<number> {
-    const children = await this.prisma.task.findMany({
-      where: { parentId, status: { in: [TaskStatus.queued, TaskStatus.processing] } },
-    });
-    let cancelled = 0;
-    for (const child of children) {
-      const updated = await this.tasks.markCancelled(child.id, child.status);
-      if (!updated) continue;
-      this.metrics.cancelled([updated]);
-      cancelled++;
-      await this.stop(updated);
-      cancelled += await this.cancelChildren(child.id);
-    }
-    return cancelled;
   }
 
   private async advancePipeline(tx: Tx, parent: TaskRecord, children: TaskRecord[], fromHandler: boolean, changes: FamilyChanges): Promise<void> {
@@ -146,102 +131,41 @@ export class TaskFamilyService {
     );
   }
 
+  /** The one retry reset (TaskWriteRepository.retry), per status the failed or cancelled children are in. */
   private async retryUnsuccessful(tx: Tx, children: TaskRecord[]): Promise<TaskRecord[]> {
     const retried: TaskRecord[] = [];
-    for (const child of children.filter((c) => c.status === TaskStatus.failed || c.status === TaskStatus.cancelled)) {
-      const [row] = await tx.task.updateManyAndReturn({
-        where: { id: child.id, status: child.status },
-        data: { status: TaskStatus.queued, retryCount: { increment: 1 }, progress: 0, result: Prisma.DbNull, startedAt: null, completedAt: null, workerId: null, updatedAt: new Date() },
-      });
-      if (row) retried.push(row);
+    for (const status of TRANSITIONS.retry.from) {
+      const ids = children.filter((c) => c.status === status).map((c) => c.id);
+      if (ids.length > 0) retried.push(...(await this.writes.retry(ids, status, tx)));
     }
     return retried;
   }
 
+  /** Through the one INSERT path, inside the family's transaction. */
   private create(tx: Tx, parent: TaskRecord, children: NewTask[]): Promise<TaskRecord[]> {
-    if (children.length === 0) return Promise.resolve([]);
-    return tx.task.createManyAndReturn({
-      data: children.map((c) => ({
-        taskType: c.taskType,
-        kbId: c.kbId,
-        priority: c.priority,
-        payload: c.payload as Prisma.InputJsonValue,
-        maxRetries: c.maxRetries,
-        timeoutSeconds: c.timeoutSeconds,
-        scheduleFor: c.scheduleFor,
-        parentId: parent.id,
-      })),
-    });
+    return this.writes.insert(
+      children.map((child) => ({ ...child, parentId: parent.id, callbackUrl: null, callbackSecret: null })),
+      tx,
+    );
   }
 
   private async setProgress(tx: Tx, parent: TaskRecord, progress: number, message: string): Promise<void> {
-    const rounded = Math.round(progress);
-    // Never backwards, e.g. when a child is retried from 0 or two children settle at once.
-    await tx.task.updateMany({
-      where: { id: parent.id, status: TaskStatus.processing, progress: { lte: rounded } },
-      data: { progress: rounded, progressMessage: message, updatedAt: new Date() },
-    });
+    // Never backwards (the guard of updateProgress), e.g. when a child is retried from 0 or two children settle at once.
+    await this.writes.updateProgress(parent.id, Math.round(progress), message, { uow: tx });
   }
 
-  private async finish(
-    tx: Tx,
-    parent: TaskRecord,
-    status: TaskStatus,
-    result: object | null,
-    errorMessage: string | null,
-    changes: FamilyChanges,
-  ): Promise<void> {
-    const now = new Date();
-    const [ended] = await tx.task.updateManyAndReturn({
-      where: { id: parent.id, status: TaskStatus.processing },
-      data: {
-        status,
-        result: result === null ? Prisma.DbNull : (result as Prisma.InputJsonValue),
-        errorMessage,
-        progress: status === TaskStatus.completed ? 100 : undefined,
-        progressMessage: status === TaskStatus.completed ? 'All child tasks finished' : undefined,
-        completedAt: now,
-        updatedAt: now,
-      },
-    });
+  private async finish(tx: Tx, parent: TaskRecord, outcome: ParentOutcome, result: object | null, errorMessage: string | null, changes: FamilyChanges): Promise<void> {
+    const ended = await this.writes.finishParent(tx, parent.id, outcome, result, errorMessage);
     // Not ended by this call when a cancel got there first: that cancel is counted where it happened.
     if (ended) changes.ended.push(ended);
   }
 
-  private children(tx: Tx, parentId: string): Promise<TaskRecord[]> {
-    return tx.task.findMany({ where: { parentId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
-  }
-
-  private reload(tx: Tx, parent: TaskRecord): Promise<TaskRecord | null> {
-    return tx.task.findUnique({ where: { id: parent.id } });
-  }
-
-  /** Runs `work` under the parent's lock in one transaction; what it changed is counted once committed. */
+  /** Runs `work` under the parent's lock in one transaction; parents it ended are counted once committed. */
   private async locked(parentId: string, work: (tx: Tx, changes: FamilyChanges) => Promise<void>): Promise<FamilyChanges> {
     const changes: FamilyChanges = { created: [], retried: [], ended: [] };
-    await this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${parentId}, 7))`;
-      await work(tx, changes);
-    });
-    this.metrics.created(changes.created);
-    this.metrics.retried(changes.retried);
+    await this.writes.inParentLock(parentId, (tx) => work(tx, changes));
     for (const parent of changes.ended) this.metrics.parentEnded(parent);
     return changes;
-  }
-
-  private async dispatch(tasks: TaskRecord[]): Promise<void> {
-    if (tasks.length === 0) return;
-    await this.queue.dispatchMany(tasks).catch((error: Error) =>
-      this.logger.warn(`${tasks.length} child task(s) stored but not dispatched (${error.message}); the reconciler will dispatch them`),
-    );
-  }
-
-  private async stop(task: TaskRecord): Promise<void> {
-    try {
-      await this.queue.stopTask(task.taskType, task.id);
-    } catch (error) {
-      this.logger.warn(`Child ${task.id} cancelled in PostgreSQL only: ${(error as Error).message}`);
-    }
   }
 }
 
