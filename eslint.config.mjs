@@ -1,0 +1,127 @@
+// ESLint 9 flat config. Formatting belongs to Prettier (.prettierrc); eslint-config-prettier,
+// last in the list, switches off every rule that would fight it.
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import importPlugin from 'eslint-plugin-import';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const TS_FILES = ['**/*.ts'];
+const TEST_FILES = ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts'];
+
+export default tseslint.config(
+  {
+    ignores: ['node_modules/', 'dist/', 'coverage/', 'src/generated/', 'bench/results/', 'uploads/', 'test/fixtures/'],
+  },
+  { linterOptions: { reportUnusedDisableDirectives: 'error' } },
+
+  js.configs.recommended,
+  importPlugin.flatConfigs.recommended,
+  {
+    // eslint-plugin-import's preset pins ecmaVersion 2018; the code is ES2022.
+    languageOptions: { ecmaVersion: 'latest' },
+    settings: {
+      // Every internal import is relative, so Node's resolution with the TypeScript extensions
+      // finds them (for no-cycle); no TypeScript resolver, which would bring a native binary.
+      'import/resolver': { node: { extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] } },
+      'import/extensions': ['.ts', '.js', '.mjs', '.cjs'],
+      'import/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: {
+      // tsc already resolves every import and checks every named, default and namespace
+      // member; these rules repeat that, slowly, and misread packages with an `exports` map.
+      'import/no-unresolved': 'off',
+      'import/named': 'off',
+      'import/namespace': 'off',
+      'import/default': 'off',
+      'import/no-named-as-default-member': 'off',
+
+      'import/no-duplicates': ['error', { 'prefer-inline': false }],
+      'import/no-cycle': ['error', { ignoreExternal: true }],
+      'import/no-self-import': 'error',
+      'import/no-useless-path-segments': 'error',
+      'import/first': 'error',
+      'import/newline-after-import': 'error',
+      'import/order': [
+        'error',
+        {
+          groups: ['builtin', 'external', 'internal', 'parent', 'sibling', 'index', 'object'],
+          'newlines-between': 'never',
+          alphabetize: { order: 'asc', caseInsensitive: true },
+          distinctGroup: false,
+        },
+      ],
+
+      // A file over 400 lines or a function over 80 is a prompt to split it (STYLE.md).
+      'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
+    },
+  },
+
+  {
+    files: TS_FILES,
+    extends: [tseslint.configs.strictTypeChecked, tseslint.configs.stylisticTypeChecked],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.node },
+    },
+    rules: {
+      // Numbers and other primitives in template literals read naturally in messages and SQL;
+      // objects and nullish values stay forbidden.
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowNullish: false, allowAny: false },
+      ],
+      // Response and request DTOs are classes only so that Swagger and class-validator can read
+      // their metadata; the code builds them as plain object literals on purpose (Nest's pattern).
+      '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
+      // Nest modules are classes with only decorators (`@Module({...}) export class X {}`).
+      '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
+      // `_name` marks a parameter kept for its position (Nest hooks, callbacks).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
+    },
+  },
+
+  {
+    files: TEST_FILES,
+    rules: {
+      // A describe() callback holds the whole suite: its length says nothing about a function.
+      'max-lines-per-function': 'off',
+      // Tests read untyped JSON (supertest's `res.body` is `any`, as are parsed SSE frames and
+      // metrics) and assert on it; a type for every body would restate the DTOs under test, and
+      // a wrong guess fails the assertion anyway.
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/restrict-plus-operands': ['error', { allowAny: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowAny: true },
+      ],
+      // `x!` on a value the test just created: if it is missing the test fails right there.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // Stubs implement async interfaces with values that are ready at once.
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs' },
+  },
+  { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },
+  {
+    // The dashboard's script runs in the browser as a classic script.
+    files: ['src/dashboard/public/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
+  },
+
+  prettier,
+);
