@@ -29,6 +29,7 @@ import { getScenario } from './scenarios/get-task';
 import { keptDbName, listStatsScenario } from './scenarios/list-stats';
 import { latencyScenario, steadyScenario } from './scenarios/paced';
 import type { BenchContext, BenchOptions, Scenario } from './scenarios/types';
+import { errorMessage } from '../src/common/errors/error-message';
 
 const ROOT = resolve(__dirname, '..');
 const PORT = 18084;
@@ -146,14 +147,14 @@ async function main(): Promise<number> {
   const cleanup = () =>
     (cleaned ??= (async () => {
       rss.stop();
-      await cluster?.stop().catch((e: Error) => log(`stopping the service: ${e.message}`));
+      await cluster?.stop().catch((e: unknown) => log(`stopping the service: ${errorMessage(e)}`));
       await stopAll(5000);
       await pool?.end().catch(() => undefined);
       for (const db of createdDatabases) {
         if (opts.keepSeed && db === keptSeed) continue;
-        await dropDatabase(serverUrl, db).catch((e: Error) => log(`dropping ${db}: ${e.message}`));
+        await dropDatabase(serverUrl, db).catch((e: unknown) => log(`dropping ${db}: ${errorMessage(e)}`));
       }
-      for (const prefix of redisPrefixes) await deleteKeysWithPrefix(redis, prefix).catch((e: Error) => log(`clearing ${prefix}: ${e.message}`));
+      for (const prefix of redisPrefixes) await deleteKeysWithPrefix(redis, prefix).catch((e: unknown) => log(`clearing ${prefix}: ${errorMessage(e)}`));
       redis.disconnect();
     })());
 
@@ -167,7 +168,7 @@ async function main(): Promise<number> {
       interrupted = true;
       log(`${signal}: stopping the service and cleaning up (send it again to force)`);
       void withDeadline(cleanup(), 60_000, 'cleanup')
-        .catch((e: Error) => log(e.message))
+        .catch((e: unknown) => log(errorMessage(e)))
         .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }
@@ -253,7 +254,7 @@ async function main(): Promise<number> {
     failures++;
     log(`setup failed: ${(error as Error).stack ?? String(error)}`);
   } finally {
-    await withDeadline(cleanup(), 120_000, 'cleanup').catch((e: Error) => log(e.message));
+    await withDeadline(cleanup(), 120_000, 'cleanup').catch((e: unknown) => log(errorMessage(e)));
   }
 
   const ceilingRatios = ratios(outcomes);
@@ -297,8 +298,8 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => process.exit(code),
-  (error: Error) => {
-    console.error(error.stack ?? error.message);
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     killAllNow();
     process.exit(1);
   },

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fetchLiveDocument } from './lib/live-openapi';
 import { renderApiMarkdown } from './lib/openapi-markdown';
+import { errorMessage } from '../src/common/errors/error-message';
 
 const ROOT = path.join(__dirname, '..');
 export const API_DOC_PATH = path.join(ROOT, 'docs', 'api.md');
@@ -53,8 +54,8 @@ async function main([command, target]: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (status) => process.exit(status),
-  (error: Error) => {
-    console.error(error.message);
+  (error: unknown) => {
+    console.error(errorMessage(error));
     process.exit(1);
   },
 );

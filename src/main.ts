@@ -9,6 +9,7 @@ import { RedactingLogger } from './common/security/redacting.logger';
 import { redactSecrets } from './common/security/redact';
 import { uploadNamespaceWarning } from './config/app.config';
 import { AppRole, validateEnvironment } from './config/env.validation';
+import { errorMessage } from './common/errors/error-message';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -37,8 +38,8 @@ async function main(): Promise<void> {
   Logger.log(`task-manager (${env.APP_ROLE}) listening on http://${env.HOST}:${env.PORT} — Swagger UI at /docs`, 'Bootstrap');
 }
 
-main().catch((error: Error) => {
+main().catch((error: unknown) => {
   // A bad environment or an unreachable dependency at boot: say why and exit non-zero.
-  console.error(redactSecrets(error.message));
+  console.error(redactSecrets(errorMessage(error)));
   process.exit(1);
 });

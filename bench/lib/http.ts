@@ -79,7 +79,7 @@ export async function runPaced(options: {
             latencies.push(nowMs() - t0);
           } else fail(`HTTP ${status}`);
         })
-        .catch((error: Error) => fail(error.name === 'TimeoutError' ? 'timeout' : error.message))
+        .catch((error: unknown) => fail(error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : String(error)))
         .finally(() => pending.delete(request));
       pending.add(request);
     }

@@ -10,6 +10,7 @@ import { round } from '../lib/stats';
 import { monotonicMicros } from '../lib/time';
 import { inParallel, kbFor, rssMax, settleStats, taskRequest, useTopology, waitForDrain, waitForKb } from './common';
 import type { BenchContext, ReportRow, Scenario, ScenarioOutput } from './types';
+import { errorMessage } from '../../src/common/errors/error-message';
 
 export interface EndToEndResult {
   topology: string;
@@ -109,8 +110,8 @@ export async function runEndToEnd(ctx: BenchContext, label: string, topology: To
     const count = Math.min(200, n);
     await requestJson(`${ctx.apiUrl}/api/v1/tasks/batch`, { body: Array.from({ length: count }, () => taskRequest(censusKb)), timeoutMs: 60_000 });
     return (await waitForKb(ctx, censusKb, count, 120_000)).total;
-  }).catch((error: Error) => {
-    ctx.log(`${label}: Redis census failed: ${error.message}`);
+  }).catch((error: unknown) => {
+    ctx.log(`${label}: Redis census failed: ${errorMessage(error)}`);
     return null;
   });
   if (profileDir && ctx.cluster) {

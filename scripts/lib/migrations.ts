@@ -183,8 +183,8 @@ export async function createMigration(
   if (sql === null) return null;
   const directory = path.join(paths.migrationsDir, migrationName);
   await mkdir(paths.migrationsDir, { recursive: true });
-  await mkdir(directory).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EEXIST') throw new MigrationError(`Migration directory already exists: ${directory}`);
+  await mkdir(directory).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new MigrationError(`Migration directory already exists: ${directory}`);
     throw error;
   });
   await writeFile(path.join(directory, MIGRATION_FILE), sql);
@@ -229,7 +229,7 @@ async function readMigrationDirectory(migrationsDir: string, name: string): Prom
   // A missing or unreadable file is passed on for the engine to report against its migration.
   const content = await readFile(path.join(migrationsDir, name, MIGRATION_FILE), 'utf8').then(
     (value) => ({ tag: 'ok' as const, value }),
-    (error: Error) => ({ tag: 'error' as const, value: error.message }),
+    (error: unknown) => ({ tag: 'error' as const, value: error instanceof Error ? error.message : String(error) }),
   );
   return { path: name, migrationFile: { path: MIGRATION_FILE, content } };
 }

@@ -176,7 +176,7 @@ class CatalogCharAsTextClient extends pg.Client {
     }
     const result = (run(...args) as Promise<pg.QueryResult | pg.QueryResult[]>).then(reportCharAsText);
     if (!callback) return result;
-    result.then((value) => callback(null, value), (error: Error) => callback(error));
+    result.then((value) => callback(null, value), (error: unknown) => callback(error as Error));
   }
 }
 

@@ -54,8 +54,10 @@ export class HealthController {
   }
 
   private async respond(res: Response, checks: HealthIndicatorFunction[]): Promise<HealthResponseDto> {
-    const result = await this.health.check(checks).catch((error: { response?: HealthCheckResult }) => {
-      if (error.response?.details) return error.response;
+    const result = await this.health.check(checks).catch((error: unknown) => {
+      // Terminus reports a failed check by throwing an error whose `response` is the full result.
+      const response = (error as { response?: HealthCheckResult } | null)?.response;
+      if (response?.details) return response;
       throw error;
     });
     const healthy = result.status === 'ok';

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../config/app.config';
 import { AppRole, UploadNamespaceMode } from '../config/env.validation';
 import { DeploymentSettingsRepository } from './deployment-settings.repository';
+import { errorMessage } from '../common/errors/error-message';
 
 const SETTING = 'upload_namespace';
 /** How long a worker trusts the mode it read: an API restarted with other credentials is followed within this. */
@@ -39,7 +40,7 @@ export class UploadNamespaceService implements OnApplicationBootstrap {
     // The API's resolution is what its validator checks paths against: workers must read the same way.
     await this.settings
       .record(SETTING, this.ownPerKb ? UploadNamespaceMode.PerKb : UploadNamespaceMode.Shared)
-      .catch((error: Error) => this.logger.warn(`Upload namespace mode not recorded for the workers: ${error.message}`));
+      .catch((error: unknown) => this.logger.warn(`Upload namespace mode not recorded for the workers: ${errorMessage(error)}`));
   }
 
   async perKb(): Promise<boolean> {

@@ -5,6 +5,7 @@ import { ConfigService } from '@nestjs/config';
 import { register } from 'prom-client';
 import type { AllConfig } from '../config/app.config';
 import { AppRole } from '../config/env.validation';
+import { errorMessage } from '../common/errors/error-message';
 
 /**
  * The worker role loads no HTTP code, yet its counters (completions, failures, attempts,
@@ -29,8 +30,8 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
       }
       register.metrics().then(
         (text) => response.writeHead(200, { 'content-type': register.contentType }).end(text),
-        (error: Error) => {
-          this.logger.warn(`Metrics not rendered: ${error.message}`);
+        (error: unknown) => {
+          this.logger.warn(`Metrics not rendered: ${errorMessage(error)}`);
           response.writeHead(500, { 'content-type': 'text/plain' }).end('Metrics unavailable\n');
         },
       );

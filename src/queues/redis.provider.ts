@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
 import { createRedisClient } from './redis-connection';
+import { errorMessage } from '../common/errors/error-message';
 
 /** A fail-fast Redis client for plain commands: worker registry, cancel broadcasts, health. */
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
@@ -16,7 +17,7 @@ export const redisClientProvider: Provider = {
     const client = createRedisClient(config.getOrThrow('queue', { infer: true }), 'producer', { lazyConnect: true, enableAutoPipelining: true });
     // Connected before the first heartbeat uses it; if Redis is down the service starts
     // anyway (creates are stored and dispatched later) and ioredis keeps reconnecting.
-    await client.connect().catch((error: Error) => new Logger('Redis').warn(`Redis unavailable at start-up: ${error.message}`));
+    await client.connect().catch((error: unknown) => new Logger('Redis').warn(`Redis unavailable at start-up: ${errorMessage(error)}`));
     return client;
   },
 };

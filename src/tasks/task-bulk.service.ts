@@ -12,6 +12,7 @@ import { TaskStatus } from '../queues/task-types';
 import { BulkAction, BulkOperationDto, BulkTaskFilterDto } from './dto/bulk-action.dto';
 import { TaskFamilyService } from './task-family.service';
 import { BulkCursor, TaskFilter, TaskRecord, TasksRepository } from './tasks.repository';
+import { errorMessage } from '../common/errors/error-message';
 
 /** The statuses each action applies to, processed one after the other (each pass walks one index in order). */
 const APPLIES_TO: Record<BulkAction, TaskStatus[]> = {
@@ -86,7 +87,7 @@ export class TaskBulkService {
     };
     if (operation.matched <= this.syncLimit) {
       await this.run(operation, filter, statuses);
-      await this.save(operation).catch((error: Error) => this.logger.warn(`Bulk ${operation.id} not recorded: ${error.message}`));
+      await this.save(operation).catch((error: unknown) => this.logger.warn(`Bulk ${operation.id} not recorded: ${errorMessage(error)}`));
       return { operation, finished: true };
     }
     // A background operation is only accepted if it can be followed.
@@ -171,7 +172,7 @@ export class TaskBulkService {
     await forEachLimited(requeued, REDIS_CONCURRENCY, (task) => this.queue.removeFinishedJob(task.taskType, task.id).catch(() => undefined));
     await this.queue
       .dispatchMany(requeued)
-      .catch((error: Error) => this.logger.warn(`${requeued.length} retried tasks not dispatched (${error.message}); the reconciler will dispatch them`));
+      .catch((error: unknown) => this.logger.warn(`${requeued.length} retried tasks not dispatched (${errorMessage(error)}); the reconciler will dispatch them`));
     return requeued.length;
   }
 

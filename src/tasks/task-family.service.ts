@@ -6,6 +6,7 @@ import { PrismaService } from '../prisma/prisma.service';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TaskStatus, TaskType, TERMINAL_STATUSES } from '../queues/task-types';
 import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
+import { errorMessage } from '../common/errors/error-message';
 
 /** The follow-up stages a document_processing task with `pipeline: true` runs, in order. */
 export const PIPELINE_STAGES = [TaskType.embedding_generation, TaskType.vector_storage, TaskType.knowledge_indexing] as const;
@@ -231,8 +232,8 @@ export class TaskFamilyService {
 
   private async dispatch(tasks: TaskRecord[]): Promise<void> {
     if (tasks.length === 0) return;
-    await this.queue.dispatchMany(tasks).catch((error: Error) =>
-      this.logger.warn(`${tasks.length} child task(s) stored but not dispatched (${error.message}); the reconciler will dispatch them`),
+    await this.queue.dispatchMany(tasks).catch((error: unknown) =>
+      this.logger.warn(`${tasks.length} child task(s) stored but not dispatched (${errorMessage(error)}); the reconciler will dispatch them`),
     );
   }
 

@@ -14,6 +14,7 @@ import { TaskAdmissionService } from './task-admission.service';
 import { TaskFamilyService } from './task-family.service';
 import { TaskPresenterService } from './task-presenter.service';
 import { NewTask, TaskRecord, TasksRepository } from './tasks.repository';
+import { errorMessage } from '../common/errors/error-message';
 
 /** A create's response, and whether it replays an earlier request with the same Idempotency-Key. */
 export interface Created<T> {
@@ -126,7 +127,7 @@ export class TasksService {
       if (!requeued) continue;
       this.metrics.retried([requeued]);
       // The finished job still holds this job id; BullMQ would ignore a new job under it.
-      await this.queue.removeFinishedJob(requeued.taskType, id).catch((error: Error) => this.deferred(id, error));
+      await this.queue.removeFinishedJob(requeued.taskType, id).catch((error: unknown) => this.deferred(id, error));
       await this.dispatch([requeued]);
       return this.presenter.present(requeued);
     }
@@ -175,7 +176,7 @@ export class TasksService {
       if (tasks.length === 1) await this.queue.dispatch(tasks[0]);
       else await this.queue.dispatchMany(tasks);
     } catch (error) {
-      for (const task of tasks) this.deferred(task.id, error as Error);
+      for (const task of tasks) this.deferred(task.id, error);
     }
   }
 
@@ -188,8 +189,8 @@ export class TasksService {
     }
   }
 
-  private deferred(taskId: string, error: Error): void {
-    this.logger.warn(`Task ${taskId} stored but not dispatched (${error.message}); the reconciler will dispatch it`);
+  private deferred(taskId: string, error: unknown): void {
+    this.logger.warn(`Task ${taskId} stored but not dispatched (${errorMessage(error)}); the reconciler will dispatch it`);
   }
 }
 

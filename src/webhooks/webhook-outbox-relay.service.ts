@@ -6,6 +6,7 @@ import type { AllConfig } from '../config/app.config';
 import { toResponse } from '../tasks/task-presenter.service';
 import { PendingWebhook, WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { WEBHOOK_QUEUE, WebhookJobData } from './webhook-queue';
+import { errorMessage } from '../common/errors/error-message';
 
 /** How often the outbox is looked at; an idle look is one index probe of an empty partial index. */
 const POLL_MS = 250;
@@ -60,8 +61,8 @@ export class WebhookOutboxRelayService implements OnApplicationBootstrap, OnAppl
     this.timer = setTimeout(() => {
       this.relay().then(
         () => this.schedule(),
-        (error: Error) => {
-          this.logger.warn(`Webhook outbox not relayed yet: ${error.message}`);
+        (error: unknown) => {
+          this.logger.warn(`Webhook outbox not relayed yet: ${errorMessage(error)}`);
           this.schedule(RETRY_AFTER_FAILURE_MS);
         },
       );

@@ -4,6 +4,7 @@ import type { AllConfig } from '../config/app.config';
 import { redisKeys } from '../queues/redis.provider';
 import { createRedisClient, RedisClient } from '../queues/redis-connection';
 import { LeaseLostError, TaskCancelledError, WorkerShutdownError } from './task-errors';
+import { errorMessage } from '../common/errors/error-message';
 
 /** What this process holds for one task while it claims, runs and records it. */
 export interface TaskLease {
@@ -44,8 +45,8 @@ export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
     this.subscriber.on('error', (error) => this.logger.warn(`Cancel channel: ${error.message}`));
     // Subscribing only once connected keeps ioredis's ready check off the subscriber
     // connection; ioredis re-subscribes by itself after a reconnect.
-    await this.subscriber.connect().catch((error: Error) => this.logger.warn(`Cancel channel not connected yet: ${error.message}`));
-    this.subscriber.subscribe(this.channel).catch((error: Error) => this.logger.warn(`Cancel channel: ${error.message}`));
+    await this.subscriber.connect().catch((error: unknown) => this.logger.warn(`Cancel channel not connected yet: ${errorMessage(error)}`));
+    this.subscriber.subscribe(this.channel).catch((error: unknown) => this.logger.warn(`Cancel channel: ${errorMessage(error)}`));
   }
 
   async onModuleDestroy(): Promise<void> {

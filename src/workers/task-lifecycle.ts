@@ -15,6 +15,7 @@ import { LeaseLostError, PermanentTaskError, TaskCancelledError, TaskTimeoutErro
 import { TaskCancellationService, TaskLease } from './task-cancellation.service';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 import { WORKER_ID } from './worker-identity';
+import { errorMessage } from '../common/errors/error-message';
 
 /**
  * How long a hand-back waits for PostgreSQL to record `queued`: one UPDATE by primary key.
@@ -134,7 +135,7 @@ export class TaskLifecycleService {
     if (!task.parentId) return;
     await this.family
       .childSettled(task.parentId)
-      .catch((error: Error) => this.logger.warn(`Parent ${task.parentId} not updated after ${task.id}: ${error.message}`));
+      .catch((error: unknown) => this.logger.warn(`Parent ${task.parentId} not updated after ${task.id}: ${errorMessage(error)}`));
   }
 
   private async execute(job: Job<TaskJobData>, task: TaskRecord, lease: TaskLease, handler: (context: RunContext) => Promise<unknown>): Promise<unknown> {
@@ -205,7 +206,7 @@ export class TaskLifecycleService {
     if (task) {
       const recorded = this.tasks
         .requeueOrphaned(task.id, task.attempt, 'its worker shut down')
-        .catch((error: Error) => this.logger.warn(`Task ${task.id} handed back while PostgreSQL was unreachable: ${error.message}`));
+        .catch((error: unknown) => this.logger.warn(`Task ${task.id} handed back while PostgreSQL was unreachable: ${errorMessage(error)}`));
       if (!(await settledWithin(recorded, HAND_BACK_WRITE_MS))) {
         this.logger.warn(`Task ${task.id} handed back before PostgreSQL recorded it (no answer within ${HAND_BACK_WRITE_MS} ms)`);
       }

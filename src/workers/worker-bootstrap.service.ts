@@ -15,6 +15,7 @@ import { TaskCancellationService } from './task-cancellation.service';
 import { WorkerShutdownError } from './task-errors';
 import { TaskLifecycleService } from './task-lifecycle';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
+import { errorMessage } from '../common/errors/error-message';
 
 /**
  * What a shutdown may take beyond the grace period: handing the interrupted tasks back
@@ -74,7 +75,7 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
       worker.on('error', (error) => this.logger.warn(`Worker ${type}: ${error.message}`));
       // The job's lock is no longer ours (job id = task id): stop running and writing for it.
       worker.on('lockRenewalFailed', (jobIds: string[]) => jobIds.forEach((id) => this.cancellation.lockLost(id)));
-      void worker.run().catch((error: Error) => this.logger.error(`Worker ${type} stopped: ${error.message}`));
+      void worker.run().catch((error: unknown) => this.logger.error(`Worker ${type} stopped: ${errorMessage(error)}`));
     }
     this.logger.log(`Workers started as ${this.heartbeat.workerId} (concurrency ${queue.workerConcurrency})`);
   }
