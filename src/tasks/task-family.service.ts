@@ -64,7 +64,7 @@ export class TaskFamilyService {
     let finishedParent: TaskRecord | null = null;
     const changes = await this.locked(parentId, async (tx, changes) => {
       const parent = await tx.task.findUnique({ where: { id: parentId } });
-      if (!parent || parent.status !== TaskStatus.processing) return;
+      if (parent?.status !== TaskStatus.processing) return;
       const children = await this.children(tx, parentId);
       if (this.isPipelineParent(parent)) await this.advancePipeline(tx, parent, children, false, changes);
       else await this.settleBatch(tx, parent, children, changes);

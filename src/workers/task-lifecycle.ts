@@ -30,7 +30,7 @@ export interface TaskContext<T extends TaskType> {
   payload: PayloadOf<T>;
   /** Aborted on cancel (reason TaskCancelledError) or timeout (reason TaskTimeoutError). */
   signal: AbortSignal;
-  reportProgress(progress: number, message?: string): Promise<void>;
+  reportProgress: (progress: number, message?: string) => Promise<void>;
 }
 
 export type TaskHandler<T extends TaskType> = (context: TaskContext<T>) => Promise<unknown>;
