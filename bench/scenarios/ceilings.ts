@@ -143,7 +143,7 @@ async function graphileCeiling(ctx: BenchContext): Promise<CeilingResult> {
   const done = signal();
   let handled = 0;
   const quiet = new GraphileLogger(() => (level, message) => {
-    if (level === 'error') ctx.log(`graphile-worker: ${message}`);
+    if ((level as string) === 'error') ctx.log(`graphile-worker: ${message}`);
   });
   const runner = await runGraphile({
     connectionString: url,

@@ -143,7 +143,9 @@ export async function createTemporaryDatabase(
   const name = `${prefix}_${randomUUID().replaceAll('-', '')}`;
   const identifier = pg.escapeIdentifier(name);
   const maintenance = maintenanceUrl(databaseUrl);
-  const run = (sql: string) => withClient(maintenance, async (client) => void (await client.query(sql)));
+  const run = (sql: string) => withClient(maintenance, async (client) => {
+    await client.query(sql);
+  });
   await run(`CREATE DATABASE ${identifier}`);
   return {
     url: withDatabase(databaseUrl, name),
@@ -168,6 +170,7 @@ type QueryCallback = (error: Error | null, result?: pg.QueryResult | pg.QueryRes
 class CatalogCharAsTextClient extends pg.Client {
   // pg's overloads cannot be re-declared one by one; pg-pool calls query(config, values, callback)
   // and the adapter awaits query(config), so both the callback and the promise forms are kept.
+  /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument -- see above: no overload fits every form */
   override query(...args: any[]): any {
     const callback = typeof args.at(-1) === 'function' ? (args.pop() as QueryCallback) : undefined;
     const run = super.query.bind(this) as (...queryArgs: unknown[]) => unknown;
@@ -178,6 +181,7 @@ class CatalogCharAsTextClient extends pg.Client {
     if (!callback) return result;
     result.then((value) => callback(null, value), (error: unknown) => callback(error as Error));
   }
+  /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument */
 }
 
 function reportCharAsText<R extends pg.QueryResult | pg.QueryResult[]>(result: R): R {

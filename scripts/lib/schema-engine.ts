@@ -46,6 +46,7 @@ const DIFF_HAS_CHANGES = 2;
  * A native `import()`: tsc and swc compile `import()` to `require()` under CommonJS, and
  * `require()` cannot load the engine's ES-module glue on every Node version we support.
  */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the native import() described above
 const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
 
 let bindings: Promise<WasmBindings> | undefined;

@@ -82,7 +82,7 @@ function entry(i: number, name: unknown, sha256: unknown, role: unknown, kbIds: 
   if (!isRole(role)) throw new Error(`${label}: role must be one of ${ROLES.join(', ')}`);
   if (kbIds !== undefined && kbIds !== null) {
     if (!Array.isArray(kbIds) || kbIds.length === 0) throw new Error(`${label}: kb_ids must be a non-empty array (omit it to allow every knowledge base)`);
-    const bad = kbIds.find((kb) => typeof kb !== 'string' || kb.length > 128 || !KB_ID_PATTERN.test(kb));
+    const bad: unknown = kbIds.find((kb) => typeof kb !== 'string' || kb.length > 128 || !KB_ID_PATTERN.test(kb));
     if (bad !== undefined) throw new Error(`${label}: ${JSON.stringify(bad)} is not a valid kb_id`);
   }
   return { name, sha256: sha256.toLowerCase(), role, kbIds: kbIds ? [...new Set(kbIds as string[])] : null };

@@ -30,7 +30,7 @@ export function applyAuthToDocument(document: OpenAPIObject, options: { metricsR
       const operation = item[method] as (Record<string, unknown> & { responses: Record<string, unknown>; description?: string }) | undefined;
       if (!operation) continue;
       const isPublic = operation[OPENAPI_PUBLIC] === true || (path === '/metrics' && !options.metricsRequireAuth);
-      delete operation[OPENAPI_PUBLIC];
+      Reflect.deleteProperty(operation, OPENAPI_PUBLIC);
       if (isPublic) {
         operation.security = [];
         continue;

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
-import { resolve } from 'node:path';
 import { AppRole, EmbeddingProviderKind, EnvironmentVariables, UploadNamespaceMode, validateEnvironment, VectorStoreMode } from './env.validation';
 import { ApiKeyEntry, parseApiKeys } from '../auth/api-keys';
 import { jwtSettings } from '../auth/auth-settings';

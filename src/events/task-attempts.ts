@@ -30,7 +30,7 @@ export interface Attempt {
  */
 export function attemptsFrom(events: AttemptEvent[]): Attempt[] {
   const attempts: Attempt[] = [];
-  let open: Attempt | null = null;
+  let open = null as Attempt | null;
   const close = (attempt: Attempt, at: Date, outcome: AttemptOutcome, error: string | null) => {
     attempt.outcome = outcome;
     attempt.endedAt = at;
@@ -39,7 +39,7 @@ export function attemptsFrom(events: AttemptEvent[]): Attempt[] {
   };
   for (const event of events) {
     if (event.status === TaskStatus.processing) {
-      if (open && open.attempt === event.attempt) continue;
+      if (open?.attempt === event.attempt) continue;
       if (open) close(open, event.at, 'superseded', null);
       open = { attempt: event.attempt, outcome: 'running', workerId: event.workerId, startedAt: event.at, endedAt: null, durationSeconds: null, error: null };
       attempts.push(open);

@@ -87,7 +87,10 @@ export class TaskEventStreamService {
     // Live events wait here until the replay is out.
     const buffered: TaskEventRecord[] = [];
     let live = false;
-    const subscription = await this.feed.subscribe(filter, (event) => (live ? emit(event) : buffered.push(event)));
+    const subscription = await this.feed.subscribe(filter, (event) => {
+      if (live) emit(event);
+      else buffered.push(event);
+    });
     // Every live event is above this id; replayed events above it may arrive live again.
     const liveFloor = this.feed.safeId();
     const replayed = new Set<bigint>();

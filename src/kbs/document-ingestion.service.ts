@@ -67,7 +67,7 @@ export class DocumentIngestionService {
     const contentHash = createHash('sha256').update(bytes).digest('hex');
 
     const existing = await this.findExisting(payload, ctx.kbId);
-    if (existing && existing.contentHash === contentHash && existing.chunkSize === chunkSize && existing.chunkOverlap === chunkOverlap) {
+    if (existing?.contentHash === contentHash && existing.chunkSize === chunkSize && existing.chunkOverlap === chunkOverlap) {
       await this.kb.touchDocument(existing.id, ctx.taskId);
       return {
         document_id: existing.id,

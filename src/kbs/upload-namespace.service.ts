@@ -48,7 +48,7 @@ export class UploadNamespaceService implements OnApplicationBootstrap {
     const now = Date.now();
     if (this.cached && this.cached.until > now) return this.cached.perKb;
     const recorded = await this.settings.read(SETTING);
-    const perKb = recorded === null ? this.ownPerKb : recorded === UploadNamespaceMode.PerKb;
+    const perKb = recorded === null ? this.ownPerKb : recorded === (UploadNamespaceMode.PerKb as string);
     this.cached = { perKb, until: now + CACHE_MS };
     return perKb;
   }

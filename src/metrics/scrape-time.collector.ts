@@ -71,7 +71,7 @@ export class ScrapeTimeCollector implements OnModuleInit {
   private async collectQueueDepth(): Promise<void> {
     const all = await Promise.all(TASK_TYPES.map(async (type) => [type, await this.queues.counts(type)] as const));
     for (const [queue, counts] of all) {
-      for (const [state, value] of Object.entries(counts)) this.depth.set({ queue, state }, value);
+      for (const [state, value] of Object.entries(counts) as Array<[string, number]>) this.depth.set({ queue, state }, value);
     }
   }
 

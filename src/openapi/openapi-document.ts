@@ -102,7 +102,7 @@ function defaultsIntoDescriptions(document: OpenAPIObject): void {
     for (const property of Object.values(properties ?? {})) {
       if (!('default' in property)) continue;
       const note = `Default: \`${JSON.stringify(property.default)}\`.`;
-      property.description = property.description ? `${String(property.description)} ${note}` : note;
+      property.description = typeof property.description === 'string' && property.description ? `${property.description} ${note}` : note;
       delete property.default;
     }
     for (const value of Object.values(object)) visit(value);

@@ -111,7 +111,7 @@ export class UploadConfinement {
    */
   resolve(filePath: string): string {
     if (typeof filePath !== 'string' || filePath.trim() === '') {
-      throw new FileAccessError(FileAccessReason.InvalidPath, String(filePath), 'File path must not be empty');
+      throw new FileAccessError(FileAccessReason.InvalidPath, String(filePath as unknown), 'File path must not be empty');
     }
     if (filePath.includes('\0')) {
       throw new FileAccessError(FileAccessReason.InvalidPath, filePath, 'File path must not contain NUL bytes');
@@ -220,7 +220,7 @@ export class UploadConfinement {
       return;
     }
     const now = await lstat(realPath).catch(() => undefined);
-    if (!now || now.dev !== stats.dev || now.ino !== stats.ino) throw this.changed(filePath);
+    if (now?.dev !== stats.dev || now.ino !== stats.ino) throw this.changed(filePath);
   }
 
   /** Reads to the end through the descriptor, refusing as soon as more than `maxFileBytes` came in. */

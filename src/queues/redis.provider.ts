@@ -1,6 +1,5 @@
 import { Logger, Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
 import { createRedisClient } from './redis-connection';
 import { errorMessage } from '../common/errors/error-message';

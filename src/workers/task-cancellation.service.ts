@@ -42,7 +42,7 @@ export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     this.subscriber.on('message', (_channel: string, taskId: string) => this.cancelLocal(taskId));
-    this.subscriber.on('error', (error) => this.logger.warn(`Cancel channel: ${error.message}`));
+    this.subscriber.on('error', (error: unknown) => this.logger.warn(`Cancel channel: ${errorMessage(error)}`));
     // Subscribing only once connected keeps ioredis's ready check off the subscriber
     // connection; ioredis re-subscribes by itself after a reconnect.
     await this.subscriber.connect().catch((error: unknown) => this.logger.warn(`Cancel channel not connected yet: ${errorMessage(error)}`));

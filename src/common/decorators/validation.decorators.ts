@@ -50,7 +50,7 @@ export function IntField(options: FieldOptions & { min: number; max: number; def
   return applyDecorators(
     apiProperty({ ...rest, type: 'integer', minimum: min, maximum: max }),
     ...optionality(options.required),
-    ...(fromQuery ? [Transform(({ value }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value))] : []),
+    ...(fromQuery ? [Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value))] : []),
     IsInt({ message: '$property must be an integer' }),
     Min(min, { message: `$property must be at least ${min}` }),
     Max(max, { message: `$property must be at most ${max}` }),
