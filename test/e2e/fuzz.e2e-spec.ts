@@ -81,7 +81,7 @@ function mutatedBody(r: Rng, route: string, kbs: string[]): unknown {
   const body = own(Object.entries(valid));
   for (let i = 0, n = 1 + r.int(3); i < n; i++) {
     const field = r.pick([...Object.keys(valid), ...FIELD_NAMES]);
-    if (r.chance(0.2)) delete body[field];
+    if (r.chance(0.2)) Reflect.deleteProperty(body, field);
     else Object.defineProperty(body, field, { value: field === 'payload' && r.chance(0.5) ? own([[r.pick(FIELD_NAMES), randomJson(r, 4)]]) : randomJson(r, r.int(3) === 0 ? 40 : 3), enumerable: true, writable: true, configurable: true });
   }
   return body;

@@ -24,7 +24,7 @@ describe('Health and task intake while Redis is down (e2e)', () => {
 
   /** Whatever an earlier test left, Redis runs again on the same port. */
   const ensureRedis = async () => {
-    if (!redis || redis.child.exitCode !== null || redis.child.signalCode !== null) redis = await startRedis(port);
+    if (redis?.child.exitCode !== null || redis.child.signalCode !== null) redis = await startRedis(port);
   };
 
   afterAll(async () => {

@@ -336,7 +336,7 @@ describe('Knowledge-base pipeline (e2e)', () => {
       expect(pages.map((e) => e.message)).toEqual([...pages.map((e) => e.message)].sort((a, b) => Number(a!.split(' ')[2]) - Number(b!.split(' ')[2])));
       for (const [i, event] of events.entries()) {
         const previous = events[i - 1];
-        if (previous && previous.attempt === event.attempt) expect({ i, progress: event.progress }).toEqual({ i, progress: Math.max(event.progress, previous.progress) });
+        if (previous?.attempt === event.attempt) expect({ i, progress: event.progress }).toEqual({ i, progress: Math.max(event.progress, previous.progress) });
       }
       expect(events.map((e) => e.message)).toContain(`Storing ${task.result.chunk_count} chunks`);
     });

@@ -78,7 +78,10 @@ describe('The OpenAPI document of the built service (e2e)', () => {
       expect(built).toEqual(tested);
     } finally {
       child.kill('SIGTERM');
-      await new Promise((resolve) => (child.exitCode === null && child.signalCode === null ? child.once('exit', resolve) : resolve(null)));
+      await new Promise((resolve) => {
+        if (child.exitCode === null && child.signalCode === null) child.once('exit', resolve);
+        else resolve(null);
+      });
     }
   }, 360000);
 });

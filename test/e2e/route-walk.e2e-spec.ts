@@ -106,7 +106,7 @@ describe('Route walk from /docs-json (e2e)', () => {
 
   it('documents every path parameter with a pattern, a format or an enum, and a maximum length', () => {
     const undocumented = operations().flatMap(({ method, path, params }) =>
-      params.filter((p) => !(p.schema?.enum || ((p.schema?.pattern || p.schema?.format) && p.schema?.maxLength))).map((p) => `${method} ${path} {${p.name}}`),
+      params.filter((p) => !(p.schema?.enum ?? ((p.schema?.pattern || p.schema?.format) && p.schema?.maxLength))).map((p) => `${method} ${path} {${p.name}}`),
     );
     expect(operations().some((op) => op.params.length > 0)).toBe(true);
     expect(undocumented).toEqual([]);

@@ -76,7 +76,7 @@ describe('Tasks API (e2e)', () => {
       ['bad health_check checks', { payload: { checks: ['coffee'] } }, 'payload.checks'],
     ])('refuses %s with 400 INVALID_REQUEST naming the field', async (_name, override, field) => {
       const body = taskRequest({ kb_id: uniqueKb('invalid'), ...override });
-      for (const [key, value] of Object.entries(override)) if (value === undefined) delete body[key];
+      for (const [key, value] of Object.entries(override)) if (value === undefined) Reflect.deleteProperty(body, key);
       const res = await request(t.http).post('/api/v1/tasks').send(body).expect(400);
       expectError(res.body, 'INVALID_REQUEST');
       expect(Object.keys(res.body.details.fields)).toContain(field);

@@ -175,7 +175,7 @@ describe('Vector store on pgvector (PGlite)', () => {
       const forA = indexes.find((i) => i.indexname === first.vector_index_name);
       expect(forA?.indexdef).toContain('USING hnsw (((embedding)::vector(24)) vector_cosine_ops)');
       expect(forA?.indexdef).toContain(`WHERE ((kb_id)::text = '${kbA}'::text)`);
-      expect(indexes.filter((i) => i.indexdef.includes(`'${kbB}'`))[0]?.indexdef).toContain('vector(7)');
+      expect(indexes.find((i) => i.indexdef.includes(`'${kbB}'`))?.indexdef).toContain('vector(7)');
     });
 
     it("serves the kb's search query from its HNSW index", async () => {

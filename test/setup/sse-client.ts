@@ -59,7 +59,10 @@ export class SseClient {
         response.on('error', () => (this.ended = true));
         resolve();
       });
-      this.request.on('error', (error) => (this.status ? (this.ended = true) : reject(error)));
+      this.request.on('error', (error) => {
+        if (this.status) this.ended = true;
+        else reject(error);
+      });
     });
   }
 
