@@ -133,6 +133,25 @@ export default tseslint.config(
   },
 
   {
+    // Over 400 lines when this config came in. tasks.repository.ts is being reworked with the
+    // task engine (issue 12); the others are still to split. Remove an entry once it is split.
+    files: [
+      'src/dashboard/public/app.js',
+      'src/tasks/tasks.repository.ts',
+      'test/e2e/auth.e2e-spec.ts',
+      'test/e2e/fuzz.e2e-spec.ts',
+      'test/e2e/knowledge-base.e2e-spec.ts',
+    ],
+    rules: { 'max-lines': 'off' },
+  },
+  {
+    // The benchmark's entry point and end-to-end scenario still sequence setup, runs and
+    // clean-up in one function each; to split.
+    files: ['bench/run.ts', 'bench/scenarios/end-to-end.ts'],
+    rules: { 'max-lines-per-function': 'off' },
+  },
+
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs' },
