@@ -72,8 +72,8 @@ async function instantiateBindings(): Promise<WasmBindings> {
 }
 
 /** Jest runs test files in a vm context, where native import() is unavailable. */
-function explainSandbox(error: { code?: string }): never {
-  if (error.code?.startsWith('ERR_VM_DYNAMIC_IMPORT')) {
+function explainSandbox(error: unknown): never {
+  if ((error as { code?: string } | null)?.code?.startsWith('ERR_VM_DYNAMIC_IMPORT')) {
     throw new MigrationError(
       'The schema engine cannot be loaded inside a jest test file (no native import() in its vm); ' +
         'call it from globalSetup, or run scripts/migrate.ts as a child process.',

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import type { HeadersObject, OperationObject, ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import type { HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { applyAuthToDocument, withSecuritySchemes } from '../auth/auth-openapi';
 import { errorResponses } from '../common/decorators/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
@@ -71,7 +71,7 @@ function documentSharedResponses(document: OpenAPIObject): void {
   const [badUrl] = errorResponses([ErrorCode.InvalidRequest, 'The URL must not contain NUL (%00) characters', { reason: 'nul_character' }]);
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of METHODS) {
-      const operation = item[method] as OperationObject | undefined;
+      const operation = item[method];
       if (!operation) continue;
       operation.responses['400'] ??= { description: badUrl.description, content: badUrl.content };
       if (operation.requestBody) for (const { status, description, content } of bodyErrors) operation.responses[String(status)] ??= { description, content };
@@ -80,7 +80,7 @@ function documentSharedResponses(document: OpenAPIObject): void {
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!status.startsWith('2') || !response || '$ref' in response) continue;
         const headers = { ...(rateLimited ? RATE_LIMIT_HEADERS : {}), ...(creates ? IDEMPOTENT_REPLAYED : {}) };
-        if (Object.keys(headers).length > 0) (response as ResponseObject).headers = { ...(response as ResponseObject).headers, ...headers };
+        if (Object.keys(headers).length > 0) response.headers = { ...response.headers, ...headers };
       }
     }
   }

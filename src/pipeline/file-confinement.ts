@@ -109,9 +109,10 @@ export class UploadConfinement {
    * String-level confinement only, without touching the disk: returns the absolute
    * lexical path or throws `INVALID_PATH` / `PATH_OUTSIDE_UPLOAD_ROOT`.
    */
-  resolve(filePath: string): string {
+  resolve(filePath: unknown): string {
+    // Typed unknown: payload values reach this from JSON, so a non-string must be refused here.
     if (typeof filePath !== 'string' || filePath.trim() === '') {
-      throw new FileAccessError(FileAccessReason.InvalidPath, String(filePath as unknown), 'File path must not be empty');
+      throw new FileAccessError(FileAccessReason.InvalidPath, String(filePath), 'File path must not be empty');
     }
     if (filePath.includes('\0')) {
       throw new FileAccessError(FileAccessReason.InvalidPath, filePath, 'File path must not contain NUL bytes');

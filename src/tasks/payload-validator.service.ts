@@ -315,6 +315,6 @@ function renameArrayVectorPaths(fields: FieldErrors, prefix: string, rawVectors:
     const match = key.startsWith(`${prefix}.vectors[`) ? /^\.vectors\[(\d+)\]\.values$/.exec(key.slice(prefix.length)) : null;
     if (!match || !Array.isArray(rawVectors[Number(match[1])])) continue;
     fields[`${prefix}.vectors[${match[1]}]`] = fields[key];
-    delete fields[key];
+    Reflect.deleteProperty(fields, key);
   }
 }

@@ -107,6 +107,8 @@ export async function openStream(base: string, path: string, headers: Record<str
       });
       resolve({ status: response.statusCode ?? 0, events, close: () => request.destroy() });
     });
-    request.on('error', (error) => (events.length ? undefined : reject(error)));
+    request.on('error', (error) => {
+      if (events.length === 0) reject(error);
+    });
   });
 }
