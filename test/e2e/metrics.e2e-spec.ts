@@ -63,7 +63,8 @@ function balance(samples: Sample[]): Record<string, { entered: number; left_or_i
  */
 function promtoolProblems(text: string): { status: number | null; problems: string } {
   const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if ((check.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+  const error: NodeJS.ErrnoException | undefined = check.error;
+  if (error?.code === 'ENOENT') {
     if (process.env.CI === 'true') throw new Error('promtool is not installed; CI installs it (.ci/run ensure_promtool)');
     console.warn('SKIPPED: promtool is not installed (apt-get install prometheus); /metrics was not linted');
     return { status: 0, problems: '' };
