@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return --
+   pg_stat_* rows are read untyped: the script prints whatever columns the server reports. */
 /**
  * PostgreSQL's work per task, table by table and index by index (issue 13): starts the
  * service (one process, both roles) on a database of your choosing, resets that database's
@@ -41,7 +43,9 @@ const log = (message: string) => process.stderr.write(`[pg-work] ${message}\n`);
 
 /** Statistics of the backends serving this database: their pids and summed CPU seconds now. */
 async function backendCpu(pool: Pool): Promise<Map<number, number>> {
-  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+  const { rows } = await pool.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+  );
   return new Map(rows.map(({ pid }) => [pid, readCpuSeconds(pid) ?? 0]));
 }
 
@@ -61,12 +65,16 @@ async function runTasks(pool: Pool, apiUrl: string, kb: string, count: number): 
     const response = await requestJson(`${apiUrl}/api/v1/tasks/batch`, { body, timeoutMs: 60_000 });
     if (response.status !== 201) throw new Error(`batch create answered ${response.status}`);
   });
-  await pollUntil(() => finished(pool, kb), (done) => done >= count, {
-    intervalMs: 250,
-    timeoutMs: 600_000,
-    what: `${count} tasks finished`,
-    describe: (done) => `${done} finished`,
-  });
+  await pollUntil(
+    () => finished(pool, kb),
+    (done) => done >= count,
+    {
+      intervalMs: 250,
+      timeoutMs: 600_000,
+      what: `${count} tasks finished`,
+      describe: (done) => `${done} finished`,
+    },
+  );
 }
 
 async function main(): Promise<void> {
@@ -111,7 +119,9 @@ async function main(): Promise<void> {
     const perTask = (value: number | string) => Math.round((Number(value) / n) * 1000) / 1000;
     let cpu = 0;
     for (const [pid, after] of cpuAfter) cpu += after - (cpuBefore.get(pid) ?? 0);
-    const { rows: [db] } = await pool.query(
+    const {
+      rows: [db],
+    } = await pool.query(
       `SELECT xact_commit, tup_inserted, tup_updated, tup_deleted, tup_fetched, tup_returned, active_time,
               pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS wal_bytes
          FROM pg_stat_database WHERE datname = current_database()`,
@@ -151,7 +161,8 @@ async function main(): Promise<void> {
         inserted: perTask(t.n_tup_ins),
         updated: perTask(t.n_tup_upd),
         hot_updated: perTask(t.n_tup_hot_upd),
-        hot_ratio: Number(t.n_tup_upd) === 0 ? null : Math.round((Number(t.n_tup_hot_upd) / Number(t.n_tup_upd)) * 100) / 100,
+        hot_ratio:
+          Number(t.n_tup_upd) === 0 ? null : Math.round((Number(t.n_tup_hot_upd) / Number(t.n_tup_upd)) * 100) / 100,
         deleted: perTask(t.n_tup_del),
         seq_scans: Number(t.seq_scan),
         seq_rows_read: perTask(t.seq_tup_read),
@@ -160,7 +171,11 @@ async function main(): Promise<void> {
       })),
       indexes: indexes
         .filter((i) => Number(i.idx_scan) > 0)
-        .map((i) => ({ index: i.indexrelname, scans: Number(i.idx_scan), rows_read_per_task: perTask(i.idx_tup_read) })),
+        .map((i) => ({
+          index: i.indexrelname,
+          scans: Number(i.idx_scan),
+          rows_read_per_task: perTask(i.idx_tup_read),
+        })),
       unused_indexes: indexes.filter((i) => Number(i.idx_scan) === 0).map((i) => i.indexrelname),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -172,7 +187,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
-  log(error.stack ?? error.message);
+main().catch((error: unknown) => {
+  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);
 });

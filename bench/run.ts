@@ -8,12 +8,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Pool } from 'pg';
+import { errorMessage } from '../src/common/errors/error-message';
 import { parseOptions, sizesFor, USAGE } from './lib/args';
-import { databaseUrl, DEFAULT_DATABASE_URL, dropDatabase, harnessPool, migrate, recreateDatabase } from './lib/database';
+import {
+  databaseUrl,
+  DEFAULT_DATABASE_URL,
+  dropDatabase,
+  harnessPool,
+  migrate,
+  recreateDatabase,
+} from './lib/database';
 import { num, ratio } from './lib/format';
 import { machineInfo, MachineInfo } from './lib/machine';
-import { killAllNow, stopAll } from './lib/processes';
 import { loadAverage } from './lib/proc';
+import { killAllNow, stopAll } from './lib/processes';
 import type { ProfileSummary } from './lib/profile';
 import { DEFAULT_REDIS_URL, deleteKeysWithPrefix, redisClient } from './lib/redis';
 import { renderReport, Section } from './lib/report';
@@ -58,34 +66,46 @@ const SCENARIOS: Scenario[] = [
 ];
 
 const started = Date.now();
-const log = (message: string) => process.stderr.write(`[bench +${Math.round((Date.now() - started) / 1000)}s] ${message}\n`);
+const log = (message: string) =>
+  process.stderr.write(`[bench +${Math.round((Date.now() - started) / 1000)}s] ${message}\n`);
 
 function assertPortFree(port: number): Promise<void> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
-    server.once('error', () => reject(new Error(`port ${port} is in use: another bench (or service) is running there`)));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort()));
+    server.once('error', () => {
+      reject(new Error(`port ${port} is in use: another bench (or service) is running there`));
+    });
+    server.listen(port, '127.0.0.1', () =>
+      server.close(() => {
+        resolvePort();
+      }),
+    );
   });
 }
 
 function profileSections(outcomes: Outcomes): Section[] {
   const sections: Section[] = [];
   const collect = (label: string, result: unknown) => {
-    const profiles = (result as { profiles?: Array<{ role: string } & ProfileSummary> } | undefined)?.profiles;
+    const profiles = (result as { profiles?: ({ role: string } & ProfileSummary)[] } | undefined)?.profiles;
     for (const p of profiles ?? []) {
       sections.push({
         title: `Where the time goes: ${label}, ${p.role} process (${num(p.busyMs)} ms busy of ${num(p.windowMs)} ms)`,
         rows: [
-          ...p.categories.slice(0, 14).map((c) => ({ metric: c.category, value: `${num(c.percent, 1)} %  (${num(c.ms)} ms)` })),
+          ...p.categories
+            .slice(0, 14)
+            .map((c) => ({ metric: c.category, value: `${num(c.percent, 1)} %  (${num(c.ms)} ms)` })),
           { metric: '— top self time —', value: '' },
-          ...p.top.slice(0, 15).map((f) => ({ metric: `${f.function} ${f.where}`.slice(0, 90), value: `${num(f.percent, 1)} %` })),
+          ...p.top
+            .slice(0, 15)
+            .map((f) => ({ metric: `${f.function} ${f.where}`.slice(0, 90), value: `${num(f.percent, 1)} %` })),
         ],
         notes: [`profile: ${p.file}`],
       });
     }
   };
   collect('e2e', outcomes.e2e?.data);
-  for (const [key, value] of Object.entries(outcomes['e2e-workers']?.data ?? {})) collect(`e2e ${key.replace('_', ' ')}`, value);
+  for (const [key, value] of Object.entries(outcomes['e2e-workers']?.data ?? {}))
+    collect(`e2e ${key.replace('_', ' ')}`, value);
   return sections;
 }
 
@@ -99,10 +119,11 @@ function serviceLogNotes(cluster: ServiceCluster | null): string[] {
 
 /** Our end-to-end throughput over each ceiling's, for every topology measured. */
 function ratios(outcomes: Outcomes): { rows: Section['rows']; data: Record<string, number | null> } {
-  const ours: Array<[string, number | null]> = [];
-  const tps = (d: unknown) => ((d as { tasks_per_sec?: number } | undefined)?.tasks_per_sec ?? null);
+  const ours: [string, number | null][] = [];
+  const tps = (d: unknown) => (d as { tasks_per_sec?: number } | undefined)?.tasks_per_sec ?? null;
   if (outcomes.e2e?.data) ours.push(['e2e (one process)', tps(outcomes.e2e.data)]);
-  for (const [key, value] of Object.entries(outcomes['e2e-workers']?.data ?? {})) ours.push([`e2e ${key.replace('_', ' ')}`, tps(value)]);
+  for (const [key, value] of Object.entries(outcomes['e2e-workers']?.data ?? {}))
+    ours.push([`e2e ${key.replace('_', ' ')}`, tps(value)]);
   const rows: Section['rows'] = [];
   const data: Record<string, number | null> = {};
   for (const ceiling of ['bullmq', 'pgboss', 'graphile'] as const) {
@@ -132,11 +153,18 @@ function httpRatios(outcomes: Outcomes): { rows: Section['rows']; data: Record<s
       value: `${ratio(data.live_interleaved)}  (${num(live.reqPerSec as number)} vs ${num(live.floor_interleaved_req_per_sec as number)} req/s)`,
     });
   }
-  for (const [name, label] of [['live', 'GET /health/live'], ['get', 'GET /api/v1/tasks/{id}'], ['post', 'POST /api/v1/tasks']] as const) {
+  for (const [name, label] of [
+    ['live', 'GET /health/live'],
+    ['get', 'GET /api/v1/tasks/{id}'],
+    ['post', 'POST /api/v1/tasks'],
+  ] as const) {
     const ours = reqPerSec(name);
     if (ours === null) continue;
     data[name] = round(ours / floor, 3);
-    rows.push({ metric: `${label} / the floor scenario`, value: `${ratio(data[name])}  (${num(ours)} vs ${num(floor)} req/s)` });
+    rows.push({
+      metric: `${label} / the floor scenario`,
+      value: `${ratio(data[name])}  (${num(ours)} vs ${num(floor)} req/s)`,
+    });
   }
   return { rows, data };
 }
@@ -173,14 +201,15 @@ async function main(): Promise<number> {
   const cleanup = () =>
     (cleaned ??= (async () => {
       rss.stop();
-      await cluster?.stop().catch((e: Error) => log(`stopping the service: ${e.message}`));
+      await cluster?.stop().catch((e: unknown) => log(`stopping the service: ${errorMessage(e)}`));
       await stopAll(5000);
       await pool?.end().catch(() => undefined);
       for (const db of createdDatabases) {
         if (opts.keepSeed && db === keptSeed) continue;
-        await dropDatabase(serverUrl, db).catch((e: Error) => log(`dropping ${db}: ${e.message}`));
+        await dropDatabase(serverUrl, db).catch((e: unknown) => log(`dropping ${db}: ${errorMessage(e)}`));
       }
-      for (const prefix of redisPrefixes) await deleteKeysWithPrefix(redis, prefix).catch((e: Error) => log(`clearing ${prefix}: ${e.message}`));
+      for (const prefix of redisPrefixes)
+        await deleteKeysWithPrefix(redis, prefix).catch((e: unknown) => log(`clearing ${prefix}: ${errorMessage(e)}`));
       redis.disconnect();
     })());
 
@@ -194,7 +223,7 @@ async function main(): Promise<number> {
       interrupted = true;
       log(`${signal}: stopping the service and cleaning up (send it again to force)`);
       void withDeadline(cleanup(), 60_000, 'cleanup')
-        .catch((e: Error) => log(e.message))
+        .catch((e: unknown) => log(errorMessage(e)))
         .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }
@@ -254,7 +283,11 @@ async function main(): Promise<number> {
       // After Ctrl-C the cleanup runs concurrently and exits the process; start nothing new.
       if (interrupted) break;
       if (!managed && !scenario.worksWithUrl) {
-        sections.push({ title: scenario.title, rows: [], notes: ['skipped: it starts its own service processes (not with --url)'] });
+        sections.push({
+          title: scenario.title,
+          rows: [],
+          notes: ['skipped: it starts its own service processes (not with --url)'],
+        });
         continue;
       }
       log(`▶ ${scenario.name}: ${scenario.title}`);
@@ -280,13 +313,15 @@ async function main(): Promise<number> {
     failures++;
     log(`setup failed: ${(error as Error).stack ?? String(error)}`);
   } finally {
-    await withDeadline(cleanup(), 120_000, 'cleanup').catch((e: Error) => log(e.message));
+    await withDeadline(cleanup(), 120_000, 'cleanup').catch((e: unknown) => log(errorMessage(e)));
   }
 
   const floorRatios = httpRatios(outcomes);
-  if (floorRatios.rows.length > 0) sections.push({ title: 'Ratios: HTTP / the bare node:http floor (same run)', rows: floorRatios.rows });
+  if (floorRatios.rows.length > 0)
+    sections.push({ title: 'Ratios: HTTP / the bare node:http floor (same run)', rows: floorRatios.rows });
   const ceilingRatios = ratios(outcomes);
-  if (ceilingRatios.rows.length > 0) sections.push({ title: 'Ratios: our end to end / each ceiling', rows: ceilingRatios.rows });
+  if (ceilingRatios.rows.length > 0)
+    sections.push({ title: 'Ratios: our end to end / each ceiling', rows: ceilingRatios.rows });
   sections.push(...profileSections(outcomes));
   const targets = opts.quick ? null : evaluateTargets(outcomes);
   const header = [
@@ -318,7 +353,10 @@ async function main(): Promise<number> {
   try {
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `bench-${json.date.replace(/[:.]/g, '-')}-${json.mode}.json`), `${JSON.stringify(json, null, 2)}\n`);
+    writeFileSync(
+      join(dir, `bench-${json.date.replace(/[:.]/g, '-')}-${json.mode}.json`),
+      `${JSON.stringify(json, null, 2)}\n`,
+    );
   } catch (error) {
     log(`could not save the results file: ${(error as Error).message}`);
   }
@@ -327,8 +365,8 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => process.exit(code),
-  (error: Error) => {
-    console.error(error.stack ?? error.message);
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     killAllNow();
     process.exit(1);
   },

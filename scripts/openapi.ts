@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { errorMessage } from '../src/common/errors/error-message';
 import { fetchLiveDocument } from './lib/live-openapi';
 import { renderApiMarkdown } from './lib/openapi-markdown';
 
@@ -39,7 +40,11 @@ async function main([command, target]: string[]): Promise<number> {
         const run = spawnSync(redocly, args, { stdio: 'inherit', env });
         if (run.status !== 0) return run.status ?? 1;
         // Redocly exits 0 on warnings; a clean document has none, so they fail the lint too.
-        const totals = (JSON.parse(spawnSync(redocly, [...args, '--format', 'json'], { env, encoding: 'utf8' }).stdout) as { totals: { warnings: number } }).totals;
+        const totals = (
+          JSON.parse(spawnSync(redocly, [...args, '--format', 'json'], { env, encoding: 'utf8' }).stdout) as {
+            totals: { warnings: number };
+          }
+        ).totals;
         if (totals.warnings > 0) console.error(`${totals.warnings} warning(s): the document must lint clean`);
         return totals.warnings > 0 ? 1 : 0;
       } finally {
@@ -53,8 +58,8 @@ async function main([command, target]: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (status) => process.exit(status),
-  (error: Error) => {
-    console.error(error.message);
+  (error: unknown) => {
+    console.error(errorMessage(error));
     process.exit(1);
   },
 );

@@ -19,7 +19,13 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({ isGlobal: true, cache: true, load: allConfigs, validate: validateEnvironment, ignoreEnvFile: true }),
+        ConfigModule.forRoot({
+          isGlobal: true,
+          cache: true,
+          load: allConfigs,
+          validate: validateEnvironment,
+          ignoreEnvFile: true,
+        }),
         PrismaModule,
         QueuesModule,
         MetricsModule,

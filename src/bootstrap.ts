@@ -6,11 +6,11 @@ import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationGate } from './auth/authentication-gate.service';
 import { browserAuthHook } from './auth/browser-auth.middleware';
-import { Role } from './common/security/roles';
-import { installBodyParsers, routeBodyLimits, toBytes } from './common/security/body-limits';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { installBodyParsers, routeBodyLimits, toBytes } from './common/security/body-limits';
 import { corsOptions, installSecurityHeaders, SECURITY_HEADERS } from './common/security/http-hardening';
 import { refuseHostileUrl } from './common/security/input-limits';
+import { Role } from './common/security/roles';
 import { appConfig, AllConfig, httpConfig } from './config/app.config';
 import { HttpMetricsRecorder } from './metrics/http-metrics.recorder';
 import { createOpenApiDocument } from './openapi/openapi-document';
@@ -53,7 +53,10 @@ export async function createHttpApp(
   options: { logger: LoggerService | LogLevel[]; abortOnError?: boolean },
 ): Promise<NestFastifyApplication> {
   const errors = new AllExceptionsFilter();
-  const app = await NestFactory.create<NestFastifyApplication>(module, createHttpAdapter(errors), { ...options, bodyParser: false });
+  const app = await NestFactory.create<NestFastifyApplication>(module, createHttpAdapter(errors), {
+    ...options,
+    bodyParser: false,
+  });
   const config = app.get<ConfigService<AllConfig, true>>(ConfigService);
   const http = config.getOrThrow('http', { infer: true });
   const auth = config.getOrThrow('auth', { infer: true });
@@ -63,14 +66,19 @@ export async function createHttpApp(
   const cors = corsOptions(http.corsOrigins);
   if (cors) app.enableCors(cors);
   installBodyParsers(fastify, routeBodyLimits(config.getOrThrow('app', { infer: true })), http.maxJsonDepth);
-  fastify.addHook('onRequest', refuseHostileUrl(http.maxJsonDepth, (reply, error) => errors.send(reply, error)));
+  fastify.addHook(
+    'onRequest',
+    refuseHostileUrl(http.maxJsonDepth, (reply, error) => {
+      errors.send(reply, error);
+    }),
+  );
   app.get(HttpMetricsRecorder).install(fastify);
 
   const gate = app.get(AuthenticationGate);
-  const pages: Array<[string, Role]> = [
+  const pages: [string, Role][] = [
     ['/admin/queues', Role.Admin],
     ['/dashboard', Role.Read],
-    ...(auth.docsRequireAuth ? (['/docs', '/docs-json'].map((path) => [path, Role.Read]) as Array<[string, Role]>) : []),
+    ...(auth.docsRequireAuth ? (['/docs', '/docs-json'].map((path) => [path, Role.Read]) as [string, Role][]) : []),
   ];
   browserAuthHook(fastify, gate, errors, pages);
   app.enableShutdownHooks();

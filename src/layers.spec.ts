@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
  * folders never form a cycle. The files directly in src/ (entry point, role modules) sit
  * above every layer. Plain text parsing of import statements: no package needed.
  */
-const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
+const LAYERS: readonly { name: string; folders: readonly string[] }[] = [
   { name: 'HTTP pages and documents', folders: ['openapi', 'admin', 'dashboard'] },
   { name: 'HTTP authentication and rate limits', folders: ['auth'] },
   { name: 'API use cases and the worker lifecycle', folders: ['events', 'stats', 'workers'] },
@@ -25,7 +25,7 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
  * Imports that still run against the layers, each with the reason. An entry that no longer
  * occurs fails the test, so the list only shrinks.
  */
-const KNOWN_EXCEPTIONS: ReadonlyArray<{ from: string; to: string; why: string }> = [
+const KNOWN_EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
   {
     from: 'webhooks/webhook-delivery.repository.ts',
     to: 'task-engine/task-rows.ts',
@@ -55,10 +55,12 @@ const KNOWN_EXCEPTIONS: ReadonlyArray<{ from: string; to: string; why: string }>
 
 /** What only HTTP uses: a worker-role module must not reach any of it through its imports. */
 const HTTP_FOLDERS = ['auth', 'admin', 'dashboard', 'openapi'];
-const HTTP_FILE = /\.(controller|guard|interceptor|middleware|filter|pipe)\.ts$|presenter\.service\.ts$|^(api\.module|bootstrap)\.ts$/;
+const HTTP_FILE =
+  /\.(controller|guard|interceptor|middleware|filter|pipe)\.ts$|presenter\.service\.ts$|^(api\.module|bootstrap)\.ts$/;
 
 const SRC = __dirname;
-const IMPORT = /^\s*(?:import|export)\s(?:[^'";]*?\sfrom\s)?['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/gm;
+const IMPORT =
+  /^\s*(?:import|export)\s(?:[^'";]*?\sfrom\s)?['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/gm;
 
 interface SourceFile {
   path: string;
@@ -113,14 +115,19 @@ const crossings = sources.flatMap((file) =>
 describe('import layers (STYLE.md)', () => {
   it('places every folder of src/ in exactly one layer', () => {
     const folders = new Set(sources.map((f) => folderOf(f.path)).filter((f): f is string => f !== null));
-    const unplaced = [...folders].filter((folder) => LAYERS.filter((layer) => layer.folders.includes(folder)).length !== 1);
+    const unplaced = [...folders].filter(
+      (folder) => LAYERS.filter((layer) => layer.folders.includes(folder)).length !== 1,
+    );
     expect(unplaced).toEqual([]);
   });
 
   it('has no import from a folder to one in the same or a higher layer', () => {
     const against = crossings
       .filter(({ from, to }) => layerOf(folderOf(to)!) <= layerOf(folderOf(from)!) && !isException(from, to))
-      .map(({ from, to }) => `${from} → ${to} (${LAYERS[layerOf(folderOf(from)!)].name} → ${LAYERS[layerOf(folderOf(to)!)].name})`);
+      .map(
+        ({ from, to }) =>
+          `${from} → ${to} (${LAYERS[layerOf(folderOf(from)!)].name} → ${LAYERS[layerOf(folderOf(to)!)].name})`,
+      );
     expect(against).toEqual([]);
   });
 
@@ -140,7 +147,9 @@ describe('import layers (STYLE.md)', () => {
 
   it('keeps HTTP code out of what the worker role loads', () => {
     const reached = closure('worker.module.ts');
-    const http = [...reached].filter((path) => HTTP_FOLDERS.includes(folderOf(path) ?? '') || HTTP_FILE.test(path.split('/').pop()!));
+    const http = [...reached].filter(
+      (path) => HTTP_FOLDERS.includes(folderOf(path) ?? '') || HTTP_FILE.test(path.split('/').pop()!),
+    );
     expect(http).toEqual([]);
     // The checks above only mean something if the walk followed the worker's imports.
     expect(reached).toContain('workers/task-lifecycle.ts');

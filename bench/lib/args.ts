@@ -49,10 +49,16 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   let only: ScenarioName[] | null = null;
   if (values.only) {
     only = [];
-    for (const name of values.only.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const name of values.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       if (SCENARIO_GROUPS[name]) only.push(...SCENARIO_GROUPS[name]);
       else if ((SCENARIO_NAMES as readonly string[]).includes(name)) only.push(name as ScenarioName);
-      else throw new Error(`unknown scenario "${name}"; known: ${SCENARIO_NAMES.join(', ')} (groups: ${Object.keys(SCENARIO_GROUPS).join(', ')})`);
+      else
+        throw new Error(
+          `unknown scenario "${name}"; known: ${SCENARIO_NAMES.join(', ')} (groups: ${Object.keys(SCENARIO_GROUPS).join(', ')})`,
+        );
     }
   }
   const env: Record<string, string> = {};
@@ -61,7 +67,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     if (eq <= 0) throw new Error(`--env expects KEY=VALUE, got "${pair}"`);
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  if (values.url && !/^https?:\/\//.test(values.url)) throw new Error(`--url must be an http(s) URL, got "${values.url}"`);
+  if (values.url && !/^https?:\/\//.test(values.url))
+    throw new Error(`--url must be an http(s) URL, got "${values.url}"`);
   return {
     quick: values.quick ?? false,
     only,

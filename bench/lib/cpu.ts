@@ -9,7 +9,7 @@ export interface CpuSnapshot {
   harness: number;
 }
 
-export function cpuSnapshot(service: Array<{ role: string; pid: number }>, redisPid: number | null): CpuSnapshot {
+export function cpuSnapshot(service: { role: string; pid: number }[], redisPid: number | null): CpuSnapshot {
   const byRole: Record<string, number> = {};
   for (const { role, pid } of service) byRole[role] = (byRole[role] ?? 0) + (readCpuSeconds(pid) ?? 0);
   const own = process.cpuUsage();
@@ -26,7 +26,8 @@ export function cpuSnapshot(service: Array<{ role: string; pid: number }>, redis
 export function cpuPerUnit(before: CpuSnapshot, after: CpuSnapshot, units: number): Record<string, number | null> {
   const per = (a: number, b: number) => round(((b - a) * 1000) / Math.max(units, 1), 3);
   const out: Record<string, number | null> = {};
-  for (const role of Object.keys(after.service)) out[`service_${role}`] = per(before.service[role] ?? 0, after.service[role]);
+  for (const role of Object.keys(after.service))
+    out[`service_${role}`] = per(before.service[role] ?? 0, after.service[role]);
   out.postgres = per(before.postgres, after.postgres);
   out.redis = per(before.redis, after.redis);
   out.harness = per(before.harness, after.harness);

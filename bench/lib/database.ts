@@ -29,7 +29,10 @@ async function withAdmin<T>(base: string, work: (client: Client) => Promise<T>):
 }
 
 export async function databaseExists(base: string, database: string): Promise<boolean> {
-  return withAdmin(base, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1);
+  return withAdmin(
+    base,
+    async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1,
+  );
 }
 
 /** Drops the database, disconnecting whoever is still in it (a service we killed may linger a moment). */
@@ -80,7 +83,12 @@ export async function migrate(rootDir: string, url: string, timeoutMs: number): 
 
 /** A small pool for the harness's own queries (polling counts, seeding, percentiles). */
 export function harnessPool(url: string): Pool {
-  return new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000, application_name: 'task-manager-bench' });
+  return new Pool({
+    connectionString: url,
+    max: 4,
+    connectionTimeoutMillis: 5000,
+    application_name: 'task-manager-bench',
+  });
 }
 
 export async function serverVersion(url: string): Promise<string> {

@@ -11,7 +11,8 @@ export function ms(value: number | null | undefined): string {
 }
 
 export function pair(a: number | null | undefined, b: number | null | undefined, unit = 'ms'): string {
-  const f = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : num(v, v < 10 ? 2 : 1));
+  const f = (v: number | null | undefined) =>
+    v === null || v === undefined || !Number.isFinite(v) ? '—' : num(v, v < 10 ? 2 : 1);
   return `${f(a)} / ${f(b)} ${unit}`;
 }
 

@@ -8,7 +8,10 @@ export interface JsonResponse<T> {
 }
 
 /** One JSON request with a timeout; the body is parsed whatever the status, for error reports. */
-export async function requestJson<T>(url: string, init: { method?: string; body?: unknown; timeoutMs?: number } = {}): Promise<JsonResponse<T>> {
+export async function requestJson<T>(
+  url: string,
+  init: { method?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<JsonResponse<T>> {
   const started = nowMs();
   const response = await fetch(url, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
@@ -79,7 +82,9 @@ export async function runPaced(options: {
             latencies.push(nowMs() - t0);
           } else fail(`HTTP ${status}`);
         })
-        .catch((error: Error) => fail(error.name === 'TimeoutError' ? 'timeout' : error.message))
+        .catch((error: unknown) => {
+          fail(error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : String(error));
+        })
         .finally(() => pending.delete(request));
       pending.add(request);
     }

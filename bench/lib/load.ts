@@ -51,7 +51,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     instance.stop();
     throw error;
   }
-  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count]));
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count]),
+  );
   const ok = result['2xx'];
   return {
     connections: spec.connections,

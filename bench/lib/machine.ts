@@ -22,7 +22,9 @@ export interface MachineInfo {
 
 function packageVersion(rootDir: string, name: string): string {
   try {
-    return (JSON.parse(readFileSync(join(rootDir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(join(rootDir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return 'not installed';
   }
@@ -31,7 +33,11 @@ function packageVersion(rootDir: string, name: string): string {
 function gitDescription(rootDir: string): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: rootDir, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'prisma'], { cwd: rootDir, encoding: 'utf8' }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'src', 'prisma'], {
+        cwd: rootDir,
+        encoding: 'utf8',
+      }).trim() !== '';
     return dirty ? `${commit} + uncommitted changes in src/ or prisma/` : commit;
   } catch {
     return 'not a git checkout';
@@ -57,7 +63,9 @@ export async function machineInfo(rootDir: string, databaseUrl: string, redis: R
     postgresql: await serverVersion(databaseUrl),
     redis: await redisVersion(redis),
     packages: Object.fromEntries(
-      ['@nestjs/core', '@prisma/client', 'bullmq', 'ioredis', 'pg', 'autocannon', 'pg-boss', 'graphile-worker'].map((p) => [p, packageVersion(rootDir, p)]),
+      ['@nestjs/core', '@prisma/client', 'bullmq', 'ioredis', 'pg', 'autocannon', 'pg-boss', 'graphile-worker'].map(
+        (p) => [p, packageVersion(rootDir, p)],
+      ),
     ),
     git: gitDescription(rootDir),
     load_average_at_start: loadAverage(),

@@ -54,7 +54,11 @@ export class ManagedProcess {
 
   constructor(options: SpawnOptions) {
     this.name = options.name;
-    this.child = spawn(options.command, options.args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const collect = (chunk: Buffer) => {
       this.output.push(chunk);
       if (options.echo) process.stderr.write(`[${this.name}] ${chunk.toString('utf8')}`);

@@ -10,7 +10,7 @@ interface Frame {
 }
 
 interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: Frame; children?: number[] }>;
+  nodes: { id: number; callFrame: Frame; children?: number[] }[];
   startTime: number;
   endTime: number;
   samples: number[];
@@ -26,9 +26,9 @@ export interface ProfileSummary {
   windowMs: number;
   busyMs: number;
   /** Busy time by area, in ms and % of busy time, largest first. */
-  categories: Array<{ category: string; ms: number; percent: number }>;
+  categories: { category: string; ms: number; percent: number }[];
   /** Functions with the most self time, in ms and % of busy time. */
-  top: Array<{ function: string; where: string; category: string; ms: number; percent: number }>;
+  top: { function: string; where: string; category: string; ms: number; percent: number }[];
 }
 
 /**
@@ -36,12 +36,21 @@ export interface ProfileSummary {
  * the first match wins, so the generated Prisma client counts as Prisma, not as our code.
  * The only WebAssembly in the service is Prisma's query compiler, so wasm:// frames are Prisma's.
  */
-const CATEGORY_RULES: Array<[RegExp, string]> = [
+const CATEGORY_RULES: [RegExp, string][] = [
   [/\/(@prisma|prisma)\/|\/generated\/prisma\/|^wasm:\/\//, 'Prisma (client, query compiler, adapter)'],
-  [/\/node_modules\/(pg|pg-protocol|pg-pool|pg-types|pgpass|postgres-[a-z-]+)\//, 'pg driver (socket writes, protocol, rows)'],
+  [
+    /\/node_modules\/(pg|pg-protocol|pg-pool|pg-types|pgpass|postgres-[a-z-]+)\//,
+    'pg driver (socket writes, protocol, rows)',
+  ],
   [/\/node_modules\/bullmq\//, 'BullMQ'],
-  [/\/node_modules\/(ioredis|redis-parser|@ioredis|denque|cluster-key-slot|standard-as-callback)\//, 'ioredis (Redis protocol)'],
-  [/\/node_modules\/(class-validator|class-transformer|validator|libphonenumber-js)\//, 'validation (class-validator/-transformer)'],
+  [
+    /\/node_modules\/(ioredis|redis-parser|@ioredis|denque|cluster-key-slot|standard-as-callback)\//,
+    'ioredis (Redis protocol)',
+  ],
+  [
+    /\/node_modules\/(class-validator|class-transformer|validator|libphonenumber-js)\//,
+    'validation (class-validator/-transformer)',
+  ],
   [/\/node_modules\/(@nestjs|rxjs|reflect-metadata)\//, 'Nest pipeline (+ rxjs)'],
   [
     /\/node_modules\/(fastify|@fastify|find-my-way|avvio|light-my-request|fast-querystring|fast-json-stringify|fast-decode-uri-component|toad-cache|abstract-logging|process-warning|rfdc|secure-json-parse|ret|safe-regex2|fastq|reusify)\//,
@@ -129,7 +138,11 @@ export function summarizeProfile(file: string, fromMicros: number, toMicros: num
     windowMicros += micros;
     byCategory.set(category, (byCategory.get(category) ?? 0) + micros);
     const name = frame.functionName || '(anonymous)';
-    const where = frame.url ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}` : caller ? `native, called from ${shortUrl(caller)}` : '';
+    const where = frame.url
+      ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}`
+      : caller
+        ? `native, called from ${shortUrl(caller)}`
+        : '';
     const key = `${name}@${where}`;
     const entry = byFunction.get(key) ?? { function: name, where, category, micros: 0 };
     entry.micros += micros;
@@ -152,7 +165,13 @@ export function summarizeProfile(file: string, fromMicros: number, toMicros: num
       .filter((f) => f.category !== 'idle')
       .sort((a, b) => b.micros - a.micros)
       .slice(0, topN)
-      .map((f) => ({ function: f.function, where: f.where, category: f.category, ms: round(f.micros / 1000, 0) ?? 0, percent: pct(f.micros) })),
+      .map((f) => ({
+        function: f.function,
+        where: f.where,
+        category: f.category,
+        ms: round(f.micros / 1000, 0) ?? 0,
+        percent: pct(f.micros),
+      })),
   };
 }
 

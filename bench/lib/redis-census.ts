@@ -11,7 +11,7 @@ export interface RedisCensus {
   /** Commands BullMQ's Lua scripts ran inside Redis per task (no round trip, but Redis CPU). */
   lua_commands_per_task: number | null;
   /** The commands sent, per task, most frequent first; EVALSHA labelled with the BullMQ scripts it can be. */
-  sent: Array<{ command: string; per_task: number | null }>;
+  sent: { command: string; per_task: number | null }[];
 }
 
 /**
@@ -74,7 +74,8 @@ export async function redisCensus(redisUrl: string, prefix: string, work: () => 
     base.disconnect();
   }
   const failure = monitorError as Error | null;
-  if (failure) throw new Error(`Redis census (MONITOR) failed: ${failure.message}; is another service using this Redis?`);
+  if (failure)
+    throw new Error(`Redis census (MONITOR) failed: ${failure.message}; is another service using this Redis?`);
   const per = (n: number) => round(n / Math.max(tasks, 1), 2);
   return {
     tasks,

@@ -1,5 +1,5 @@
-import type { TargetResult } from './targets';
 import type { ReportRow } from '../scenarios/types';
+import type { TargetResult } from './targets';
 
 export interface Section {
   title: string;

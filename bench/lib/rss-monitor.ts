@@ -29,10 +29,15 @@ export class RssMonitor {
   private phase = 'idle';
   private readonly started = Date.now();
 
-  constructor(private readonly targets: () => Array<{ role: string; pid: number }>, private readonly intervalMs = 500) {}
+  constructor(
+    private readonly targets: () => { role: string; pid: number }[],
+    private readonly intervalMs = 500,
+  ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer = setInterval(() => {
+      this.sample();
+    }, this.intervalMs);
     this.timer.unref();
   }
 
@@ -54,7 +59,7 @@ export class RssMonitor {
   }
 
   /** RSS of each service process right now (a sample is also recorded under the current phase). */
-  now(): Array<{ role: string; mb: number }> {
+  now(): { role: string; mb: number }[] {
     return this.targets().flatMap(({ role, pid }) => {
       const mb = readRssMb(pid);
       return mb === null ? [] : [{ role, mb: round(mb, 1) ?? mb }];

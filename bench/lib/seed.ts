@@ -20,7 +20,12 @@ const CHUNK = 100_000;
  *   queue waits of milliseconds to seconds, run times of 50 ms to 20 s.
  * `setseed` makes a given size reproducible.
  */
-export async function seedTasks(pool: Pool, first: number, count: number, onProgress: (done: number) => void): Promise<void> {
+export async function seedTasks(
+  pool: Pool,
+  first: number,
+  count: number,
+  onProgress: (done: number) => void,
+): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query("SET statement_timeout = '10min'");
@@ -106,7 +111,10 @@ export async function taskCount(pool: Pool): Promise<number> {
 }
 
 /** The biggest kb and a median-sized one (by task count): the worst and the typical tenant. */
-export async function pickKbs(pool: Pool, pattern: string): Promise<{ hot: { id: string; tasks: number }; typical: { id: string; tasks: number } }> {
+export async function pickKbs(
+  pool: Pool,
+  pattern: string,
+): Promise<{ hot: { id: string; tasks: number }; typical: { id: string; tasks: number } }> {
   const { rows } = await pool.query<{ kb_id: string; n: string }>(
     'SELECT kb_id, count(*) AS n FROM tasks WHERE kb_id LIKE $1 GROUP BY kb_id ORDER BY count(*) DESC, kb_id',
     [pattern],

@@ -104,7 +104,7 @@ export class ServiceCluster {
     return { count: taken.reduce((sum, t) => sum + t.count, 0), lines: taken.flatMap((t) => t.lines) };
   }
 
-  pids(): Array<{ role: Role; pid: number }> {
+  pids(): { role: Role; pid: number }[] {
     return this.members.filter((m) => m.process.running).map((m) => ({ role: m.role, pid: m.process.pid }));
   }
 
@@ -113,13 +113,23 @@ export class ServiceCluster {
    * database, profiling and extra variables) and every process is alive. Returns whether
    * it (re)started processes, i.e. whether they are cold.
    */
-  async ensure(topology: Topology, options: { profileDir?: string | null; env?: Record<string, string> } = {}): Promise<boolean> {
-    const signature = JSON.stringify({ topology, db: this.settings.databaseUrl, profile: options.profileDir ?? null, env: options.env ?? {} });
+  async ensure(
+    topology: Topology,
+    options: { profileDir?: string | null; env?: Record<string, string> } = {},
+  ): Promise<boolean> {
+    const signature = JSON.stringify({
+      topology,
+      db: this.settings.databaseUrl,
+      profile: options.profileDir ?? null,
+      env: options.env ?? {},
+    });
     if (signature === this.signature && this.members.every((m) => m.process.running)) return false;
     await this.stop();
     this.profileDir = options.profileDir ?? null;
     const roles: Role[] =
-      topology.kind === 'split' ? ['api', ...Array.from({ length: topology.workers }, (): Role => 'worker')] : [topology.kind];
+      topology.kind === 'split'
+        ? ['api', ...Array.from({ length: topology.workers }, (): Role => 'worker')]
+        : [topology.kind];
     this.members = roles.map((role, i) => ({ role, process: this.spawn(role, i, options.env ?? {}) }));
     this.topology = topology;
     this.signature = signature;
@@ -145,7 +155,9 @@ export class ServiceCluster {
   }
 
   private spawn(role: Role, index: number, env: Record<string, string>): ManagedProcess {
-    const profiling = this.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--import=${EXIT_NORMALLY_ON_SIGTERM}`] : [];
+    const profiling = this.profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--import=${EXIT_NORMALLY_ON_SIGTERM}`]
+      : [];
     return new ManagedProcess({
       name: role === 'worker' ? `worker-${index}` : role,
       command: process.execPath,
@@ -199,6 +211,8 @@ export class ServiceCluster {
       }
       await sleep(250);
     }
-    throw new DeadlineError(`service (${describeTopology(topology)}) not ready within ${this.settings.startTimeoutMs / 1000} s: ${last}`);
+    throw new DeadlineError(
+      `service (${describeTopology(topology)}) not ready within ${this.settings.startTimeoutMs / 1000} s: ${last}`,
+    );
   }
 }

@@ -34,5 +34,8 @@ export function round(value: number | null | undefined, digits = 1): number | nu
 }
 
 export function median(values: readonly number[]): number | null {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }

@@ -13,7 +13,7 @@ export interface TargetResult {
 }
 
 /** Reads a nested number out of scenario data: get(o, 'latencyMs', 'p99'). */
-function get(data: Record<string, unknown> | undefined, ...path: Array<string | number>): number | null {
+function get(data: Record<string, unknown> | undefined, ...path: (string | number)[]): number | null {
   let cur: unknown = data;
   for (const key of path) {
     if (cur === null || typeof cur !== 'object') return null;
@@ -47,7 +47,8 @@ const toFloor = (o: Outcomes, scenario: string) => {
 
 /** The last list/stats size, only when it is the 1M rows the targets speak of. */
 function atMillion(o: Outcomes, key: string, field: 'p99'): number | null {
-  const sizes = data(o, 'list-stats')?.sizes as Array<{ tasks: number; loads: Record<string, { latencyMs: Record<string, number | null> }> }> | undefined;
+  const sizes = data(o, 'list-stats')?.sizes as
+    { tasks: number; loads: Record<string, { latencyMs: Record<string, number | null> }> }[] | undefined;
   const last = sizes?.[sizes.length - 1];
   if (!last || last.tasks < 1_000_000) return null;
   return last.loads[key]?.latencyMs[field] ?? null;
@@ -55,21 +56,57 @@ function atMillion(o: Outcomes, key: string, field: 'p99'): number | null {
 
 function growthAtMillion(o: Outcomes, key: string): number | null {
   const d = data(o, 'list-stats');
-  const sizes = d?.sizes as Array<{ tasks: number }> | undefined;
+  const sizes = d?.sizes as { tasks: number }[] | undefined;
   if (!sizes || sizes[sizes.length - 1].tasks < 1_000_000) return null;
-  const mean = (d?.growth as Record<string, { mean: Array<number | null> }> | undefined)?.[key]?.mean;
+  const mean = (d?.growth as Record<string, { mean: (number | null)[] }> | undefined)?.[key]?.mean;
   return mean?.[mean.length - 1] ?? null;
 }
 
 /** Issue 5's targets and issue 13's ratios to the floor, each read from the run's data. */
 const TARGETS: Target[] = [
-  { label: 'end to end ≥ 2,500 tasks/s', unit: 'tasks/s', kind: 'min', threshold: 2500, value: (o) => get(data(o, 'e2e'), 'tasks_per_sec') },
+  {
+    label: 'end to end ≥ 2,500 tasks/s',
+    unit: 'tasks/s',
+    kind: 'min',
+    threshold: 2500,
+    value: (o) => get(data(o, 'e2e'), 'tasks_per_sec'),
+  },
   { label: 'end to end ≥ 2× pg-boss', unit: '×', kind: 'min', threshold: 2, value: (o) => ratioTo(o, 'pgboss') },
-  { label: 'end to end ≥ 2× graphile-worker', unit: '×', kind: 'min', threshold: 2, value: (o) => ratioTo(o, 'graphile') },
-  { label: 'POST ≥ 3,000 req/s', unit: 'req/s', kind: 'min', threshold: 3000, value: (o) => get(data(o, 'post'), 'reqPerSec') },
-  { label: 'POST p99 < 25 ms', unit: 'ms', kind: 'below', threshold: 25, value: (o) => get(data(o, 'post'), 'latencyMs', 'p99') },
-  { label: 'batch ≥ 20,000 tasks/s', unit: 'tasks/s', kind: 'min', threshold: 20000, value: (o) => get(data(o, 'batch'), 'tasks_per_sec') },
-  { label: 'queue latency p99 < 20 ms at 200/s', unit: 'ms', kind: 'below', threshold: 20, value: (o) => get(data(o, 'latency'), 'queueP99') },
+  {
+    label: 'end to end ≥ 2× graphile-worker',
+    unit: '×',
+    kind: 'min',
+    threshold: 2,
+    value: (o) => ratioTo(o, 'graphile'),
+  },
+  {
+    label: 'POST ≥ 3,000 req/s',
+    unit: 'req/s',
+    kind: 'min',
+    threshold: 3000,
+    value: (o) => get(data(o, 'post'), 'reqPerSec'),
+  },
+  {
+    label: 'POST p99 < 25 ms',
+    unit: 'ms',
+    kind: 'below',
+    threshold: 25,
+    value: (o) => get(data(o, 'post'), 'latencyMs', 'p99'),
+  },
+  {
+    label: 'batch ≥ 20,000 tasks/s',
+    unit: 'tasks/s',
+    kind: 'min',
+    threshold: 20000,
+    value: (o) => get(data(o, 'batch'), 'tasks_per_sec'),
+  },
+  {
+    label: 'queue latency p99 < 20 ms at 200/s',
+    unit: 'ms',
+    kind: 'below',
+    threshold: 20,
+    value: (o) => get(data(o, 'latency'), 'queueP99'),
+  },
   {
     label: 'GET /health/live ≥ 0.15× bare node:http (interleaved)',
     unit: '×',
@@ -77,14 +114,62 @@ const TARGETS: Target[] = [
     threshold: 0.15,
     value: (o) => get(data(o, 'live'), 'ratio_to_floor_interleaved') ?? toFloor(o, 'live'),
   },
-  { label: 'GET /tasks/{id} ≥ 0.10× bare node:http', unit: '×', kind: 'min', threshold: 0.1, value: (o) => toFloor(o, 'get') },
-  { label: 'POST /tasks ≥ 0.06× bare node:http', unit: '×', kind: 'min', threshold: 0.06, value: (o) => toFloor(o, 'post') },
-  { label: 'GET p99 < 5 ms', unit: 'ms', kind: 'below', threshold: 5, value: (o) => get(data(o, 'get'), 'latencyMs', 'p99') },
-  { label: 'list p99 < 20 ms at 1M (biggest kb)', unit: 'ms', kind: 'below', threshold: 20, value: (o) => atMillion(o, 'list_hot', 'p99') },
-  { label: 'stats p99 < 20 ms at 1M (biggest kb)', unit: 'ms', kind: 'below', threshold: 20, value: (o) => atMillion(o, 'stats_hot', 'p99') },
-  { label: 'list at 1M ≤ 2× its 10k time (mean, biggest kb)', unit: '×', kind: 'atMost', threshold: 2, value: (o) => growthAtMillion(o, 'list_hot') },
-  { label: 'stats at 1M ≤ 2× its 10k time (mean, biggest kb)', unit: '×', kind: 'atMost', threshold: 2, value: (o) => growthAtMillion(o, 'stats_hot') },
-  { label: 'RSS < 300 MB (max of the steady run)', unit: 'MB', kind: 'below', threshold: 300, value: (o) => get(data(o, 'steady'), 'rss_max_mb') },
+  {
+    label: 'GET /tasks/{id} ≥ 0.10× bare node:http',
+    unit: '×',
+    kind: 'min',
+    threshold: 0.1,
+    value: (o) => toFloor(o, 'get'),
+  },
+  {
+    label: 'POST /tasks ≥ 0.06× bare node:http',
+    unit: '×',
+    kind: 'min',
+    threshold: 0.06,
+    value: (o) => toFloor(o, 'post'),
+  },
+  {
+    label: 'GET p99 < 5 ms',
+    unit: 'ms',
+    kind: 'below',
+    threshold: 5,
+    value: (o) => get(data(o, 'get'), 'latencyMs', 'p99'),
+  },
+  {
+    label: 'list p99 < 20 ms at 1M (biggest kb)',
+    unit: 'ms',
+    kind: 'below',
+    threshold: 20,
+    value: (o) => atMillion(o, 'list_hot', 'p99'),
+  },
+  {
+    label: 'stats p99 < 20 ms at 1M (biggest kb)',
+    unit: 'ms',
+    kind: 'below',
+    threshold: 20,
+    value: (o) => atMillion(o, 'stats_hot', 'p99'),
+  },
+  {
+    label: 'list at 1M ≤ 2× its 10k time (mean, biggest kb)',
+    unit: '×',
+    kind: 'atMost',
+    threshold: 2,
+    value: (o) => growthAtMillion(o, 'list_hot'),
+  },
+  {
+    label: 'stats at 1M ≤ 2× its 10k time (mean, biggest kb)',
+    unit: '×',
+    kind: 'atMost',
+    threshold: 2,
+    value: (o) => growthAtMillion(o, 'stats_hot'),
+  },
+  {
+    label: 'RSS < 300 MB (max of the steady run)',
+    unit: 'MB',
+    kind: 'below',
+    threshold: 300,
+    value: (o) => get(data(o, 'steady'), 'rss_max_mb'),
+  },
   {
     // "Flat" as the steady scenario judges it: the median RSS of the last tenth of the run is
     // not more than max(20 MB, 10 %) above that of the first tenth. The value is the growth.
@@ -93,7 +178,8 @@ const TARGETS: Target[] = [
     kind: 'flat',
     threshold: 0,
     value: (o) => {
-      const growth = data(o, 'steady')?.rss_growth as Array<{ firstMb: number | null; lastMb: number | null; grew: boolean | null }> | undefined;
+      const growth = data(o, 'steady')?.rss_growth as
+        { firstMb: number | null; lastMb: number | null; grew: boolean | null }[] | undefined;
       const judged = (growth ?? []).filter((g) => g.grew !== null && g.firstMb !== null && g.lastMb !== null);
       if (judged.length === 0) return null;
       const worst = judged.reduce((a, b) => (b.lastMb! - b.firstMb! > a.lastMb! - a.firstMb! ? b : a));
@@ -115,9 +201,15 @@ export function evaluateTargets(outcomes: Outcomes): TargetResult[] {
     if (value === null) return { target: t.label, value: '—', status: 'not measured', by: '' };
     if (t.kind === 'flat') {
       const grew = value > 0;
-      return { target: t.label, value: grew ? `+${show(value, t.unit)}` : 'flat', status: grew ? 'missed' : 'met', by: grew ? `grew ${show(value, t.unit)}` : 'no growth' };
+      return {
+        target: t.label,
+        value: grew ? `+${show(value, t.unit)}` : 'flat',
+        status: grew ? 'missed' : 'met',
+        by: grew ? `grew ${show(value, t.unit)}` : 'no growth',
+      };
     }
-    const met = t.kind === 'min' ? value >= t.threshold : t.kind === 'atMost' ? value <= t.threshold : value < t.threshold;
+    const met =
+      t.kind === 'min' ? value >= t.threshold : t.kind === 'atMost' ? value <= t.threshold : value < t.threshold;
     const by =
       t.kind === 'min'
         ? met

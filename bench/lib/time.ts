@@ -16,7 +16,9 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, what: string
     return await Promise.race([
       work,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+        timer = setTimeout(() => {
+          reject(new DeadlineError(`${what} did not finish within ${Math.round(ms / 1000)} s`));
+        }, ms);
       }),
     ]);
   } finally {

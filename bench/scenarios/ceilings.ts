@@ -51,7 +51,12 @@ async function bullmqCeiling(ctx: BenchContext): Promise<CeilingResult> {
   const prefix = `${ctx.queuePrefix}-raw`;
   ctx.redisPrefixes.add(prefix);
   const url = new URL(ctx.redisUrl);
-  const connection = { host: url.hostname, port: Number(url.port || 6379), db: Number(url.pathname.slice(1) || 0), maxRetriesPerRequest: null };
+  const connection = {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    db: Number(url.pathname.slice(1) || 0),
+    maxRetriesPerRequest: null,
+  };
   const queue = new Queue('noop', { connection, prefix });
   const done = signal();
   let completed = 0;
@@ -63,7 +68,13 @@ async function bullmqCeiling(ctx: BenchContext): Promise<CeilingResult> {
     await worker.waitUntilReady();
     const started = Date.now();
     await inParallel(chunks(jobs), 2, async (size) => {
-      await queue.addBulk(Array.from({ length: size }, () => ({ name: 'noop', data: {}, opts: { removeOnComplete: true, removeOnFail: true } })));
+      await queue.addBulk(
+        Array.from({ length: size }, () => ({
+          name: 'noop',
+          data: {},
+          opts: { removeOnComplete: true, removeOnFail: true },
+        })),
+      );
     });
     await withDeadline(done.promise, ceilingTimeout(jobs), 'BullMQ drain');
     const seconds = (Date.now() - started) / 1000;
@@ -98,7 +109,9 @@ async function pgBossCeiling(ctx: BenchContext): Promise<CeilingResult> {
   const url = databaseUrl(ctx.serverUrl, name);
   // Maintenance and cron off: they are periodic and would only add noise to a short run.
   const boss = new PgBoss({ connectionString: url, max: 20, supervise: false, schedule: false, migrate: true });
-  boss.on('error', (error: Error) => ctx.log(`pg-boss: ${error.message}`));
+  boss.on('error', (error: Error) => {
+    ctx.log(`pg-boss: ${error.message}`);
+  });
   const done = signal();
   let handled = 0;
   const db = new Pool({ connectionString: url, max: 2 });
@@ -118,7 +131,14 @@ async function pgBossCeiling(ctx: BenchContext): Promise<CeilingResult> {
     await withDeadline(done.promise, ceilingTimeout(jobs), 'pg-boss drain');
     // The handler has run for every job; the end is when the last completion is stored.
     await pollUntil(
-      async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM pgboss.job WHERE name = 'noop' AND state = 'completed'")).rows[0].n),
+      async () =>
+        Number(
+          (
+            await db.query<{ n: string }>(
+              "SELECT count(*) AS n FROM pgboss.job WHERE name = 'noop' AND state = 'completed'",
+            )
+          ).rows[0].n,
+        ),
       (n) => n >= jobs,
       { intervalMs: 50, timeoutMs: 30_000, what: 'pg-boss completions stored' },
     );
@@ -143,7 +163,7 @@ async function graphileCeiling(ctx: BenchContext): Promise<CeilingResult> {
   const done = signal();
   let handled = 0;
   const quiet = new GraphileLogger(() => (level, message) => {
-    if (level === 'error') ctx.log(`graphile-worker: ${message}`);
+    if ((level as string) === 'error') ctx.log(`graphile-worker: ${message}`);
   });
   const runner = await runGraphile({
     connectionString: url,
@@ -172,7 +192,8 @@ async function graphileCeiling(ctx: BenchContext): Promise<CeilingResult> {
     await withDeadline(done.promise, ceilingTimeout(jobs), 'graphile-worker drain');
     // A finished job is deleted; the end is when none is left.
     await pollUntil(
-      async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM graphile_worker._private_jobs')).rows[0].n),
+      async () =>
+        Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM graphile_worker._private_jobs')).rows[0].n),
       (n) => n === 0,
       { intervalMs: 50, timeoutMs: 30_000, what: 'graphile-worker completions stored' },
     );
@@ -189,7 +210,11 @@ async function graphileCeiling(ctx: BenchContext): Promise<CeilingResult> {
   }
 }
 
-function ceilingScenario(name: 'bullmq' | 'pgboss' | 'graphile', title: string, measure: (ctx: BenchContext) => Promise<CeilingResult>): Scenario {
+function ceilingScenario(
+  name: 'bullmq' | 'pgboss' | 'graphile',
+  title: string,
+  measure: (ctx: BenchContext) => Promise<CeilingResult>,
+): Scenario {
   return {
     name,
     title,

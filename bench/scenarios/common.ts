@@ -80,13 +80,22 @@ export async function waitForDrain(ctx: BenchContext, before: string): Promise<n
       return n;
     },
     (n) => n === 0,
-    { intervalMs: 500, timeoutMs: ctx.sizes.drainTimeoutMs, what: `backlog drained before ${before}`, describe: (n) => `${n} unfinished` },
+    {
+      intervalMs: 500,
+      timeoutMs: ctx.sizes.drainTimeoutMs,
+      what: `backlog drained before ${before}`,
+      describe: (n) => `${n} unfinished`,
+    },
   );
   return (Date.now() - started) / 1000;
 }
 
 /** Runs `work` over items with at most `limit` in flight. */
-export async function inParallel<T>(items: T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
@@ -105,7 +114,11 @@ export const settleStats = (): Promise<void> => sleep(1200);
  * connection pools, the presenter's caches — with a short load that is not measured, then
  * drained, so no scenario reports a cold start.
  */
-export async function useTopology(ctx: BenchContext, topology: Topology, options: { profileDir?: string | null } = {}): Promise<void> {
+export async function useTopology(
+  ctx: BenchContext,
+  topology: Topology,
+  options: { profileDir?: string | null } = {},
+): Promise<void> {
   if (!ctx.cluster) return;
   if (!(await ctx.cluster.ensure(topology, options))) return;
   const kb = kbFor(ctx, 'warmup');
@@ -121,7 +134,11 @@ export async function useTopology(ctx: BenchContext, topology: Topology, options
   const batch = JSON.stringify(Array.from({ length: 100 }, () => taskRequest(kb)));
   for (let i = 0; i < 2; i++) await requestJson(`${ctx.apiUrl}/api/v1/tasks/batch`, { body: batch, timeoutMs: 60_000 });
   await waitForDrain(ctx, 'the measurement');
-  await runLoad({ url: `${ctx.apiUrl}/api/v1/tasks?kb_id=${kb}&page_size=20`, connections: 4, durationSeconds: seconds / 2 });
+  await runLoad({
+    url: `${ctx.apiUrl}/api/v1/tasks?kb_id=${kb}&page_size=20`,
+    connections: 4,
+    durationSeconds: seconds / 2,
+  });
 }
 
 /** Starts the default deployment (one process, both roles) unless --url points elsewhere. */

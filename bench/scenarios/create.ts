@@ -37,10 +37,19 @@ export const postScenario: Scenario = {
         { metric: 'latency p50 / p99', value: pair(load.latencyMs.p50, load.latencyMs.p99) },
         { metric: 'non-2xx / errors', value: `${num(load.non2xx)} / ${num(load.errors)}` },
         { metric: 'backlog left, drained in', value: `${num(created)} tasks, ${num(drainSeconds, 1)} s` },
-        { metric: 'RSS before the load (warmed up, idle)', value: idleRss.map((r) => `${r.role} ${mb(r.mb)}`).join(', ') || '—' },
+        {
+          metric: 'RSS before the load (warmed up, idle)',
+          value: idleRss.map((r) => `${r.role} ${mb(r.mb)}`).join(', ') || '—',
+        },
         { metric: 'RSS max during load', value: mb(rssMax(ctx, 'post')) },
       ],
-      data: { ...load, created, drain_seconds: round(drainSeconds, 1), rss_idle_mb: idleRss, rss_max_mb: rssMax(ctx, 'post') },
+      data: {
+        ...load,
+        created,
+        drain_seconds: round(drainSeconds, 1),
+        rss_idle_mb: idleRss,
+        rss_max_mb: rssMax(ctx, 'post'),
+      },
     };
   },
 };
@@ -75,7 +84,10 @@ export const batchScenario: Scenario = {
           value: num(tasksPerSec),
         },
         { metric: 'request latency p50 / p99', value: pair(load.latencyMs.p50, load.latencyMs.p99) },
-        { metric: 'requests ok / non-2xx / errors', value: `${num(load.ok)} / ${num(load.non2xx)} / ${num(load.errors)}` },
+        {
+          metric: 'requests ok / non-2xx / errors',
+          value: `${num(load.ok)} / ${num(load.non2xx)} / ${num(load.errors)}`,
+        },
         { metric: 'backlog left, drained in', value: `${num(created)} tasks, ${num(drainSeconds, 1)} s` },
         { metric: 'RSS max during load', value: mb(rssMax(ctx, 'batch')) },
       ],

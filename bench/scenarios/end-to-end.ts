@@ -1,3 +1,4 @@
+import { errorMessage } from '../../src/common/errors/error-message';
 import { cpuPerUnit, cpuSnapshot } from '../lib/cpu';
 import { dbActivity } from '../lib/database';
 import { mb, num, ratio } from '../lib/format';
@@ -30,7 +31,7 @@ export interface EndToEndResult {
   /** PostgreSQL work per task in the bench database (pg_stat_database deltas). */
   pg_per_task: Record<string, number | null>;
   rss_max_mb: number | null;
-  profiles?: Array<{ role: string } & ProfileSummary>;
+  profiles?: ({ role: string } & ProfileSummary)[];
 }
 
 /**
@@ -39,7 +40,11 @@ export interface EndToEndResult {
  * it: CPU time per task of every component, Redis commands and PostgreSQL transactions per
  * task, and (with --profile) where the service's CPU time went.
  */
-export async function runEndToEnd(ctx: BenchContext, label: string, topology: Topology | null): Promise<EndToEndResult> {
+export async function runEndToEnd(
+  ctx: BenchContext,
+  label: string,
+  topology: Topology | null,
+): Promise<EndToEndResult> {
   const profileDir = ctx.options.profile ? ctx.profileDir : null;
   if (topology) await useTopology(ctx, topology, { profileDir });
   await waitForDrain(ctx, label);
@@ -61,7 +66,10 @@ export async function runEndToEnd(ctx: BenchContext, label: string, topology: To
   await inParallel(bodies, e2eInFlight, async (body) => {
     let reason: string | null = null;
     try {
-      const response = await requestJson<{ count?: number; code?: string }>(`${ctx.apiUrl}/api/v1/tasks/batch`, { body, timeoutMs: 60_000 });
+      const response = await requestJson<{ count?: number; code?: string }>(`${ctx.apiUrl}/api/v1/tasks/batch`, {
+        body,
+        timeoutMs: 60_000,
+      });
       if (response.status === 201) created += response.body.count ?? 0;
       else reason = `HTTP ${response.status}${response.body.code ? ` ${response.body.code}` : ''}`;
     } catch (error) {
@@ -107,10 +115,13 @@ export async function runEndToEnd(ctx: BenchContext, label: string, topology: To
   result.redis = await redisCensus(ctx.redisUrl, ctx.queuePrefix, async () => {
     const censusKb = kbFor(ctx, `${label}-census`);
     const count = Math.min(200, n);
-    await requestJson(`${ctx.apiUrl}/api/v1/tasks/batch`, { body: Array.from({ length: count }, () => taskRequest(censusKb)), timeoutMs: 60_000 });
+    await requestJson(`${ctx.apiUrl}/api/v1/tasks/batch`, {
+      body: Array.from({ length: count }, () => taskRequest(censusKb)),
+      timeoutMs: 60_000,
+    });
     return (await waitForKb(ctx, censusKb, count, 120_000)).total;
-  }).catch((error: Error) => {
-    ctx.log(`${label}: Redis census failed: ${error.message}`);
+  }).catch((error: unknown) => {
+    ctx.log(`${label}: Redis census failed: ${errorMessage(error)}`);
     return null;
   });
   if (profileDir && ctx.cluster) {
@@ -136,7 +147,10 @@ export function endToEndRows(r: EndToEndResult): ReportRow[] {
     },
     {
       metric: 'batch requests failed (tasks stored anyway)',
-      value: Object.keys(r.create_errors).length === 0 ? 'none' : `${JSON.stringify(r.create_errors)} (${num(r.stored - r.created)} tasks)`,
+      value:
+        Object.keys(r.create_errors).length === 0
+          ? 'none'
+          : `${JSON.stringify(r.create_errors)} (${num(r.stored - r.created)} tasks)`,
     },
     { metric: 'completed / failed', value: `${num(r.completed)} / ${num(r.failed)}` },
     { metric: 'CPU ms per task', value: cpu },
@@ -144,7 +158,9 @@ export function endToEndRows(r: EndToEndResult): ReportRow[] {
       metric: `Redis per task (MONITOR, ${r.redis?.tasks ?? 0} tasks): round trips / in Lua`,
       value: r.redis ? `${r.redis.round_trips_per_task} / ${r.redis.lua_commands_per_task}` : '—',
     },
-    ...(r.redis?.sent.slice(0, 6).map((c) => ({ metric: `  ${c.command}`.slice(0, 64), value: `${c.per_task} per task` })) ?? []),
+    ...(r.redis?.sent
+      .slice(0, 6)
+      .map((c) => ({ metric: `  ${c.command}`.slice(0, 64), value: `${c.per_task} per task` })) ?? []),
     {
       metric: 'PostgreSQL per task',
       value: Object.entries(r.pg_per_task)
@@ -180,7 +196,8 @@ export const endToEndWorkersScenario: Scenario = {
       data[`workers_${workers}`] = result;
       rows.push(...endToEndRows(result));
       if (workers === 1) single = result.tasks_per_sec;
-      else if (single && result.tasks_per_sec) rows.push({ metric: `scaling 1 → ${workers} workers`, value: ratio(result.tasks_per_sec / single) });
+      else if (single && result.tasks_per_sec)
+        rows.push({ metric: `scaling 1 → ${workers} workers`, value: ratio(result.tasks_per_sec / single) });
     }
     return { rows, data };
   },

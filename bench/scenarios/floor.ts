@@ -1,7 +1,7 @@
 import { mb, num, pair } from '../lib/format';
 import { LoadResult, runLoad } from '../lib/load';
-import { round } from '../lib/stats';
 import { ManagedProcess } from '../lib/processes';
+import { round } from '../lib/stats';
 import { pollUntil } from '../lib/time';
 import { ensureBoth, rssMax } from './common';
 import type { BenchContext, Scenario, ScenarioOutput } from './types';
@@ -28,16 +28,31 @@ require('node:http')
 
 /** Autocannon GET at the GET scenario's concurrency and length, so the ratios compare like with like. */
 function getLoad(ctx: BenchContext, url: string, durationSeconds = ctx.sizes.getSeconds) {
-  return runLoad({ url, connections: ctx.sizes.getConnections, durationSeconds, warmupSeconds: ctx.options.quick ? 0 : 1 });
+  return runLoad({
+    url,
+    connections: ctx.sizes.getConnections,
+    durationSeconds,
+    warmupSeconds: ctx.options.quick ? 0 : 1,
+  });
 }
 
 /** Runs `work` with the bare server listening; stops it afterwards. */
 async function withBareServer<T>(ctx: BenchContext, work: (url: string) => Promise<T>): Promise<T> {
-  const server = new ManagedProcess({ name: 'bare-http', command: process.execPath, args: ['-e', BARE_SERVER], cwd: ctx.rootDir, env: process.env });
+  const server = new ManagedProcess({
+    name: 'bare-http',
+    command: process.execPath,
+    args: ['-e', BARE_SERVER],
+    cwd: ctx.rootDir,
+    env: process.env,
+  });
   const url = `http://127.0.0.1:${FLOOR_PORT}/`;
   try {
     await pollUntil(
-      () => fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false),
+      () =>
+        fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+          (r) => r.ok,
+          () => false,
+        ),
       (ok) => ok || !server.running,
       { intervalMs: 100, timeoutMs: 10_000, what: 'the bare server listening' },
     );
@@ -49,7 +64,8 @@ async function withBareServer<T>(ctx: BenchContext, work: (url: string) => Promi
 }
 
 /** Requests per second over several loads together. */
-const rate = (loads: LoadResult[]) => round(loads.reduce((n, l) => n + l.requests, 0) / loads.reduce((t, l) => t + l.durationSeconds, 0), 0) ?? 0;
+const rate = (loads: LoadResult[]) =>
+  round(loads.reduce((n, l) => n + l.requests, 0) / loads.reduce((t, l) => t + l.durationSeconds, 0), 0) ?? 0;
 
 export const floorScenario: Scenario = {
   name: 'floor',

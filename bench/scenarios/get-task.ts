@@ -9,12 +9,16 @@ const SAMPLE_IDS = 2000;
 /** Ids to read: a random sample of what earlier scenarios created; some are made first if there are too few. */
 async function sampleTaskIds(ctx: BenchContext): Promise<string[]> {
   const pick = async () =>
-    (await ctx.pool.query<{ id: string }>('SELECT id FROM tasks ORDER BY random() LIMIT $1', [SAMPLE_IDS])).rows.map((r) => r.id);
+    (await ctx.pool.query<{ id: string }>('SELECT id FROM tasks ORDER BY random() LIMIT $1', [SAMPLE_IDS])).rows.map(
+      (r) => r.id,
+    );
   let ids = await pick();
   if (ids.length >= Math.min(SAMPLE_IDS, 500)) return ids;
   const kb = kbFor(ctx, 'get');
   const count = 500;
-  const response = await requestJson(`${ctx.apiUrl}/api/v1/tasks/batch`, { body: Array.from({ length: count }, () => taskRequest(kb)) });
+  const response = await requestJson(`${ctx.apiUrl}/api/v1/tasks/batch`, {
+    body: Array.from({ length: count }, () => taskRequest(kb)),
+  });
   if (response.status !== 201) throw new Error(`could not create tasks to read: HTTP ${response.status}`);
   await waitForKb(ctx, kb, count, 120_000);
   ids = await pick();
@@ -42,7 +46,10 @@ export const getScenario: Scenario = {
     });
     return {
       rows: [
-        { metric: `req/s (${load.connections} connections, ${load.durationSeconds} s, ${ids.length} ids)`, value: num(load.reqPerSec) },
+        {
+          metric: `req/s (${load.connections} connections, ${load.durationSeconds} s, ${ids.length} ids)`,
+          value: num(load.reqPerSec),
+        },
         { metric: 'latency p50 / p99', value: pair(load.latencyMs.p50, load.latencyMs.p99) },
         { metric: 'non-2xx / errors', value: `${num(load.non2xx)} / ${num(load.errors)}` },
         { metric: 'RSS max during load', value: mb(rssMax(ctx, 'get')) },

@@ -18,11 +18,12 @@ import type { BenchContext, ReportRow, Scenario, ScenarioOutput } from './types'
 
 const SCRATCH_DB = 'task_manager_bench_seed';
 /** The largest seed lives in its own database so --keep-seed can keep it for the next run. */
-export const keptDbName = (rows: number) => `task_manager_bench_seed_${rows >= 1_000_000 ? `${rows / 1_000_000}m` : rows}`;
+export const keptDbName = (rows: number) =>
+  `task_manager_bench_seed_${rows >= 1_000_000 ? `${rows / 1_000_000}m` : rows}`;
 
 type Endpoint = 'list' | 'stats';
 type KbClass = 'hot' | 'typical';
-const MEASURES: Array<[Endpoint, KbClass]> = [
+const MEASURES: [Endpoint, KbClass][] = [
   ['list', 'hot'],
   ['list', 'typical'],
   ['stats', 'hot'],
@@ -59,7 +60,11 @@ async function prepareSeed(
   mode: 'fresh' | 'grow' | 'keep',
 ): Promise<{ seconds: number | null; reused: boolean }> {
   const url = databaseUrl(ctx.serverUrl, db);
-  if (mode === 'keep' && (await databaseExists(ctx.serverUrl, db)) && (await databaseComment(ctx.serverUrl, db)) === seedMarker(rows)) {
+  if (
+    mode === 'keep' &&
+    (await databaseExists(ctx.serverUrl, db)) &&
+    (await databaseComment(ctx.serverUrl, db)) === seedMarker(rows)
+  ) {
     // Bring its schema up to date (migrations may have landed since) and use it as it is.
     await migrate(ctx.rootDir, url, 120_000);
     if ((await taskCount(pool)) === rows) {
@@ -76,7 +81,9 @@ async function prepareSeed(
     await migrate(ctx.rootDir, url, 120_000);
   }
   ctx.log(`seeding ${db}: ${num(have)} → ${num(rows)} tasks`);
-  await seedTasks(pool, have, rows - have, (done) => ctx.log(`  ${num(have + done)} of ${num(rows)} rows`));
+  await seedTasks(pool, have, rows - have, (done) => {
+    ctx.log(`  ${num(have + done)} of ${num(rows)} rows`);
+  });
   await vacuumAnalyze(pool);
   if (mode === 'keep') await setDatabaseComment(ctx.serverUrl, db, seedMarker(rows));
   return { seconds: round((nowMs() - started) / 1000, 1), reused: false };
@@ -113,11 +120,19 @@ async function measureSize(
     // A process just started: JIT, pool connections and PostgreSQL's cache for this table
     // warm up on every endpoint and kb first, so the first size is not measured cold.
     for (const [endpoint, kbClass] of MEASURES) {
-      await runLoad({ url: `${ctx.apiUrl}${path(endpoint, kbs[kbClass].id)}`, connections: ctx.sizes.readConnections, durationSeconds: ctx.options.quick ? 0.3 : 1.5 });
+      await runLoad({
+        url: `${ctx.apiUrl}${path(endpoint, kbs[kbClass].id)}`,
+        connections: ctx.sizes.readConnections,
+        durationSeconds: ctx.options.quick ? 0.3 : 1.5,
+      });
     }
   }
   const expected = Number(
-    (await pool.query<{ n: string }>("SELECT count(*) AS n FROM tasks WHERE kb_id = $1 AND status = 'completed'", [kbs.hot.id])).rows[0].n,
+    (
+      await pool.query<{ n: string }>("SELECT count(*) AS n FROM tasks WHERE kb_id = $1 AND status = 'completed'", [
+        kbs.hot.id,
+      ])
+    ).rows[0].n,
   );
   const sample = await requestJson<{ pagination?: { total?: number } }>(`${ctx.apiUrl}${path('list', kbs.hot.id)}`);
   const loads: Record<string, LoadResult> = {};
@@ -132,7 +147,7 @@ async function measureSize(
   return { kbs, list_total_matches_sql: sample.body.pagination?.total === expected, loads };
 }
 
-type Growth = Record<string, { mean: Array<number | null>; p99: Array<number | null> }>;
+type Growth = Record<string, { mean: (number | null)[]; p99: (number | null)[] }>;
 
 /**
  * Mean and p99 latency at each size divided by those at the smallest size. The mean is the
@@ -167,7 +182,13 @@ export const listStatsScenario: Scenario = {
     if (!ctx.cluster) {
       // --url: someone else's data; measure it as it is, seed nothing.
       const rows = await taskCount(ctx.pool);
-      sizes.push({ tasks: rows, database: '(target)', seed_seconds: null, reused_seed: false, ...(await measureSize(ctx, ctx.pool, '%', false)) });
+      sizes.push({
+        tasks: rows,
+        database: '(target)',
+        seed_seconds: null,
+        reused_seed: false,
+        ...(await measureSize(ctx, ctx.pool, '%', false)),
+      });
     } else {
       const cluster = ctx.cluster;
       try {
@@ -186,7 +207,13 @@ export const listStatsScenario: Scenario = {
             ctx.rss.setPhase(`list-stats-${rows}`);
             ctx.log(`measuring list/stats at ${num(rows)} tasks`);
             const measured = await measureSize(ctx, pool, 'kb_seed_%', restarted);
-            sizes.push({ tasks: rows, database: db, seed_seconds: seed.seconds, reused_seed: seed.reused, ...measured });
+            sizes.push({
+              tasks: rows,
+              database: db,
+              seed_seconds: seed.seconds,
+              reused_seed: seed.reused,
+              ...measured,
+            });
           } finally {
             await pool.end();
           }
@@ -199,7 +226,10 @@ export const listStatsScenario: Scenario = {
     const g = growth(sizes);
     const rows: ReportRow[] = [];
     for (const s of sizes) {
-      rows.push({ metric: `${num(s.tasks)} tasks: kbs hot / typical`, value: `${s.kbs.hot.id} (${num(s.kbs.hot.tasks)}) / ${s.kbs.typical.id} (${num(s.kbs.typical.tasks)})` });
+      rows.push({
+        metric: `${num(s.tasks)} tasks: kbs hot / typical`,
+        value: `${s.kbs.hot.id} (${num(s.kbs.hot.tasks)}) / ${s.kbs.typical.id} (${num(s.kbs.typical.tasks)})`,
+      });
       for (const [endpoint, kbClass] of MEASURES) {
         const l = s.loads[`${endpoint}_${kbClass}`];
         rows.push({
@@ -207,7 +237,8 @@ export const listStatsScenario: Scenario = {
           value: `${pair(l.latencyMs.p50, l.latencyMs.p99)}, ${num(l.latencyMs.mean, 2)} ms (${num(l.reqPerSec)})`,
         });
       }
-      if (!s.list_total_matches_sql) rows.push({ metric: '  WARNING', value: 'list pagination.total differs from SQL count' });
+      if (!s.list_total_matches_sql)
+        rows.push({ metric: '  WARNING', value: 'list pagination.total differs from SQL count' });
     }
     if (sizes.length > 1) {
       for (const [key, value] of Object.entries(g)) {
@@ -220,7 +251,9 @@ export const listStatsScenario: Scenario = {
     return {
       rows,
       data: { connections: ctx.sizes.readConnections, seconds_per_load: ctx.sizes.readSeconds, sizes, growth: g },
-      notes: ctx.options.keepSeed ? [`kept ${keptDbName(ctx.sizes.seedSizes[ctx.sizes.seedSizes.length - 1])} for the next run (--keep-seed)`] : [],
+      notes: ctx.options.keepSeed
+        ? [`kept ${keptDbName(ctx.sizes.seedSizes[ctx.sizes.seedSizes.length - 1])} for the next run (--keep-seed)`]
+        : [],
     };
   },
 };

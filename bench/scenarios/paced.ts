@@ -60,12 +60,7 @@ interface PacedOutcome {
 }
 
 /** Creates tasks one POST at a time at a fixed rate, waits for all of them, and reads their latencies. */
-async function pacedTasks(
-  ctx: BenchContext,
-  name: string,
-  rate: number,
-  seconds: number,
-): Promise<PacedOutcome> {
+async function pacedTasks(ctx: BenchContext, name: string, rate: number, seconds: number): Promise<PacedOutcome> {
   const kb = kbFor(ctx, name);
   const body = JSON.stringify(taskRequest(kb));
   const url = `${ctx.apiUrl}/api/v1/tasks`;
@@ -121,8 +116,18 @@ export const latencyScenario: Scenario = {
     const rate = ctx.sizes.latencyRate;
     const result = await pacedTasks(ctx, 'latency', rate, ctx.sizes.latencySeconds);
     return {
-      rows: [{ metric: `rate (tasks/s) × seconds`, value: `${num(result.http.achievedRate)} × ${ctx.sizes.latencySeconds}` }, ...latencyRows(result)],
-      data: { rate, seconds: ctx.sizes.latencySeconds, http: result.http, stored: result.stored, failed_tasks: result.failedTasks, ...result.latencies },
+      rows: [
+        { metric: `rate (tasks/s) × seconds`, value: `${num(result.http.achievedRate)} × ${ctx.sizes.latencySeconds}` },
+        ...latencyRows(result),
+      ],
+      data: {
+        rate,
+        seconds: ctx.sizes.latencySeconds,
+        http: result.http,
+        stored: result.stored,
+        failed_tasks: result.failedTasks,
+        ...result.latencies,
+      },
     };
   },
 };
@@ -149,10 +154,14 @@ export const steadyScenario: Scenario = {
     return {
       rows: [
         { metric: `rate (tasks/s) × seconds`, value: `${num(result.http.achievedRate)} × ${seconds}` },
-        ...rss.map((r) => ({ metric: `RSS ${r.role} start / end / max`, value: `${mb(r.startMb)} / ${mb(r.endMb)} / ${mb(r.maxMb)}` })),
+        ...rss.map((r) => ({
+          metric: `RSS ${r.role} start / end / max`,
+          value: `${mb(r.startMb)} / ${mb(r.endMb)} / ${mb(r.maxMb)}`,
+        })),
         ...growth.map((g) => ({
           metric: `RSS ${g.role} grew? (median first vs last 10 %)`,
-          value: g.grew === null ? '— (too few samples)' : `${g.grew ? 'yes' : 'no'} (${mb(g.firstMb)} → ${mb(g.lastMb)})`,
+          value:
+            g.grew === null ? '— (too few samples)' : `${g.grew ? 'yes' : 'no'} (${mb(g.firstMb)} → ${mb(g.lastMb)})`,
         })),
         ...(measured ? [] : [{ metric: 'RSS', value: 'not measured (--url without --pid)' }]),
         ...latencyRows(result),

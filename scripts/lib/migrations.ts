@@ -2,13 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MigrationDirectory, MigrationList } from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { MigrationError } from './errors';
-import {
-  createDatabaseIfMissing,
-  databaseExists,
-  databaseName,
-  maintenanceUrl,
-  withAdvisoryLock,
-} from './postgres';
+import { createDatabaseIfMissing, databaseExists, databaseName, maintenanceUrl, withAdvisoryLock } from './postgres';
 import { withSchemaEngine, type MigrationEngine, type SchemaFile } from './schema-engine';
 
 export { MigrationError } from './errors';
@@ -158,10 +152,7 @@ export function isUpToDate(status: MigrationStatus): boolean {
  * is no difference. The migrations are replayed on a temporary shadow database on the
  * server of `databaseUrl`; the database itself is not touched and need not exist.
  */
-export async function diffSchema(
-  databaseUrl: string,
-  paths: MigrationPaths = DEFAULT_PATHS,
-): Promise<string | null> {
+export async function diffSchema(databaseUrl: string, paths: MigrationPaths = DEFAULT_PATHS): Promise<string | null> {
   const { schema, migrations } = await readProject(paths);
   return withSchemaEngine(maintenanceUrl(databaseUrl), schema, (engine) =>
     engine.diffMigrationsToSchema(withLockfile(migrations), schema, 'script'),
@@ -183,8 +174,9 @@ export async function createMigration(
   if (sql === null) return null;
   const directory = path.join(paths.migrationsDir, migrationName);
   await mkdir(paths.migrationsDir, { recursive: true });
-  await mkdir(directory).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EEXIST') throw new MigrationError(`Migration directory already exists: ${directory}`);
+  await mkdir(directory).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new MigrationError(`Migration directory already exists: ${directory}`);
     throw error;
   });
   await writeFile(path.join(directory, MIGRATION_FILE), sql);
@@ -229,7 +221,7 @@ async function readMigrationDirectory(migrationsDir: string, name: string): Prom
   // A missing or unreadable file is passed on for the engine to report against its migration.
   const content = await readFile(path.join(migrationsDir, name, MIGRATION_FILE), 'utf8').then(
     (value) => ({ tag: 'ok' as const, value }),
-    (error: Error) => ({ tag: 'error' as const, value: error.message }),
+    (error: unknown) => ({ tag: 'error' as const, value: error instanceof Error ? error.message : String(error) }),
   );
   return { path: name, migrationFile: { path: MIGRATION_FILE, content } };
 }
@@ -244,10 +236,7 @@ function withLockfile(migrations: MigrationList): MigrationList {
 }
 
 async function readProject(paths: MigrationPaths): Promise<{ schema: SchemaFile; migrations: MigrationList }> {
-  const [schema, migrations] = await Promise.all([
-    readSchema(paths.schemaPath),
-    readMigrations(paths.migrationsDir),
-  ]);
+  const [schema, migrations] = await Promise.all([readSchema(paths.schemaPath), readMigrations(paths.migrationsDir)]);
   return { schema, migrations };
 }
 

@@ -3,6 +3,9 @@
  * in the repository and regenerated from the live document (`npm run docs:api`), so it can
  * be read without a running service and reviewed in diffs.
  */
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/restrict-template-expressions, @typescript-eslint/restrict-plus-operands, @typescript-eslint/no-base-to-string --
+   This renderer walks an arbitrary OpenAPI document (typed `Json`, i.e. `any`) and prints whatever
+   each field holds; a typed model of OpenAPI 3 would be larger than the renderer. */
 import { ERROR_STATUS, ERROR_TITLE, ErrorCode } from '../../src/common/errors/error-codes';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -10,7 +13,10 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 const refName = (ref: string): string => ref.split('/').pop() ?? ref;
 const anchor = (name: string): string => `#${name.toLowerCase()}`;
-const cell = (text: unknown): string => String(text ?? '').replace(/\|/g, '\\|').replace(/\n+/g, ' ');
+const cell = (text: unknown): string =>
+  String(text ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\n+/g, ' ');
 
 /** A schema in one line: `string (uuid)`, `array of [TaskResponseDto](#taskresponsedto)`, `one of …`. */
 export function typeOf(schema: Json | undefined): string {
@@ -45,14 +51,24 @@ function renderOperation(path: string, method: string, op: Json): string[] {
   const params: Json[] = op.parameters ?? [];
   if (params.length) {
     out.push('| Parameter | In | Type | Required | Description |', '| --- | --- | --- | --- | --- |');
-    for (const p of params) out.push(`| \`${p.name}\` | ${p.in} | ${cell(typeOf(p.schema))} | ${p.required ? 'yes' : 'no'} | ${cell(describe({ ...p.schema, description: p.description }))} |`);
+    for (const p of params)
+      out.push(
+        `| \`${p.name}\` | ${p.in} | ${cell(typeOf(p.schema))} | ${p.required ? 'yes' : 'no'} | ${cell(describe({ ...p.schema, description: p.description }))} |`,
+      );
     out.push('');
   }
   const body = op.requestBody?.content?.['application/json'];
   if (body) {
     out.push(`Request body (application/json): ${typeOf(body.schema)}`, '');
     for (const [name, example] of Object.entries<Json>(body.examples ?? {})) {
-      out.push(`Example \`${name}\`${example.summary ? ` (${example.summary})` : ''}:`, '', '```json', JSON.stringify(example.value, null, 2), '```', '');
+      out.push(
+        `Example \`${name}\`${example.summary ? ` (${example.summary})` : ''}:`,
+        '',
+        '```json',
+        JSON.stringify(example.value, null, 2),
+        '```',
+        '',
+      );
     }
   }
   out.push('| Status | Description | Body | Headers |', '| --- | --- | --- | --- |');
@@ -60,7 +76,9 @@ function renderOperation(path: string, method: string, op: Json): string[] {
     const content = response.content ?? {};
     const media = Object.keys(content)[0];
     const bodyType = media ? `${media === 'application/json' ? '' : `${media}: `}${typeOf(content[media].schema)}` : '';
-    out.push(`| ${status} | ${cell(response.description)} | ${cell(bodyType)} | ${Object.keys(response.headers ?? {}).join(', ')} |`);
+    out.push(
+      `| ${status} | ${cell(response.description)} | ${cell(bodyType)} | ${Object.keys(response.headers ?? {}).join(', ')} |`,
+    );
   }
   out.push('');
   return out;
@@ -70,7 +88,10 @@ function renderSchema(name: string, schema: Json): string[] {
   const out = [`### ${name}`, ''];
   if (schema.description) out.push(cell(schema.description), '');
   if (schema.oneOf) {
-    out.push(`One of ${schema.oneOf.map(typeOf).join(', ')}${schema.discriminator ? `, chosen by \`${schema.discriminator.propertyName}\`` : ''}.`, '');
+    out.push(
+      `One of ${schema.oneOf.map(typeOf).join(', ')}${schema.discriminator ? `, chosen by \`${schema.discriminator.propertyName}\`` : ''}.`,
+      '',
+    );
     return out;
   }
   const properties = Object.entries<Json>(schema.properties ?? {});
@@ -80,7 +101,10 @@ function renderSchema(name: string, schema: Json): string[] {
   }
   out.push('| Field | Type | Required | Description |', '| --- | --- | --- | --- |');
   const required = new Set<string>(schema.required ?? []);
-  for (const [field, property] of properties) out.push(`| \`${field}\` | ${cell(typeOf(property))} | ${required.has(field) ? 'yes' : 'no'} | ${cell(describe(property))} |`);
+  for (const [field, property] of properties)
+    out.push(
+      `| \`${field}\` | ${cell(typeOf(property))} | ${required.has(field) ? 'yes' : 'no'} | ${cell(describe(property))} |`,
+    );
   out.push('');
   if (schema.additionalProperties === true) out.push('Other keys are accepted and kept as sent.', '');
   return out;
@@ -89,7 +113,8 @@ function renderSchema(name: string, schema: Json): string[] {
 /** Every error code the service sends, with its HTTP status and title (the filter's one table). */
 function renderErrorCodes(): string[] {
   const out = ['| Code | HTTP status | Title |', '| --- | --- | --- |'];
-  for (const code of Object.values(ErrorCode)) out.push(`| \`${code}\` | ${ERROR_STATUS[code]} | ${ERROR_TITLE[code]} |`);
+  for (const code of Object.values(ErrorCode))
+    out.push(`| \`${code}\` | ${ERROR_STATUS[code]} | ${ERROR_TITLE[code]} |`);
   return [...out, ''];
 }
 
@@ -115,6 +140,12 @@ export function renderApiMarkdown(document: Json): string {
     for (const method of METHODS) if (item[method]) out.push(...renderOperation(path, method, item[method]));
   }
   out.push('## Schemas', '');
-  for (const name of Object.keys(document.components?.schemas ?? {}).sort()) out.push(...renderSchema(name, document.components.schemas[name]));
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  for (const name of Object.keys(document.components?.schemas ?? {}).sort())
+    out.push(...renderSchema(name, document.components.schemas[name]));
+  return (
+    out
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd() + '\n'
+  );
 }

@@ -115,11 +115,7 @@ export async function createDatabaseIfMissing(databaseUrl: string): Promise<bool
  * Holds a session-level advisory lock on `databaseUrl` while `fn` runs, so concurrent
  * callers (several service instances or test workers starting together) take turns.
  */
-export async function withAdvisoryLock<T>(
-  databaseUrl: string,
-  key: number,
-  fn: () => Promise<T>,
-): Promise<T> {
+export async function withAdvisoryLock<T>(databaseUrl: string, key: number, fn: () => Promise<T>): Promise<T> {
   return withClient(databaseUrl, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [key]);
     try {
@@ -136,14 +132,14 @@ export interface TemporaryDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTemporaryDatabase(
-  databaseUrl: string,
-  prefix: string,
-): Promise<TemporaryDatabase> {
+export async function createTemporaryDatabase(databaseUrl: string, prefix: string): Promise<TemporaryDatabase> {
   const name = `${prefix}_${randomUUID().replaceAll('-', '')}`;
   const identifier = pg.escapeIdentifier(name);
   const maintenance = maintenanceUrl(databaseUrl);
-  const run = (sql: string) => withClient(maintenance, async (client) => void (await client.query(sql)));
+  const run = (sql: string) =>
+    withClient(maintenance, async (client) => {
+      await client.query(sql);
+    });
   await run(`CREATE DATABASE ${identifier}`);
   return {
     url: withDatabase(databaseUrl, name),
@@ -168,6 +164,7 @@ type QueryCallback = (error: Error | null, result?: pg.QueryResult | pg.QueryRes
 class CatalogCharAsTextClient extends pg.Client {
   // pg's overloads cannot be re-declared one by one; pg-pool calls query(config, values, callback)
   // and the adapter awaits query(config), so both the callback and the promise forms are kept.
+  /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument -- see above: no overload fits every form */
   override query(...args: any[]): any {
     const callback = typeof args.at(-1) === 'function' ? (args.pop() as QueryCallback) : undefined;
     const run = super.query.bind(this) as (...queryArgs: unknown[]) => unknown;
@@ -176,8 +173,16 @@ class CatalogCharAsTextClient extends pg.Client {
     }
     const result = (run(...args) as Promise<pg.QueryResult | pg.QueryResult[]>).then(reportCharAsText);
     if (!callback) return result;
-    result.then((value) => callback(null, value), (error: Error) => callback(error));
+    result.then(
+      (value) => {
+        callback(null, value);
+      },
+      (error: unknown) => {
+        callback(error as Error);
+      },
+    );
   }
+  /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument */
 }
 
 function reportCharAsText<R extends pg.QueryResult | pg.QueryResult[]>(result: R): R {

@@ -46,6 +46,7 @@ const DIFF_HAS_CHANGES = 2;
  * A native `import()`: tsc and swc compile `import()` to `require()` under CommonJS, and
  * `require()` cannot load the engine's ES-module glue on every Node version we support.
  */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the native import() described above
 const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
 
 let bindings: Promise<WasmBindings> | undefined;
@@ -71,8 +72,8 @@ async function instantiateBindings(): Promise<WasmBindings> {
 }
 
 /** Jest runs test files in a vm context, where native import() is unavailable. */
-function explainSandbox(error: { code?: string }): never {
-  if (error.code?.startsWith('ERR_VM_DYNAMIC_IMPORT')) {
+function explainSandbox(error: unknown): never {
+  if ((error as { code?: string } | null)?.code?.startsWith('ERR_VM_DYNAMIC_IMPORT')) {
     throw new MigrationError(
       'The schema engine cannot be loaded inside a jest test file (no native import() in its vm); ' +
         'call it from globalSetup, or run scripts/migrate.ts as a child process.',

@@ -21,7 +21,11 @@ export const QUEUE_BOARD_ROUTE = '/admin/queues';
 @Module({
   imports: [
     WebhooksModule,
-    BullBoardModule.forRoot({ route: QUEUE_BOARD_ROUTE, adapter: FastifyAdapter, boardOptions: { uiConfig: { boardTitle: 'task-manager' } } }),
+    BullBoardModule.forRoot({
+      route: QUEUE_BOARD_ROUTE,
+      adapter: FastifyAdapter,
+      boardOptions: { uiConfig: { boardTitle: 'task-manager' } },
+    }),
     BullBoardModule.forFeature(...[...TASK_TYPES, WEBHOOK_QUEUE].map((name) => ({ name, adapter: BullMQAdapter }))),
   ],
 })

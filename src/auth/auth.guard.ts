@@ -2,12 +2,12 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { DomainError, ForbiddenError, TaskNotFoundError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
-import { AuthenticationGate } from './authentication-gate.service';
 import { Principal } from '../common/security/principal';
-import { RouteAccessResolver } from './route-access';
-import { TaskOwnershipRepository } from './task-ownership.repository';
 import { allows, Role } from '../common/security/roles';
 import { isUuid } from '../common/utils/uuid';
+import { AuthenticationGate } from './authentication-gate.service';
+import { RouteAccessResolver } from './route-access';
+import { TaskOwnershipRepository } from './task-ownership.repository';
 
 /** 403 unless the caller's role grants `role`; a `global` route also refuses callers limited to some kbs. */
 export function authorize(principal: Principal, role: Role, global: boolean): void {
@@ -18,13 +18,15 @@ export function authorize(principal: Principal, role: Role, global: boolean): vo
     });
   }
   if (global && principal.kbIds) {
-    throw new ForbiddenError('This operation spans every knowledge base; credentials limited to some (kb_ids) cannot use it', {
-      required_role: role,
-      role: principal.role,
-    });
+    throw new ForbiddenError(
+      'This operation spans every knowledge base; credentials limited to some (kb_ids) cannot use it',
+      {
+        required_role: role,
+        role: principal.role,
+      },
+    );
   }
 }
-
 
 /**
  * The global guard: authenticates (401; 429 past the failed-authentication limit), checks
@@ -67,7 +69,8 @@ export class AuthGuard implements CanActivate {
     for (const kbId of [(request.query as Record<string, unknown> | undefined)?.kb_id].flat()) check(kbId);
     const body: unknown = request.body;
     for (const item of Array.isArray(body) ? body : [body]) {
-      if (item !== null && typeof item === 'object' && !Array.isArray(item)) check((item as Record<string, unknown>).kb_id);
+      if (item !== null && typeof item === 'object' && !Array.isArray(item))
+        check((item as Record<string, unknown>).kb_id);
     }
     if (typeof params.task_id === 'string') {
       const taskId = params.task_id;

@@ -3,10 +3,10 @@ import { ConfigService } from '@nestjs/config';
 import { normalizeIp } from '@nestjs/throttler';
 import type Redis from 'ioredis';
 import { AuthFailuresLimitedError } from '../common/errors/domain.error';
+import { Principal } from '../common/security/principal';
 import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT } from '../queues/redis.provider';
 import { Authenticator, CallerRequest } from './authenticator.service';
-import { Principal } from '../common/security/principal';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 const FAILED_AUTH = 'failed-auth';

@@ -3,12 +3,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { UnauthorizedError } from '../common/errors/domain.error';
-import type { AllConfig } from '../config/app.config';
-import { KB_ID_PATTERN } from '../common/utils/id-patterns';
-import { ApiKeyEntry } from '../config/api-keys';
 import { JwtError, JwtVerifier, looksLikeJwt } from '../common/security/jwt-verifier';
 import { Principal, setPrincipal } from '../common/security/principal';
 import { isRole } from '../common/security/roles';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
+import { ApiKeyEntry } from '../config/api-keys';
+import type { AllConfig } from '../config/app.config';
 
 /** What authentication reads of a request: Fastify's request (the API, the pages' hooks) or Node's. */
 export interface CallerRequest {
@@ -65,7 +65,10 @@ export class Authenticator {
   require(request: CallerRequest, challenge?: string): Principal {
     const identity = this.identify(request);
     if ('principal' in identity) return identity.principal;
-    if ('error' in identity) throw challenge ? new UnauthorizedError(identity.error.message, identity.error.details, challenge) : identity.error;
+    if ('error' in identity)
+      throw challenge
+        ? new UnauthorizedError(identity.error.message, identity.error.details, challenge)
+        : identity.error;
     throw new UnauthorizedError(
       'Authentication required: send an API key (X-API-Key or Authorization: Bearer) or a bearer JWT',
       {},
@@ -81,7 +84,9 @@ export class Authenticator {
       return invalid('Send one credential: X-API-Key or Authorization, not both');
     }
     if (apiKeyHeader !== undefined) {
-      return typeof apiKeyHeader === 'string' ? this.fromCredential(apiKeyHeader.trim(), false) : invalid('Invalid credentials');
+      return typeof apiKeyHeader === 'string'
+        ? this.fromCredential(apiKeyHeader.trim(), false)
+        : invalid('Invalid credentials');
     }
     const match = /^(\S+)\s+(\S+)\s*$/.exec(authorization ?? '');
     const scheme = match?.[1].toLowerCase();
@@ -113,13 +118,24 @@ export class Authenticator {
       if (error instanceof JwtError) return invalid(error.message, { reason: error.reason });
       throw error;
     }
-    if (!isRole(claims.role)) return invalid('Invalid token: role claim must be read, write, worker or admin', { reason: 'role' });
+    if (!isRole(claims.role))
+      return invalid('Invalid token: role claim must be read, write, worker or admin', { reason: 'role' });
     const kbIds = claims.kb_ids;
     if (kbIds !== undefined && kbIds !== null && !validKbIds(kbIds)) {
       return invalid('Invalid token: kb_ids claim must be a non-empty array of kb ids', { reason: 'kb_ids' });
     }
-    const subject = typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
-    return { principal: { id: `jwt:${subject}`, role: claims.role, kbIds: (kbIds as string[] | null | undefined) ?? null, via: 'jwt' } };
+    const subject =
+      typeof claims.sub === 'string' && claims.sub !== ''
+        ? claims.sub
+        : `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+    return {
+      principal: {
+        id: `jwt:${subject}`,
+        role: claims.role,
+        kbIds: kbIds ?? null,
+        via: 'jwt',
+      },
+    };
   }
 }
 
@@ -128,5 +144,9 @@ function invalid(message: string, details: Record<string, unknown> = {}): Identi
 }
 
 function validKbIds(value: unknown): value is string[] {
-  return Array.isArray(value) && value.length > 0 && value.every((kb) => typeof kb === 'string' && kb.length <= 128 && KB_ID_PATTERN.test(kb));
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((kb) => typeof kb === 'string' && kb.length <= 128 && KB_ID_PATTERN.test(kb))
+  );
 }

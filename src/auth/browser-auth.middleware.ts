@@ -1,9 +1,9 @@
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import type { AllExceptionsFilter } from '../common/filters/all-exceptions.filter';
+import { Role } from '../common/security/roles';
 import { authorize } from './auth.guard';
 import { AuthenticationGate } from './authentication-gate.service';
 import { BASIC_CHALLENGE } from './authenticator.service';
-import { Role } from '../common/security/roles';
 
 /**
  * The login for pages a person opens in a browser — Bull Board, the dashboard, the Swagger
@@ -17,9 +17,15 @@ import { Role } from '../common/security/roles';
  * refusal is answered here, in the API's error body: Bull Board's plugin has an error
  * handler of its own that would otherwise answer it with a 500.
  */
-export function browserAuthHook(fastify: FastifyInstance, gate: AuthenticationGate, errors: AllExceptionsFilter, pages: Array<[string, Role]>): void {
+export function browserAuthHook(
+  fastify: FastifyInstance,
+  gate: AuthenticationGate,
+  errors: AllExceptionsFilter,
+  pages: [string, Role][],
+): void {
   if (!gate.enabled) return;
-  const check = (role: Role): onRequestAsyncHookHandler =>
+  const check =
+    (role: Role): onRequestAsyncHookHandler =>
     async (request, reply) => {
       try {
         authorize(await gate.authenticate(request, BASIC_CHALLENGE), role, role === Role.Admin);

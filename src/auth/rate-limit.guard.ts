@@ -1,6 +1,13 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InjectThrottlerOptions, InjectThrottlerStorage, ThrottlerGuard, ThrottlerLimitDetail, ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  ThrottlerLimitDetail,
+  ThrottlerModuleOptions,
+  ThrottlerStorage,
+} from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { RateLimitedError } from '../common/errors/domain.error';
 import { AuthenticationGate, clientAddress } from './authentication-gate.service';
@@ -29,7 +36,9 @@ export class RateLimitGuard extends ThrottlerGuard {
     private readonly access: RouteAccessResolver,
   ) {
     super(options, storage, reflector);
-    this.off = (Array.isArray(options) ? options : options.throttlers ?? []).every((throttler) => throttler.limit === 0);
+    this.off = (Array.isArray(options) ? options : (options.throttlers ?? [])).every(
+      (throttler) => throttler.limit === 0,
+    );
   }
 
   override canActivate(context: ExecutionContext): Promise<boolean> {
@@ -49,7 +58,10 @@ export class RateLimitGuard extends ThrottlerGuard {
     return tracker;
   }
 
-  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     throw new RateLimitedError(detail.limit, Math.round(detail.ttl / 1000), Math.max(1, detail.timeToBlockExpire));
   }
 }

@@ -39,7 +39,13 @@ const WARN_EVERY_MS = 30_000;
 export const REDIS_DOWN_RETRY_AFTER_SECONDS = 5;
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
-type HitCommand = (hitsKey: string, blockKey: string, ttlMs: number, limit: number, blockMs: number) => Promise<[number, number, number]>;
+type HitCommand = (
+  hitsKey: string,
+  blockKey: string,
+  ttlMs: number,
+  limit: number,
+  blockMs: number,
+) => Promise<[number, number, number]>;
 
 /**
  * @nestjs/throttler's storage in Redis, so one limit holds across every API instance. When
@@ -64,9 +70,17 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     this.hit = (redis as unknown as { taskManagerRateLimitHit: HitCommand }).taskManagerRateLimitHit.bind(redis);
   }
 
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
     const base = this.base(key, throttlerName);
-    const [totalHits, windowMs, blockMs] = await this.ask(this.hit(`${base}:hits`, `${base}:blocked`, ttl, limit, blockDuration));
+    const [totalHits, windowMs, blockMs] = await this.ask(
+      this.hit(`${base}:hits`, `${base}:blocked`, ttl, limit, blockDuration),
+    );
     return {
       totalHits,
       timeToExpire: Math.max(0, Math.ceil(windowMs / 1000)),
@@ -92,7 +106,9 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     } catch (error) {
       if (Date.now() - this.lastWarning > WARN_EVERY_MS) {
         this.lastWarning = Date.now();
-        this.logger.warn(`Rate limits cannot be checked while Redis does not answer; limited requests get 503: ${(error as Error).message}`);
+        this.logger.warn(
+          `Rate limits cannot be checked while Redis does not answer; limited requests get 503: ${(error as Error).message}`,
+        );
       }
       throw new ServiceUnavailableError(
         'Rate limits cannot be checked right now; try again shortly',
@@ -109,7 +125,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     // Rejected in the check phase, after the poll phase has read any reply that arrived
     // meanwhile: when the event loop was blocked, the timer fires before that reply is read,
     // and a late event loop is not a Redis that does not answer.
-    timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${ms} ms`))), ms);
+    timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          reject(new Error(`no answer within ${ms} ms`));
+        }),
+      ms,
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
 }

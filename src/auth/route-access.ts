@@ -2,9 +2,9 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
-import type { AllConfig } from '../config/app.config';
 import { IS_PUBLIC, REQUIRED_ROLE } from '../common/decorators/auth.decorators';
 import { defaultRoleFor, Role } from '../common/security/roles';
+import type { AllConfig } from '../config/app.config';
 
 /** What a route asks of its caller. */
 export type RouteAccess =
@@ -48,7 +48,8 @@ export class RouteAccessResolver {
   private read(context: ExecutionContext): RouteAccess {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return { public: true };
-    if (isMetrics(context.getClass())) return this.metricsRequireAuth ? { public: false, role: Role.Read, global: true } : { public: true };
+    if (isMetrics(context.getClass()))
+      return this.metricsRequireAuth ? { public: false, role: Role.Read, global: true } : { public: true };
     const method = context.switchToHttp().getRequest<{ method: string }>().method;
     const role = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, targets) ?? defaultRoleFor(method);
     return { public: false, role, global: role === Role.Admin };
@@ -56,5 +57,8 @@ export class RouteAccessResolver {
 }
 
 function isMetrics(controller: unknown): boolean {
-  return typeof controller === 'function' && (controller === PrometheusController || controller.prototype instanceof PrometheusController);
+  return (
+    typeof controller === 'function' &&
+    (controller === PrometheusController || controller.prototype instanceof PrometheusController)
+  );
 }

@@ -28,13 +28,37 @@ describe('parseApiKeys', () => {
   it.each([
     ['[{"name":"x"', /not valid JSON/],
     ['{"name":"x"}', /must be a JSON array/],
-    [JSON.stringify([{ name: 'x', sha256: 'plaintext-key', role: 'read' }]), /entry 1 \(x\): sha256 must be the 64-hex-digit/],
-    [JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'root' }]), /role must be one of read, write, worker, admin/],
-    [JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'read', kb_ids: [] }]), /kb_ids must be a non-empty array/],
-    [JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'read', kb_ids: ['bad kb'] }]), /"bad kb" is not a valid kb_id/],
+    [
+      JSON.stringify([{ name: 'x', sha256: 'plaintext-key', role: 'read' }]),
+      /entry 1 \(x\): sha256 must be the 64-hex-digit/,
+    ],
+    [
+      JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'root' }]),
+      /role must be one of read, write, worker, admin/,
+    ],
+    [
+      JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'read', kb_ids: [] }]),
+      /kb_ids must be a non-empty array/,
+    ],
+    [
+      JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'read', kb_ids: ['bad kb'] }]),
+      /"bad kb" is not a valid kb_id/,
+    ],
     [JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'read', kbids: ['kb_1'] }]), /unknown field\(s\) kbids/],
-    [JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'read' }, { name: 'x', sha256: digest('b'), role: 'read' }]), /name x is used twice/],
-    [JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'read' }, { name: 'y', sha256: digest('a'), role: 'read' }]), /same key digest is configured twice/],
+    [
+      JSON.stringify([
+        { name: 'x', sha256: digest('a'), role: 'read' },
+        { name: 'x', sha256: digest('b'), role: 'read' },
+      ]),
+      /name x is used twice/,
+    ],
+    [
+      JSON.stringify([
+        { name: 'x', sha256: digest('a'), role: 'read' },
+        { name: 'y', sha256: digest('a'), role: 'read' },
+      ]),
+      /same key digest is configured twice/,
+    ],
     ['x:read', /expected name:role:sha256/],
   ])('refuses %s', (raw, message) => {
     expect(() => parseApiKeys(raw)).toThrow(message);
@@ -42,6 +66,8 @@ describe('parseApiKeys', () => {
 
   it('never echoes a digest in its errors', () => {
     const raw = JSON.stringify([{ name: 'x', sha256: digest('a'), role: 'root' }]);
-    expect(() => parseApiKeys(raw)).toThrow(expect.objectContaining({ message: expect.not.stringContaining(digest('a')) }));
+    expect(() => parseApiKeys(raw)).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(digest('a')) }),
+    );
   });
 });

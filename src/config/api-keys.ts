@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { KB_ID_PATTERN } from '../common/utils/id-patterns';
 import { isRole, Role, ROLES } from '../common/security/roles';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
 
 /** One configured API key. Only the SHA-256 digest of the key is ever configured or held. */
 export interface ApiKeyEntry {
@@ -35,7 +35,8 @@ export function parseApiKeys(raw: string): ApiKeyEntry[] {
   const digests = new Set<string>();
   for (const [i, entry] of entries.entries()) {
     if (names.has(entry.name)) throw new Error(`entry ${i + 1}: the name ${entry.name} is used twice`);
-    if (digests.has(entry.sha256)) throw new Error(`entry ${i + 1} (${entry.name}): the same key digest is configured twice`);
+    if (digests.has(entry.sha256))
+      throw new Error(`entry ${i + 1} (${entry.name}): the same key digest is configured twice`);
     names.add(entry.name);
     digests.add(entry.sha256);
   }
@@ -51,10 +52,12 @@ function fromJson(text: string): ApiKeyEntry[] {
   }
   if (!Array.isArray(parsed)) throw new Error('must be a JSON array of {name, sha256, role, kb_ids?}');
   return parsed.map((item: unknown, i) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new Error(`entry ${i + 1} must be an object {name, sha256, role, kb_ids?}`);
+    if (item === null || typeof item !== 'object' || Array.isArray(item))
+      throw new Error(`entry ${i + 1} must be an object {name, sha256, role, kb_ids?}`);
     const record = item as Record<string, unknown>;
     const unknown = Object.keys(record).filter((k) => !JSON_FIELDS.has(k));
-    if (unknown.length > 0) throw new Error(`entry ${i + 1}: unknown field(s) ${unknown.join(', ')} (allowed: name, sha256, role, kb_ids)`);
+    if (unknown.length > 0)
+      throw new Error(`entry ${i + 1}: unknown field(s) ${unknown.join(', ')} (allowed: name, sha256, role, kb_ids)`);
     return entry(i, record.name, record.sha256, record.role, record.kb_ids);
   });
 }
@@ -66,7 +69,8 @@ function fromCompact(text: string): ApiKeyEntry[] {
     .filter(Boolean)
     .map((part, i) => {
       const fields = part.split(':');
-      if (fields.length < 3 || fields.length > 4) throw new Error(`entry ${i + 1}: expected name:role:sha256[:kb_1|kb_2]`);
+      if (fields.length < 3 || fields.length > 4)
+        throw new Error(`entry ${i + 1}: expected name:role:sha256[:kb_1|kb_2]`);
       const [name, role, sha256, kbs] = fields;
       return entry(i, name, sha256, role, kbs === undefined ? undefined : kbs.split('|'));
     });
@@ -74,15 +78,19 @@ function fromCompact(text: string): ApiKeyEntry[] {
 
 function entry(i: number, name: unknown, sha256: unknown, role: unknown, kbIds: unknown): ApiKeyEntry {
   const at = `entry ${i + 1}`;
-  if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`${at}: name must be 1-64 letters, digits, _ . - (starting with a letter or digit)`);
+  if (typeof name !== 'string' || !NAME.test(name))
+    throw new Error(`${at}: name must be 1-64 letters, digits, _ . - (starting with a letter or digit)`);
   const label = `${at} (${name})`;
   if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) {
-    throw new Error(`${label}: sha256 must be the 64-hex-digit SHA-256 digest of the key (printf %s "$KEY" | sha256sum), not the key itself`);
+    throw new Error(
+      `${label}: sha256 must be the 64-hex-digit SHA-256 digest of the key (printf %s "$KEY" | sha256sum), not the key itself`,
+    );
   }
   if (!isRole(role)) throw new Error(`${label}: role must be one of ${ROLES.join(', ')}`);
   if (kbIds !== undefined && kbIds !== null) {
-    if (!Array.isArray(kbIds) || kbIds.length === 0) throw new Error(`${label}: kb_ids must be a non-empty array (omit it to allow every knowledge base)`);
-    const bad = kbIds.find((kb) => typeof kb !== 'string' || kb.length > 128 || !KB_ID_PATTERN.test(kb));
+    if (!Array.isArray(kbIds) || kbIds.length === 0)
+      throw new Error(`${label}: kb_ids must be a non-empty array (omit it to allow every knowledge base)`);
+    const bad: unknown = kbIds.find((kb) => typeof kb !== 'string' || kb.length > 128 || !KB_ID_PATTERN.test(kb));
     if (bad !== undefined) throw new Error(`${label}: ${JSON.stringify(bad)} is not a valid kb_id`);
   }
   return { name, sha256: sha256.toLowerCase(), role, kbIds: kbIds ? [...new Set(kbIds as string[])] : null };

@@ -1,12 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
-import { resolve } from 'node:path';
-import { AppRole, EmbeddingProviderKind, EnvironmentVariables, UploadNamespaceMode, validateEnvironment, VectorStoreMode } from './env.validation';
-import { ApiKeyEntry, parseApiKeys } from './api-keys';
-import { jwtSettings } from './auth-settings';
 import type { JwtVerifierOptions } from '../common/security/jwt-verifier';
 import { registerSecrets, secretsFromEnv } from '../common/security/redact';
+import { ApiKeyEntry, parseApiKeys } from './api-keys';
+import { jwtSettings } from './auth-settings';
+import {
+  AppRole,
+  EmbeddingProviderKind,
+  EnvironmentVariables,
+  UploadNamespaceMode,
+  validateEnvironment,
+  VectorStoreMode,
+} from './env.validation';
 
 /** Typed, namespaced configuration read with `config.getOrThrow('app.port', { infer: true })`. */
 export interface AppConfig {
@@ -31,7 +37,7 @@ export interface DatabaseConfig {
 export interface QueueConfig {
   redisUrl: string;
   /** Seed nodes of a Redis Cluster; empty for a single Redis at redisUrl. */
-  clusterNodes: Array<{ host: string; port: number }>;
+  clusterNodes: { host: string; port: number }[];
   /** Key prefix; hash-tagged (`{…}`) in cluster mode so each queue's keys share one slot. */
   prefix: string;
   workerConcurrency: number;
@@ -142,7 +148,7 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-function parseClusterNodes(list: string): Array<{ host: string; port: number }> {
+function parseClusterNodes(list: string): { host: string; port: number }[] {
   return list
     .split(',')
     .filter(Boolean)
@@ -231,7 +237,11 @@ export const pipelineConfig = registerAs('pipeline', (): PipelineConfig => {
 
 export const retentionConfig = registerAs('retention', (): RetentionConfig => {
   const e = env();
-  return { taskRetentionDays: e.TASK_RETENTION_DAYS, idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS, intervalMs: e.RETENTION_INTERVAL_MS };
+  return {
+    taskRetentionDays: e.TASK_RETENTION_DAYS,
+    idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
+    intervalMs: e.RETENTION_INTERVAL_MS,
+  };
 });
 
 export const eventsConfig = registerAs('events', (): EventsConfig => {
@@ -284,8 +294,20 @@ export const httpConfig = registerAs('http', (): HttpConfig => {
       .map((origin) => origin.trim())
       .filter(Boolean),
     maxJsonDepth: e.MAX_JSON_DEPTH,
-    trustProxy: proxy === 'true' ? true : proxy === 'false' || proxy === '' ? false : /^\d+$/.test(proxy) ? Number(proxy) : proxy,
+    trustProxy:
+      proxy === 'true' ? true : proxy === 'false' || proxy === '' ? false : /^\d+$/.test(proxy) ? Number(proxy) : proxy,
   };
 });
 
-export const allConfigs = [appConfig, databaseConfig, queueConfig, pipelineConfig, retentionConfig, eventsConfig, webhooksConfig, bulkConfig, authConfig, httpConfig];
+export const allConfigs = [
+  appConfig,
+  databaseConfig,
+  queueConfig,
+  pipelineConfig,
+  retentionConfig,
+  eventsConfig,
+  webhooksConfig,
+  bulkConfig,
+  authConfig,
+  httpConfig,
+];

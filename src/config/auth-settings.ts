@@ -1,5 +1,12 @@
+import {
+  algorithmForKey,
+  JWT_ALGORITHMS,
+  JwtAlgorithm,
+  JwtVerifier,
+  JwtVerifierOptions,
+  parsePublicKey,
+} from '../common/security/jwt-verifier';
 import { parseApiKeys } from './api-keys';
-import { algorithmForKey, JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, JwtVerifierOptions, parsePublicKey } from '../common/security/jwt-verifier';
 
 /** The JWT variables of the environment, as validated by EnvironmentVariables. */
 export interface JwtEnvironment {
@@ -31,7 +38,8 @@ export function jwtSettings(env: JwtEnvironment): JwtVerifierOptions | null {
   if (secret && publicKey) throw new Error('set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256), not both');
   let algorithm: JwtAlgorithm;
   if (secret) {
-    if (named && named !== 'HS256') throw new Error(`JWT_ALGORITHM=${named} needs JWT_PUBLIC_KEY; JWT_SECRET is for HS256`);
+    if (named && named !== 'HS256')
+      throw new Error(`JWT_ALGORITHM=${named} needs JWT_PUBLIC_KEY; JWT_SECRET is for HS256`);
     algorithm = 'HS256';
   } else {
     let inferred: JwtAlgorithm;

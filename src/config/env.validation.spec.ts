@@ -26,7 +26,9 @@ describe('security variables', () => {
   });
 
   it('refuses JWT settings that leave the algorithm ambiguous or mismatched', () => {
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
     const secret = 'x'.repeat(40);
     expect(error({ JWT_SECRET: secret, JWT_PUBLIC_KEY: rsa })).toMatch(/not both/);
     expect(error({ JWT_PUBLIC_KEY: rsa, JWT_ALGORITHM: 'HS256' })).toMatch(/HS256 needs JWT_SECRET/);
@@ -49,7 +51,12 @@ describe('security variables', () => {
 
   it('limits per key by default, not per IP, and always limits failed authentication', () => {
     const defaults = validateEnvironment({});
-    expect(defaults).toMatchObject({ RATE_LIMIT_PER_MINUTE: 120_000, RATE_LIMIT_PER_IP_PER_MINUTE: 0, AUTH_FAILURE_LIMIT: 20, AUTH_FAILURE_WINDOW_SECONDS: 300 });
+    expect(defaults).toMatchObject({
+      RATE_LIMIT_PER_MINUTE: 120_000,
+      RATE_LIMIT_PER_IP_PER_MINUTE: 0,
+      AUTH_FAILURE_LIMIT: 20,
+      AUTH_FAILURE_WINDOW_SECONDS: 300,
+    });
     expect(error({ RATE_LIMIT_PER_IP_PER_MINUTE: '-1' })).toMatch(/RATE_LIMIT_PER_IP_PER_MINUTE/);
     expect(error({ AUTH_FAILURE_LIMIT: '0' })).toMatch(/AUTH_FAILURE_LIMIT/);
     expect(error({ AUTH_FAILURE_WINDOW_SECONDS: '0' })).toMatch(/AUTH_FAILURE_WINDOW_SECONDS/);
@@ -67,7 +74,9 @@ describe('VECTOR_STORE', () => {
     expect(validateEnvironment({}).VECTOR_STORE).toBe('auto');
     expect(validateEnvironment({ VECTOR_STORE: 'pgvector' }).VECTOR_STORE).toBe('pgvector');
     expect(validateEnvironment({ VECTOR_STORE: 'float_array' }).VECTOR_STORE).toBe('float_array');
-    expect(error({ VECTOR_STORE: 'hnsw' })).toContain('VECTOR_STORE="hnsw": VECTOR_STORE must be auto, pgvector or float_array');
+    expect(error({ VECTOR_STORE: 'hnsw' })).toContain(
+      'VECTOR_STORE="hnsw": VECTOR_STORE must be auto, pgvector or float_array',
+    );
   });
 });
 

@@ -1,7 +1,20 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsEnum, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateBy, ValidateIf, validateSync } from 'class-validator';
-import { apiKeysProblem, JwtEnvironment, jwtProblem } from './auth-settings';
+import {
+  IsBoolean,
+  IsEnum,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateBy,
+  ValidateIf,
+  validateSync,
+} from 'class-validator';
 import { isSecretVariable, redactSecrets } from '../common/security/redact';
+import { apiKeysProblem, JwtEnvironment, jwtProblem } from './auth-settings';
 
 export enum EmbeddingProviderKind {
   Hashing = 'hashing',
@@ -86,7 +99,9 @@ export class EnvironmentVariables {
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   @IsOptional()
-  @Matches(/^$|^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, { message: 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port seed nodes' })
+  @Matches(/^$|^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, {
+    message: 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port seed nodes',
+  })
   REDIS_CLUSTER_NODES = '';
 
   @IsOptional()
@@ -396,7 +411,8 @@ export class EnvironmentVariables {
 
   @IsOptional()
   @Matches(/^\s*$|^\s*\*\s*$|^\s*https?:\/\/[A-Za-z0-9.-]+(:\d+)?\s*(,\s*https?:\/\/[A-Za-z0-9.-]+(:\d+)?\s*)*$/, {
-    message: 'CORS_ORIGINS must be empty, * or a comma-separated list of origins such as https://app.example.com,http://localhost:3000',
+    message:
+      'CORS_ORIGINS must be empty, * or a comma-separated list of origins such as https://app.example.com,http://localhost:3000',
   })
   CORS_ORIGINS = '';
 
@@ -408,9 +424,13 @@ export class EnvironmentVariables {
   MAX_JSON_DEPTH = 32;
 
   @IsOptional()
-  @Matches(/^\s*(true|false|\d{1,2}|(loopback|linklocal|uniquelocal|[0-9.]+(\/\d{1,2})?|[0-9A-Fa-f:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9.]+(\/\d{1,2})?|[0-9A-Fa-f:]+(\/\d{1,3})?))*)\s*$/, {
-    message: 'TRUST_PROXY must be true, false, a hop count, or a comma-separated list of proxy addresses/subnets (loopback, 10.0.0.0/8, ...)',
-  })
+  @Matches(
+    /^\s*(true|false|\d{1,2}|(loopback|linklocal|uniquelocal|[0-9.]+(\/\d{1,2})?|[0-9A-Fa-f:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9.]+(\/\d{1,2})?|[0-9A-Fa-f:]+(\/\d{1,3})?))*)\s*$/,
+    {
+      message:
+        'TRUST_PROXY must be true, false, a hop count, or a comma-separated list of proxy addresses/subnets (loopback, 10.0.0.0/8, ...)',
+    },
+  )
   TRUST_PROXY = 'false';
 }
 

@@ -43,7 +43,11 @@ export class DashboardController {
   }
 
   @Get(':file')
-  asset(@Param('file') file: string, @Headers('if-none-match') ifNoneMatch: string | undefined, @Res() res: FastifyReply): void {
+  asset(
+    @Param('file') file: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res() res: FastifyReply,
+  ): void {
     if (!Object.hasOwn(FILES, file)) throw new DomainError(ErrorCode.NotFound, `No dashboard file ${file}`, { file });
     this.send(res, file, ifNoneMatch);
   }

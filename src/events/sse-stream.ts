@@ -24,7 +24,7 @@ export interface SseMessage {
 export class SseStream {
   private readonly heartbeat: NodeJS.Timeout;
   private closed = false;
-  private readonly closeListeners: Array<() => void> = [];
+  private readonly closeListeners: (() => void)[] = [];
 
   private readonly res: ServerResponse;
 
@@ -43,8 +43,12 @@ export class SseStream {
     res.flushHeaders();
     res.socket?.setNoDelay(true);
     this.write(`retry: ${RECONNECT_MS}\n\n`);
-    this.heartbeat = setInterval(() => this.write(`: heartbeat ${new Date().toISOString()}\n\n`), heartbeatMs);
-    res.on('close', () => this.dispose());
+    this.heartbeat = setInterval(() => {
+      this.write(`: heartbeat ${new Date().toISOString()}\n\n`);
+    }, heartbeatMs);
+    res.on('close', () => {
+      this.dispose();
+    });
   }
 
   get isClosed(): boolean {

@@ -2,7 +2,12 @@ import { TaskStatus } from '../queues/task-types';
 import { AttemptEvent, attemptsFrom } from './task-attempts';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
-const event = (status: TaskStatus, attempt: number, seconds: number, extra: Partial<AttemptEvent> = {}): AttemptEvent => ({
+const event = (
+  status: TaskStatus,
+  attempt: number,
+  seconds: number,
+  extra: Partial<AttemptEvent> = {},
+): AttemptEvent => ({
   status,
   attempt,
   error: null,
@@ -22,8 +27,24 @@ describe('attemptsFrom', () => {
       event(TaskStatus.failed, 2, 9, { error: 'boom' }),
     ]);
     expect(attempts).toEqual([
-      { attempt: 1, outcome: 'retried', workerId: 'w1', startedAt: at(1), endedAt: at(3), durationSeconds: 2, error: 'Task timed out after 2s' },
-      { attempt: 2, outcome: 'failed', workerId: 'w2', startedAt: at(5), endedAt: at(9), durationSeconds: 4, error: 'boom' },
+      {
+        attempt: 1,
+        outcome: 'retried',
+        workerId: 'w1',
+        startedAt: at(1),
+        endedAt: at(3),
+        durationSeconds: 2,
+        error: 'Task timed out after 2s',
+      },
+      {
+        attempt: 2,
+        outcome: 'failed',
+        workerId: 'w2',
+        startedAt: at(5),
+        endedAt: at(9),
+        durationSeconds: 4,
+        error: 'boom',
+      },
     ]);
   });
 

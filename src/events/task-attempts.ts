@@ -1,6 +1,14 @@
 import { TaskStatus } from '../queues/task-types';
 
-export const ATTEMPT_OUTCOMES = ['completed', 'failed', 'retried', 'cancelled', 'requeued', 'superseded', 'running'] as const;
+export const ATTEMPT_OUTCOMES = [
+  'completed',
+  'failed',
+  'retried',
+  'cancelled',
+  'requeued',
+  'superseded',
+  'running',
+] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /** What attempts are derived from: a task's events, oldest first. */
@@ -30,7 +38,7 @@ export interface Attempt {
  */
 export function attemptsFrom(events: AttemptEvent[]): Attempt[] {
   const attempts: Attempt[] = [];
-  let open: Attempt | null = null;
+  let open = null as Attempt | null;
   const close = (attempt: Attempt, at: Date, outcome: AttemptOutcome, error: string | null) => {
     attempt.outcome = outcome;
     attempt.endedAt = at;
@@ -39,9 +47,17 @@ export function attemptsFrom(events: AttemptEvent[]): Attempt[] {
   };
   for (const event of events) {
     if (event.status === TaskStatus.processing) {
-      if (open && open.attempt === event.attempt) continue;
+      if (open?.attempt === event.attempt) continue;
       if (open) close(open, event.at, 'superseded', null);
-      open = { attempt: event.attempt, outcome: 'running', workerId: event.workerId, startedAt: event.at, endedAt: null, durationSeconds: null, error: null };
+      open = {
+        attempt: event.attempt,
+        outcome: 'running',
+        workerId: event.workerId,
+        startedAt: event.at,
+        endedAt: null,
+        durationSeconds: null,
+        error: null,
+      };
       attempts.push(open);
       continue;
     }

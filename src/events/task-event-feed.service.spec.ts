@@ -8,14 +8,36 @@ class CommittedEvents {
   rows: TaskEventRecord[] = [];
   reads = 0;
 
-  commit(id: number, kbId = 'kb_a', taskId = `task-${id}`, taskType: TaskEventRecord['taskType'] = 'health_check'): void {
-    this.rows.push({ id: BigInt(id), taskId, kbId, taskType, kind: 'status', status: 'queued', progress: 0, message: null, attempt: 0, error: null, workerId: null, webhookPending: false, at: new Date() });
+  commit(
+    id: number,
+    kbId = 'kb_a',
+    taskId = `task-${id}`,
+    taskType: TaskEventRecord['taskType'] = 'health_check',
+  ): void {
+    this.rows.push({
+      id: BigInt(id),
+      taskId,
+      kbId,
+      taskType,
+      kind: 'status',
+      status: 'queued',
+      progress: 0,
+      message: null,
+      attempt: 0,
+      error: null,
+      workerId: null,
+      webhookPending: false,
+      at: new Date(),
+    });
   }
 
   repository(): TaskEventRepository {
     const sorted = () => [...this.rows].sort((a, b) => Number(a.id - b.id));
     return {
-      newestIds: async (lookback: number) => sorted().slice(-lookback).map((r) => r.id),
+      newestIds: async (lookback: number) =>
+        sorted()
+          .slice(-lookback)
+          .map((r) => r.id),
       findNewAndMissing: async (cursor: bigint, missing: bigint[], limit: number) => {
         this.reads++;
         return sorted()
@@ -40,7 +62,10 @@ describe('TaskEventFeedService', () => {
 
   beforeEach(() => {
     table = new CommittedEvents();
-    feed = new TaskEventFeedService(table.repository(), { getOrThrow: () => 10 } as unknown as ConfigService<AllConfig, true>);
+    feed = new TaskEventFeedService(table.repository(), { getOrThrow: () => 10 } as unknown as ConfigService<
+      AllConfig,
+      true
+    >);
   });
 
   afterEach(() => {
@@ -49,7 +74,9 @@ describe('TaskEventFeedService', () => {
   });
 
   it('delivers an id that commits after a higher one, and holds the safe id below it until then', async () => {
-    [1, 2, 3].forEach((id) => table.commit(id));
+    [1, 2, 3].forEach((id) => {
+      table.commit(id);
+    });
     const seen: number[] = [];
     await feed.subscribe({ kbId: 'kb_a' }, (event) => seen.push(Number(event.id)));
     expect(feed.safeId()).toBe(3n);
@@ -65,7 +92,9 @@ describe('TaskEventFeedService', () => {
   });
 
   it('watches ids that were still committing when it started', async () => {
-    [1, 2, 4].forEach((id) => table.commit(id));
+    [1, 2, 4].forEach((id) => {
+      table.commit(id);
+    });
     const seen: number[] = [];
     await feed.subscribe({}, (event) => seen.push(Number(event.id)));
     expect(feed.safeId()).toBe(2n);
@@ -100,7 +129,12 @@ describe('TaskEventFeedService', () => {
     table.commit(8, 'kb_b');
     table.commit(9, 'kb_b', 'task-9', 'knowledge_indexing');
     await until(() => got.all.length === 3);
-    expect(got).toEqual({ task: ['task-7'], kb: ['task-8', 'task-9'], kbIndexing: ['task-9'], all: ['task-7', 'task-8', 'task-9'] });
+    expect(got).toEqual({
+      task: ['task-7'],
+      kb: ['task-8', 'task-9'],
+      kbIndexing: ['task-9'],
+      all: ['task-7', 'task-8', 'task-9'],
+    });
   });
 
   it('stops reading once the last subscriber has gone', async () => {

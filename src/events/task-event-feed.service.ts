@@ -61,7 +61,11 @@ export class TaskEventFeedService implements OnApplicationShutdown {
   /** Starts reading (if not yet) and resolves once the feed has its starting point, so nothing after now is missed. */
   async subscribe(filter: TaskEventFilter, deliver: (event: TaskEventRecord) => void): Promise<FeedSubscription> {
     const subscriber: Subscriber = { filter, deliver };
-    const bucket = filter.taskId ? group(this.byTask, filter.taskId) : filter.kbId ? group(this.byKb, filter.kbId) : this.unscoped;
+    const bucket = filter.taskId
+      ? group(this.byTask, filter.taskId)
+      : filter.kbId
+        ? group(this.byKb, filter.kbId)
+        : this.unscoped;
     bucket.add(subscriber);
     this.subscribers++;
     try {
@@ -70,7 +74,11 @@ export class TaskEventFeedService implements OnApplicationShutdown {
       this.remove(bucket, subscriber, filter);
       throw error;
     }
-    return { unsubscribe: () => this.remove(bucket, subscriber, filter) };
+    return {
+      unsubscribe: () => {
+        this.remove(bucket, subscriber, filter);
+      },
+    };
   }
 
   /**
@@ -120,7 +128,10 @@ export class TaskEventFeedService implements OnApplicationShutdown {
   }
 
   private async tick(): Promise<void> {
-    if (this.subscribers === 0) return this.stop();
+    if (this.subscribers === 0) {
+      this.stop();
+      return;
+    }
     let next = this.intervalMs;
     try {
       if (await this.read()) next = 0;
@@ -140,7 +151,8 @@ export class TaskEventFeedService implements OnApplicationShutdown {
       if (row.id <= this.cursor) {
         this.missing.delete(row.id);
       } else {
-        if (row.id - this.cursor <= MAX_MISSING_IDS) for (let id = this.cursor + 1n; id < row.id; id++) this.missing.set(id, now);
+        if (row.id - this.cursor <= MAX_MISSING_IDS)
+          for (let id = this.cursor + 1n; id < row.id; id++) this.missing.set(id, now);
         this.cursor = row.id;
       }
       this.fanOut(row);

@@ -6,8 +6,8 @@ import type { AllConfig } from '../config/app.config';
 import { TaskStatus, TERMINAL_STATUSES } from '../queues/task-types';
 import { TaskQueryRepository } from '../task-engine/task-query.repository';
 import type { TaskRecord } from '../task-engine/task-record';
-import { WebhookDeliveryRecord, WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository';
 import { WebhookDeliveryDto } from '../webhooks/dto/webhook-delivery.dto';
+import { WebhookDeliveryRecord, WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository';
 import { TaskEventDto } from './dto/task-event.dto';
 import { TaskHistoryDto } from './dto/task-history.dto';
 import { SseStream } from './sse-stream';
@@ -66,7 +66,10 @@ export class TaskEventStreamService {
 
   async history(taskId: string): Promise<TaskHistoryDto> {
     const task = await this.load(taskId);
-    const [events, deliveries] = await Promise.all([this.events.findByTask(task.id), this.deliveries.findByTask(task.id)]);
+    const [events, deliveries] = await Promise.all([
+      this.events.findByTask(task.id),
+      this.deliveries.findByTask(task.id),
+    ]);
     return {
       task_id: task.id,
       status: task.status,
@@ -84,18 +87,28 @@ export class TaskEventStreamService {
     };
   }
 
-  private async stream(res: FastifyReply, filter: TaskEventFilter, after: bigint | null, options: StreamOptions): Promise<void> {
+  private async stream(
+    res: FastifyReply,
+    filter: TaskEventFilter,
+    after: bigint | null,
+    options: StreamOptions,
+  ): Promise<void> {
     // Live events wait here until the replay is out.
     const buffered: TaskEventRecord[] = [];
     let live = false;
-    const subscription = await this.feed.subscribe(filter, (event) => (live ? emit(event) : buffered.push(event)));
+    const subscription = await this.feed.subscribe(filter, (event) => {
+      if (live) emit(event);
+      else buffered.push(event);
+    });
     // Every live event is above this id; replayed events above it may arrive live again.
     const liveFloor = this.feed.safeId();
     const replayed = new Set<bigint>();
     let last: TaskEventRecord | undefined;
 
     const sse = new SseStream(res, this.heartbeatMs);
-    sse.onClose(() => subscription.unsubscribe());
+    sse.onClose(() => {
+      subscription.unsubscribe();
+    });
     const send = (event: TaskEventRecord) => {
       const id = options.exactIds ? event.id : min(event.id, this.feed.safeId());
       sse.send({ id: id.toString(), data: toEventDto(event) });
@@ -135,7 +148,10 @@ export class TaskEventStreamService {
     }
     if (options.endWhenFinished) {
       const status = last?.status ?? options.endWhenFinished;
-      if (TERMINAL_STATUSES.includes(status) && !buffered.some((e) => !replayed.has(e.id))) return finish(status);
+      if (TERMINAL_STATUSES.includes(status) && !buffered.some((e) => !replayed.has(e.id))) {
+        finish(status);
+        return;
+      }
     }
     live = true;
     for (const event of buffered.splice(0)) emit(event);
@@ -151,7 +167,9 @@ export class TaskEventStreamService {
 function parseEventId(value: string | undefined): bigint | null {
   if (value === undefined || value.trim() === '') return null;
   if (!EVENT_ID.test(value.trim())) {
-    throw new InvalidRequestError('Last-Event-ID must be the id of an event this service sent', { fields: { 'Last-Event-ID': ['must be a non-negative integer'] } });
+    throw new InvalidRequestError('Last-Event-ID must be the id of an event this service sent', {
+      fields: { 'Last-Event-ID': ['must be a non-negative integer'] },
+    });
   }
   return BigInt(value.trim());
 }

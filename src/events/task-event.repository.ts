@@ -42,7 +42,11 @@ export class TaskEventRepository {
 
   /** The ids of the newest events, at most `lookback` back from the latest: where a feed starts. */
   async newestIds(lookback: number): Promise<bigint[]> {
-    const rows = await this.prisma.taskEvent.findMany({ select: { id: true }, orderBy: { id: 'desc' }, take: lookback });
+    const rows = await this.prisma.taskEvent.findMany({
+      select: { id: true },
+      orderBy: { id: 'desc' },
+      take: lookback,
+    });
     return rows.map((row) => row.id).reverse();
   }
 

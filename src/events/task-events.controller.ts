@@ -1,8 +1,8 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { KbScope } from '../common/decorators/auth.decorators';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { KbScope } from '../common/decorators/auth.decorators';
 import { TaskIdParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { TaskEventDto, TaskEventsQueryDto } from './dto/task-event.dto';
@@ -12,7 +12,8 @@ import { TaskEventStreamService } from './task-event-stream.service';
 const LAST_EVENT_ID = ApiHeader({
   name: 'Last-Event-ID',
   required: false,
-  description: 'Resume after this event id (EventSource sends it by itself when it reconnects); replays what was missed',
+  description:
+    'Resume after this event id (EventSource sends it by itself when it reconnects); replays what was missed',
 });
 const EVENT_STREAM = ApiOkResponse({
   description:
@@ -52,7 +53,11 @@ export class TaskEventsController {
     @KbScope() scope: readonly string[] | null,
     @Res() res: FastifyReply,
   ): Promise<void> {
-    await this.streams.streamMany({ kbId: query.kb_id, taskType: query.task_type, kbIds: scope ?? undefined }, lastEventId, res);
+    await this.streams.streamMany(
+      { kbId: query.kb_id, taskType: query.task_type, kbIds: scope ?? undefined },
+      lastEventId,
+      res,
+    );
   }
 
   @Get(':task_id/events')
@@ -65,12 +70,19 @@ export class TaskEventsController {
   @LAST_EVENT_ID
   @EVENT_STREAM
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.TaskNotFound, ErrorCode.ServiceUnavailable)
-  async streamTask(@TaskIdParam() taskId: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: FastifyReply): Promise<void> {
+  async streamTask(
+    @TaskIdParam() taskId: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() res: FastifyReply,
+  ): Promise<void> {
     await this.streams.streamTask(taskId, lastEventId, res);
   }
 
   @Get(':task_id/history')
-  @ApiOperation({ summary: 'Every state change and progress report of a task, its attempts with durations and errors, and its webhook deliveries' })
+  @ApiOperation({
+    summary:
+      'Every state change and progress report of a task, its attempts with durations and errors, and its webhook deliveries',
+  })
   @ApiOkResponse({ type: TaskHistoryDto })
   @ApiErrors(ErrorCode.TaskNotFound, ErrorCode.ServiceUnavailable)
   history(@TaskIdParam() taskId: string): Promise<TaskHistoryDto> {

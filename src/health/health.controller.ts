@@ -1,7 +1,7 @@
 import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../common/decorators/auth.decorators';
 import type { AllConfig } from '../config/app.config';
@@ -26,9 +26,14 @@ export class HealthController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Service health: database, Redis (with waiting-job count as size), queues and the vector store backend' })
+  @ApiOperation({
+    summary: 'Service health: database, Redis (with waiting-job count as size), queues and the vector store backend',
+  })
   @ApiOkResponse({ type: HealthResponseDto })
-  @ApiServiceUnavailableResponse({ type: HealthResponseDto, description: 'A dependency is down; it is marked unhealthy' })
+  @ApiServiceUnavailableResponse({
+    type: HealthResponseDto,
+    description: 'A dependency is down; it is marked unhealthy',
+  })
   async check(@Res({ passthrough: true }) res: FastifyReply): Promise<HealthResponseDto> {
     return this.respond(res, [
       () => this.dependencies.database(),
@@ -54,8 +59,10 @@ export class HealthController {
   }
 
   private async respond(res: FastifyReply, checks: HealthIndicatorFunction[]): Promise<HealthResponseDto> {
-    const result = await this.health.check(checks).catch((error: { response?: HealthCheckResult }) => {
-      if (error.response?.details) return error.response;
+    const result = await this.health.check(checks).catch((error: unknown) => {
+      // Terminus reports a failed check by throwing an error whose `response` is the full result.
+      const response = (error as { response?: HealthCheckResult } | null)?.response;
+      if (response?.details) return response;
       throw error;
     });
     const healthy = result.status === 'ok';

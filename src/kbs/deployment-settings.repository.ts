@@ -7,7 +7,11 @@ export class DeploymentSettingsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   async record(key: string, value: string): Promise<void> {
-    await this.prisma.deploymentSetting.upsert({ where: { key }, create: { key, value }, update: { value, updatedAt: new Date() } });
+    await this.prisma.deploymentSetting.upsert({
+      where: { key },
+      create: { key, value },
+      update: { value, updatedAt: new Date() },
+    });
   }
 
   async read(key: string): Promise<string | null> {

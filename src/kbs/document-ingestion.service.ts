@@ -1,15 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { PermanentTaskError } from '../common/errors/task-errors';
+import { countOf } from '../common/utils/plural';
 import type { AllConfig } from '../config/app.config';
 import { FileAccessError, FileAccessReason, UploadFolder, UploadFolderOptions } from '../pipeline/file-confinement';
 import { DocumentReadError, extractText, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { splitText } from '../pipeline/text-splitter';
-import { countOf } from '../common/utils/plural';
-import { PermanentTaskError } from '../common/errors/task-errors';
-import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../tasks/dto/task-payloads.dto';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskType } from '../queues/task-types';
+import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../tasks/dto/task-payloads.dto';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { UploadNamespaceService } from './upload-namespace.service';
 
@@ -33,7 +33,11 @@ export interface IngestionContext {
 }
 
 /** A missing, unreadable or just-replaced file may still be landing in the upload folder, so those are retried. */
-const RETRYABLE_FILE_ERRORS = new Set<string>([FileAccessReason.FileNotFound, FileAccessReason.FileNotReadable, FileAccessReason.FileChanged]);
+const RETRYABLE_FILE_ERRORS = new Set<string>([
+  FileAccessReason.FileNotFound,
+  FileAccessReason.FileNotReadable,
+  FileAccessReason.FileChanged,
+]);
 
 /**
  * document_processing: reads a confined upload, extracts its text, splits it and stores
@@ -51,10 +55,17 @@ export class DocumentIngestionService {
     config: ConfigService<AllConfig, true>,
   ) {
     const pipeline = config.getOrThrow('pipeline', { infer: true });
-    this.uploads = { root: pipeline.uploadDir, maxFileBytes: pipeline.maxFileBytes, allowHardLinks: pipeline.allowHardLinks };
+    this.uploads = {
+      root: pipeline.uploadDir,
+      maxFileBytes: pipeline.maxFileBytes,
+      allowHardLinks: pipeline.allowHardLinks,
+    };
   }
 
-  async ingest(payload: PayloadOf<typeof TaskType.document_processing>, ctx: IngestionContext): Promise<IngestionResult> {
+  async ingest(
+    payload: PayloadOf<typeof TaskType.document_processing>,
+    ctx: IngestionContext,
+  ): Promise<IngestionResult> {
     const chunkSize = payload.chunk_size ?? DEFAULT_CHUNK_SIZE;
     const chunkOverlap = payload.chunk_overlap ?? defaultChunkOverlap(chunkSize);
     // Read once, through the descriptor that was checked: the hash and the text come from these very bytes.
@@ -63,13 +74,18 @@ export class DocumentIngestionService {
       .forKb(ctx.kbId)
       .readConfined(payload.file_path, { signal: ctx.signal })
       .catch((error: unknown) => {
-        if (error instanceof FileAccessError && !RETRYABLE_FILE_ERRORS.has(error.reason)) throw new PermanentTaskError(error.message);
+        if (error instanceof FileAccessError && !RETRYABLE_FILE_ERRORS.has(error.reason))
+          throw new PermanentTaskError(error.message);
         throw error;
       });
     const contentHash = createHash('sha256').update(bytes).digest('hex');
 
     const existing = await this.findExisting(payload, ctx.kbId);
-    if (existing && existing.contentHash === contentHash && existing.chunkSize === chunkSize && existing.chunkOverlap === chunkOverlap) {
+    if (
+      existing?.contentHash === contentHash &&
+      existing.chunkSize === chunkSize &&
+      existing.chunkOverlap === chunkOverlap
+    ) {
       await this.kb.touchDocument(existing.id, ctx.taskId);
       return {
         document_id: existing.id,
@@ -89,9 +105,11 @@ export class DocumentIngestionService {
       signal: ctx.signal,
       sourceName: payload.file_path,
       // Awaited, so page reports land in order; a failed progress write must not pass for an unreadable PDF, so it is not rethrown.
-      onPage: (page, total) => ctx.reportProgress(5 + (page / total) * 60, `Extracted page ${page} of ${total}`).catch(() => undefined),
+      onPage: (page, total) =>
+        ctx.reportProgress(5 + (page / total) * 60, `Extracted page ${page} of ${total}`).catch(() => undefined),
     }).catch((error: unknown) => {
-      if (error instanceof UnsupportedFormatError || error instanceof DocumentReadError) throw new PermanentTaskError(error.message);
+      if (error instanceof UnsupportedFormatError || error instanceof DocumentReadError)
+        throw new PermanentTaskError(error.message);
       throw error;
     });
     ctx.signal.throwIfAborted();
@@ -116,7 +134,8 @@ export class DocumentIngestionService {
       chunks.map((c) => ({ index: c.index, content: c.content, start: c.start, end: c.end })),
       {
         signal: ctx.signal,
-        onBatch: (stored) => ctx.reportProgress(70 + (stored / chunks.length) * 30, `Stored ${stored} of ${chunks.length} chunks`),
+        onBatch: (stored) =>
+          ctx.reportProgress(70 + (stored / chunks.length) * 30, `Stored ${stored} of ${chunks.length} chunks`),
       },
     );
     // Taken by another kb since findExisting looked: the insert refused to touch it.

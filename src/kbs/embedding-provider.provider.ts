@@ -15,7 +15,13 @@ export const embeddingProviderProvider: Provider = {
   useFactory: (config: ConfigService<AllConfig, true>): EmbeddingProvider => {
     const e = config.getOrThrow('pipeline.embedding', { infer: true });
     return e.provider === EmbeddingProviderKind.OpenAi
-      ? new OpenAiCompatibleEmbedder({ baseUrl: e.baseUrl, model: e.model, dimension: e.dimension, apiKey: e.apiKey || undefined, batchSize: e.batchSize })
+      ? new OpenAiCompatibleEmbedder({
+          baseUrl: e.baseUrl,
+          model: e.model,
+          dimension: e.dimension,
+          apiKey: e.apiKey || undefined,
+          batchSize: e.batchSize,
+        })
       : new HashingEmbedder({ dimension: e.dimension });
   },
 };

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { describeIds } from '../common/utils/describe-ids';
-import { EmbeddingError, type EmbeddingProvider } from '../pipeline/embedding/embedding-provider';
-import { countOf } from '../common/utils/plural';
 import { PermanentTaskError } from '../common/errors/task-errors';
-import { EMBEDDING_PROVIDER } from './embedding-provider.provider';
+import { describeIds } from '../common/utils/describe-ids';
+import { countOf } from '../common/utils/plural';
+import { EmbeddingError, type EmbeddingProvider } from '../pipeline/embedding/embedding-provider';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskType } from '../queues/task-types';
+import { EMBEDDING_PROVIDER } from './embedding-provider.provider';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 
 export interface EmbeddingResult {
@@ -34,12 +34,16 @@ export class EmbeddingService {
     @Inject(EMBEDDING_PROVIDER) readonly provider: EmbeddingProvider,
   ) {}
 
-  async embedChunks(payload: PayloadOf<typeof TaskType.embedding_generation>, ctx: StageContext): Promise<EmbeddingResult> {
+  async embedChunks(
+    payload: PayloadOf<typeof TaskType.embedding_generation>,
+    ctx: StageContext,
+  ): Promise<EmbeddingResult> {
     const { provider } = this;
     this.requireModel(payload.model);
     if (payload.document_id) await this.requireDocument(payload.document_id, ctx.kbId);
     const foreign = payload.chunk_ids ? await this.kb.chunksNotInKb(ctx.kbId, payload.chunk_ids) : [];
-    if (foreign.length > 0) throw new PermanentTaskError(`Chunks not found in knowledge base ${ctx.kbId}: ${describeIds(foreign)}`);
+    if (foreign.length > 0)
+      throw new PermanentTaskError(`Chunks not found in knowledge base ${ctx.kbId}: ${describeIds(foreign)}`);
     const scope = { documentId: payload.document_id, chunkIds: payload.chunk_ids };
     const [total, pending] = await Promise.all([
       this.kb.countChunks(ctx.kbId, scope),
@@ -49,10 +53,19 @@ export class EmbeddingService {
     for (let start = 0; start < pending.length; start += batchSize) {
       ctx.signal.throwIfAborted();
       const batch = pending.slice(start, start + batchSize);
-      const vectors = await this.embedBatch(batch.map((c) => c.content), ctx.signal);
-      await this.kb.saveEmbeddings(provider.model, batch.map((c, i) => ({ chunkId: c.id, values: vectors[i] })));
+      const vectors = await this.embedBatch(
+        batch.map((c) => c.content),
+        ctx.signal,
+      );
+      await this.kb.saveEmbeddings(
+        provider.model,
+        batch.map((c, i) => ({ chunkId: c.id, values: vectors[i] })),
+      );
       const done = Math.min(start + batchSize, pending.length);
-      await ctx.reportProgress((done / pending.length) * 100, `Embedded ${done} of ${countOf(pending.length, 'chunk')}`);
+      await ctx.reportProgress(
+        (done / pending.length) * 100,
+        `Embedded ${done} of ${countOf(pending.length, 'chunk')}`,
+      );
     }
     return {
       model: provider.model,

@@ -23,7 +23,13 @@ export class FloatArrayVectorRepository implements VectorBackend {
     return this.kb.upsertVectors(kbId, vectors);
   }
 
-  nearest(kbId: string, model: string | null, _dimension: number, query: number[], limit: number): Promise<VectorHit[]> {
+  nearest(
+    kbId: string,
+    model: string | null,
+    _dimension: number,
+    query: number[],
+    limit: number,
+  ): Promise<VectorHit[]> {
     const modelFilter = model === null ? Prisma.sql`v.model IS NULL` : Prisma.sql`v.model = ${model}`;
     return this.prisma.$queryRaw<VectorHit[]>`
       WITH q AS (SELECT ${query}::real[] AS qv),

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PermanentTaskError } from '../common/errors/task-errors';
-import type { StageContext } from './embedding.service';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskType } from '../queues/task-types';
+import type { StageContext } from './embedding.service';
 import { FTS_CONFIG, KnowledgeBaseRepository } from './knowledge-base.repository';
 import type { VectorIndexReport } from './vector-backend';
 import { VectorStoreService } from './vector-store.service';
@@ -66,7 +66,9 @@ export class IndexingService {
     const found = await this.kb.documentIdsInKb(kbId, ids);
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length > 0) {
-      throw new PermanentTaskError(`${missing.length === 1 ? 'Document' : 'Documents'} ${missing.join(', ')} not found in knowledge base ${kbId}`);
+      throw new PermanentTaskError(
+        `${missing.length === 1 ? 'Document' : 'Documents'} ${missing.join(', ')} not found in knowledge base ${kbId}`,
+      );
     }
   }
 }

@@ -1,11 +1,24 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
-import { EXAMPLE_DOCUMENT_ID, EXAMPLE_KB_ID, invalidPathParam, PathParam, UuidParam } from '../common/decorators/path-param.decorator';
+import {
+  EXAMPLE_DOCUMENT_ID,
+  EXAMPLE_KB_ID,
+  invalidPathParam,
+  PathParam,
+  UuidParam,
+} from '../common/decorators/path-param.decorator';
 import { DomainError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { KB_ID_PATTERN } from '../common/utils/id-patterns';
-import { DocumentDetailDto, DocumentDto, DocumentListDto, ListDocumentsQueryDto, SearchQueryDto, SearchResponseDto } from './dto/kb.dto';
+import {
+  DocumentDetailDto,
+  DocumentDto,
+  DocumentListDto,
+  ListDocumentsQueryDto,
+  SearchQueryDto,
+  SearchResponseDto,
+} from './dto/kb.dto';
 import { KnowledgeBaseRepository, StoredDocument } from './knowledge-base.repository';
 import { SearchService } from './search.service';
 
@@ -38,17 +51,35 @@ export class KbsController {
     const { documents, total } = await this.kb.findDocumentsPage(kbId, query.page, query.page_size);
     return {
       documents: documents.map(toDocumentDto),
-      pagination: { page: query.page, page_size: query.page_size, total, total_pages: Math.ceil(total / query.page_size) },
+      pagination: {
+        page: query.page,
+        page_size: query.page_size,
+        total,
+        total_pages: Math.ceil(total / query.page_size),
+      },
     };
   }
 
   @Get('documents/:document_id')
   @ApiOperation({ summary: 'One document with its chunks' })
   @ApiOkResponse({ type: DocumentDetailDto })
-  @ApiErrors(ErrorCode.InvalidRequest, [ErrorCode.NotFound, DOCUMENT_NOT_FOUND, { kb_id: 'kb_123456', document_id: '0b9d7e2a-4c1f-4e8a-9d3b-5f6a7c8e9d01' }], ErrorCode.ServiceUnavailable)
+  @ApiErrors(
+    ErrorCode.InvalidRequest,
+    [
+      ErrorCode.NotFound,
+      DOCUMENT_NOT_FOUND,
+      { kb_id: 'kb_123456', document_id: '0b9d7e2a-4c1f-4e8a-9d3b-5f6a7c8e9d01' },
+    ],
+    ErrorCode.ServiceUnavailable,
+  )
   async document(
     @KbIdParam() kbId: string,
-    @UuidParam('document_id', 'Document id (a UUID). The example is the sample document the service keeps processed in kb_123456.', DOCUMENT_NOT_FOUND, EXAMPLE_DOCUMENT_ID)
+    @UuidParam(
+      'document_id',
+      'Document id (a UUID). The example is the sample document the service keeps processed in kb_123456.',
+      DOCUMENT_NOT_FOUND,
+      EXAMPLE_DOCUMENT_ID,
+    )
     documentId: string,
   ): Promise<DocumentDetailDto> {
     const document = await this.kb.findDocument(kbId, documentId);
@@ -58,7 +89,13 @@ export class KbsController {
     const chunks = await this.kb.findChunks(document);
     return {
       ...toDocumentDto(document),
-      chunks: chunks.map((c) => ({ id: c.id, chunk_index: c.chunkIndex, content: c.content, start: c.startOffset, end: c.endOffset })),
+      chunks: chunks.map((c) => ({
+        id: c.id,
+        chunk_index: c.chunkIndex,
+        content: c.content,
+        start: c.startOffset,
+        end: c.endOffset,
+      })),
     };
   }
 

@@ -30,6 +30,14 @@ import { VectorStoreService } from './vector-store.service';
     DeploymentSettingsRepository,
     UploadNamespaceService,
   ],
-  exports: [KnowledgeBaseRepository, DocumentIngestionService, EmbeddingService, TextEmbeddingService, VectorStoreService, IndexingService, SearchService],
+  exports: [
+    KnowledgeBaseRepository,
+    DocumentIngestionService,
+    EmbeddingService,
+    TextEmbeddingService,
+    VectorStoreService,
+    IndexingService,
+    SearchService,
+  ],
 })
 export class KbsModule {}

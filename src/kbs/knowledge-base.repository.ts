@@ -119,9 +119,18 @@ export class KnowledgeBaseRepository {
     return this.prisma.document.findFirst({ where: { kbId, sourcePath }, orderBy: { updatedAt: 'desc' } });
   }
 
-  async findDocumentsPage(kbId: string, page: number, pageSize: number): Promise<{ documents: StoredDocument[]; total: number }> {
+  async findDocumentsPage(
+    kbId: string,
+    page: number,
+    pageSize: number,
+  ): Promise<{ documents: StoredDocument[]; total: number }> {
     const [documents, total] = await Promise.all([
-      this.prisma.document.findMany({ where: { kbId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: (page - 1) * pageSize, take: pageSize }),
+      this.prisma.document.findMany({
+        where: { kbId },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        skip: (page - 1) * pageSize,
+        take: pageSize,
+      }),
       this.prisma.document.count({ where: { kbId } }),
     ]);
     return { documents, total };
@@ -154,7 +163,9 @@ export class KnowledgeBaseRepository {
     { signal, onBatch }: { signal?: AbortSignal; onBatch?: (stored: number) => Promise<void> } = {},
   ): Promise<StoredDocument | null> {
     if (!(await this.claimDocumentId(doc))) return null;
-    const [{ generation }] = await this.prisma.$queryRaw<Array<{ generation: bigint }>>`SELECT nextval('chunk_generation_seq') AS generation`;
+    const [{ generation }] = await this.prisma.$queryRaw<
+      { generation: bigint }[]
+    >`SELECT nextval('chunk_generation_seq') AS generation`;
     try {
       for (let start = 0; start < chunks.length; start += CHUNK_INSERT_BATCH) {
         signal?.throwIfAborted();
@@ -219,7 +230,8 @@ export class KnowledgeBaseRepository {
    * task may be writing chunks under it); the retry fills it in.
    */
   private async discardGeneration(documentId: string, generation: bigint): Promise<void> {
-    await this.prisma.$executeRaw`DELETE FROM chunks WHERE document_id = ${documentId}::uuid AND generation = ${generation}`;
+    await this.prisma
+      .$executeRaw`DELETE FROM chunks WHERE document_id = ${documentId}::uuid AND generation = ${generation}`;
   }
 
   /** Marks a document as (re)visited by a task without changing its content. */
@@ -228,7 +240,7 @@ export class KnowledgeBaseRepository {
   }
 
   /** Current chunks of a document, of given ids, or of the whole kb that have no embedding for `model` yet. */
-  chunksWithoutEmbedding(kbId: string, model: string, scope: ChunkScope): Promise<Array<{ id: string; content: string }>> {
+  chunksWithoutEmbedding(kbId: string, model: string, scope: ChunkScope): Promise<{ id: string; content: string }[]> {
     return this.prisma.$queryRaw`
       SELECT c.id, c.content FROM chunks c
       JOIN documents d ON d.id = c.document_id AND d.kb_id = c.kb_id AND d.generation = c.generation
@@ -240,7 +252,7 @@ export class KnowledgeBaseRepository {
   /** Those of `chunkIds` that are not current chunks of the kb (another kb's, superseded, or unknown: one answer for all). */
   async chunksNotInKb(kbId: string, chunkIds: string[]): Promise<string[]> {
     if (chunkIds.length === 0) return [];
-    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
       SELECT DISTINCT t.id::text AS id FROM unnest(${chunkIds}::uuid[]) AS t(id)
       WHERE NOT EXISTS (SELECT 1 FROM chunks c
                         JOIN documents d ON d.id = c.document_id AND d.kb_id = c.kb_id AND d.generation = c.generation
@@ -250,14 +262,14 @@ export class KnowledgeBaseRepository {
   }
 
   async countChunks(kbId: string, scope: ChunkScope): Promise<number> {
-    const [{ count }] = await this.prisma.$queryRaw<Array<{ count: number }>>`
+    const [{ count }] = await this.prisma.$queryRaw<{ count: number }[]>`
       SELECT count(*)::int AS count FROM chunks c
       JOIN documents d ON d.id = c.document_id AND d.kb_id = c.kb_id AND d.generation = c.generation
       WHERE c.kb_id = ${kbId} ${chunkScope(scope)}`;
     return count;
   }
 
-  async saveEmbeddings(model: string, rows: Array<{ chunkId: string; values: number[] }>): Promise<void> {
+  async saveEmbeddings(model: string, rows: { chunkId: string; values: number[] }[]): Promise<void> {
     if (rows.length === 0) return;
     const dimension = rows[0].values.length;
     await this.prisma.$executeRaw`
@@ -269,7 +281,10 @@ export class KnowledgeBaseRepository {
   }
 
   /** Embeddings of the current chunks of a document found with `findDocument`, as vectors to store: id = chunk id. */
-  async documentEmbeddings(document: Pick<StoredDocument, 'id' | 'kbId' | 'generation'>, model: string): Promise<VectorUpsert[]> {
+  async documentEmbeddings(
+    document: Pick<StoredDocument, 'id' | 'kbId' | 'generation'>,
+    model: string,
+  ): Promise<VectorUpsert[]> {
     const documentId = document.id;
     const rows = await this.prisma.embedding.findMany({
       where: { model, chunk: { documentId, kbId: document.kbId, generation: document.generation } },
@@ -292,7 +307,9 @@ export class KnowledgeBaseRepository {
 
   /** The dimension the kb's first vectors fixed; null while it has none. */
   async dimensionOf(kbId: string): Promise<number | null> {
-    return (await this.prisma.knowledgeBase.findUnique({ where: { kbId }, select: { dimension: true } }))?.dimension ?? null;
+    return (
+      (await this.prisma.knowledgeBase.findUnique({ where: { kbId }, select: { dimension: true } }))?.dimension ?? null
+    );
   }
 
   /**
@@ -348,8 +365,15 @@ export class KnowledgeBaseRepository {
 
   async markIndexed(kbId: string, documentIds?: string[]): Promise<void> {
     const now = new Date();
-    await this.prisma.document.updateMany({ where: { kbId, ...(documentIds ? { id: { in: documentIds } } : {}) }, data: { indexedAt: now } });
-    await this.prisma.knowledgeBase.upsert({ where: { kbId }, create: { kbId, indexedAt: now }, update: { indexedAt: now } });
+    await this.prisma.document.updateMany({
+      where: { kbId, ...(documentIds ? { id: { in: documentIds } } : {}) },
+      data: { indexedAt: now },
+    });
+    await this.prisma.knowledgeBase.upsert({
+      where: { kbId },
+      create: { kbId, indexedAt: now },
+      update: { indexedAt: now },
+    });
   }
 
   async counts(kbId: string, documentIds?: string[]): Promise<{ documents: number; chunks: number; vectors: number }> {

@@ -83,12 +83,14 @@ export class PgvectorVectorRepository implements VectorBackend {
    * later without it (by a process running the float backend) are filled in by knowledge_indexing.
    */
   async ensureEmbeddingColumn(): Promise<{ columnAdded: boolean; backfilled: number }> {
-    const [{ present }] = await this.prisma.$queryRaw<Array<{ present: boolean }>>`
+    const [{ present }] = await this.prisma.$queryRaw<{ present: boolean }[]>`
       SELECT EXISTS (SELECT 1 FROM pg_attribute
                      WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped) AS present`;
     if (present) return { columnAdded: false, backfilled: 0 };
     await this.prisma.$executeRawUnsafe('ALTER TABLE vectors ADD COLUMN IF NOT EXISTS embedding vector');
-    const backfilled = await this.prisma.$executeRawUnsafe('UPDATE vectors SET embedding = "values"::vector WHERE embedding IS NULL');
+    const backfilled = await this.prisma.$executeRawUnsafe(
+      'UPDATE vectors SET embedding = "values"::vector WHERE embedding IS NULL',
+    );
     return { columnAdded: true, backfilled };
   }
 
@@ -121,7 +123,13 @@ export class PgvectorVectorRepository implements VectorBackend {
       ORDER BY n.distance`;
   }
 
-  async nearest(kbId: string, model: string | null, dimension: number, query: number[], limit: number): Promise<VectorHit[]> {
+  async nearest(
+    kbId: string,
+    model: string | null,
+    dimension: number,
+    query: number[],
+    limit: number,
+  ): Promise<VectorHit[]> {
     // SET LOCAL needs a transaction; it keeps the setting off the pooled connection afterwards.
     const [, hits] = await this.prisma.$transaction([
       this.prisma.$executeRawUnsafe(`SET LOCAL hnsw.ef_search = ${efSearchFor(limit)}`),
@@ -143,12 +151,13 @@ export class PgvectorVectorRepository implements VectorBackend {
     if (dimension > HNSW_MAX_DIMENSION) return { name: null, action: 'none', synced };
     const name = hnswIndexName(kbId, dimension);
     // The dedicated session ignores the search_path Prisma may set, so names are qualified with the table's schema.
-    const [{ schema }] = await this.prisma.$queryRaw<Array<{ schema: string }>>`
+    const [{ schema }] = await this.prisma.$queryRaw<{ schema: string }[]>`
       SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('vectors')`;
     const client = new Client({ connectionString: this.databaseUrl });
     await client.connect();
     try {
-      const qualified = (identifier: string) => `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(identifier)}`;
+      const qualified = (identifier: string) =>
+        `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(identifier)}`;
       await client.query('SELECT pg_advisory_lock(hashtext($1))', [`vectors_hnsw:${kbId}`]);
       // The index and, after a REINDEX CONCURRENTLY that died, its `<name>_ccnew` leftovers.
       const { rows } = await client.query<{ relname: string; valid: boolean }>(
@@ -156,7 +165,8 @@ export class PgvectorVectorRepository implements VectorBackend {
          WHERE i.indrelid = $1::regclass AND c.relname LIKE $2`,
         [qualified('vectors'), `${name}%`],
       );
-      for (const { relname } of rows.filter((row) => !row.valid)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(relname)}`);
+      for (const { relname } of rows.filter((row) => !row.valid))
+        await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(relname)}`);
       const exists = rows.some((row) => row.relname === name && row.valid);
       if (exists && documentIds) return { name, action: 'kept', synced };
       if (exists) {

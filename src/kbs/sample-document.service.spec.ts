@@ -8,18 +8,26 @@ import { SAMPLE_DOCUMENT_PATH, SampleDocumentService } from './sample-document.s
 describe('SampleDocumentService', () => {
   let uploads: string;
   const seed = (uploadPerKb: boolean) => {
-    const config = { getOrThrow: () => ({ uploadDir: uploads, uploadPerKb }) } as unknown as ConfigService<AllConfig, true>;
+    const config = { getOrThrow: () => ({ uploadDir: uploads, uploadPerKb }) } as unknown as ConfigService<
+      AllConfig,
+      true
+    >;
     return new SampleDocumentService(config).onApplicationBootstrap();
   };
 
   beforeEach(() => {
     uploads = mkdtempSync(join(tmpdir(), 'tm-sample-'));
   });
-  afterEach(() => rmSync(uploads, { recursive: true, force: true }));
+  afterEach(() => {
+    rmSync(uploads, { recursive: true, force: true });
+  });
 
   it('puts the sample at the top of the upload folder when kbs share it', async () => {
     await seed(false);
-    expect([existsSync(join(uploads, SAMPLE_DOCUMENT_PATH)), existsSync(join(uploads, 'kb_123456'))]).toEqual([true, false]);
+    expect([existsSync(join(uploads, SAMPLE_DOCUMENT_PATH)), existsSync(join(uploads, 'kb_123456'))]).toEqual([
+      true,
+      false,
+    ]);
   });
 
   it("also puts it in the example kb's own folder when each kb reads only its folder, so the examples run there too", async () => {

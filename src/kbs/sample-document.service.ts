@@ -40,7 +40,10 @@ export class SampleDocumentService implements OnApplicationBootstrap {
 
   constructor(config: ConfigService<AllConfig, true>) {
     const { uploadDir, uploadPerKb } = config.getOrThrow('pipeline', { infer: true });
-    this.paths = [join(uploadDir, SAMPLE_DOCUMENT_PATH), ...(uploadPerKb ? [join(uploadDir, EXAMPLE_KB_ID, SAMPLE_DOCUMENT_PATH)] : [])];
+    this.paths = [
+      join(uploadDir, SAMPLE_DOCUMENT_PATH),
+      ...(uploadPerKb ? [join(uploadDir, EXAMPLE_KB_ID, SAMPLE_DOCUMENT_PATH)] : []),
+    ];
   }
 
   async onApplicationBootstrap(): Promise<void> {

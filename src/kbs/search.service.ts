@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidRequestError } from '../common/errors/domain.error';
+import { round } from '../common/utils/round';
 import { EmbeddingService } from './embedding.service';
 import { ChunkHit, KnowledgeBaseRepository } from './knowledge-base.repository';
-import { round } from '../common/utils/round';
 import { VectorStoreService } from './vector-store.service';
 
 export type SearchMode = 'vector' | 'fulltext' | 'hybrid';
@@ -75,13 +75,14 @@ function toHit(hit: ChunkHit): SearchHit {
 /** Reciprocal rank fusion: score = Σ 1 / (k + rank) over the rankings a chunk appears in. */
 export function fuse(fulltext: ChunkHit[], vector: ChunkHit[]): SearchHit[] {
   const byChunk = new Map<string, SearchHit>();
-  const add = (hits: ChunkHit[], key: 'fulltext_rank' | 'vector_rank') =>
+  const add = (hits: ChunkHit[], key: 'fulltext_rank' | 'vector_rank') => {
     hits.forEach((hit, i) => {
       const entry = byChunk.get(hit.chunk_id) ?? { ...toHit(hit), score: 0, fulltext_rank: null, vector_rank: null };
       entry[key] = i + 1;
       entry.score += 1 / (RRF_K + i + 1);
       byChunk.set(hit.chunk_id, entry);
     });
+  };
   add(fulltext, 'fulltext_rank');
   add(vector, 'vector_rank');
   return [...byChunk.values()]

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { EmbeddingService, StageContext } from './embedding.service';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskType } from '../queues/task-types';
+import { EmbeddingService, StageContext } from './embedding.service';
 import type { VectorUpsert } from './knowledge-base.repository';
-import { VectorStoreService } from './vector-store.service';
 import type { VectorBackend } from './vector-backend';
+import { VectorStoreService } from './vector-store.service';
 
 export interface TextEmbeddingResult {
   model: string;
@@ -34,7 +34,10 @@ export class TextEmbeddingService {
     private readonly vectors: VectorStoreService,
   ) {}
 
-  async embed(payload: PayloadOf<typeof TaskType.embedding_generation> & { texts: string[] }, ctx: StageContext): Promise<TextEmbeddingResult> {
+  async embed(
+    payload: PayloadOf<typeof TaskType.embedding_generation> & { texts: string[] },
+    ctx: StageContext,
+  ): Promise<TextEmbeddingResult> {
     const { provider } = this.embeddings;
     this.embeddings.requireModel(payload.model);
     const share = payload.store ? EMBED_SHARE : 1;
@@ -55,9 +58,14 @@ export class TextEmbeddingService {
     }));
     const stored = await this.vectors.upsert(upserts, {
       ...ctx,
-      reportProgress: (progress, message) => ctx.reportProgress(EMBED_SHARE * 100 + progress * (1 - EMBED_SHARE), message),
+      reportProgress: (progress, message) =>
+        ctx.reportProgress(EMBED_SHARE * 100 + progress * (1 - EMBED_SHARE), message),
     });
-    return { ...base, vectors: null, stored: { kb_id: ctx.kbId, backend: stored.backend, ids: upserts.map((u) => u.id) } };
+    return {
+      ...base,
+      vectors: null,
+      stored: { kb_id: ctx.kbId, backend: stored.backend, ids: upserts.map((u) => u.id) },
+    };
   }
 }
 

@@ -75,7 +75,7 @@ export class UploadNamespaceService implements OnApplicationBootstrap, OnApplica
     if (this.cached && this.cached.until > now) return this.cached.perKb;
     const recorded = await this.settings.read(SETTING);
     if (recorded === null) throw new UploadNamespaceUnknownError();
-    const perKb = recorded === UploadNamespaceMode.PerKb;
+    const perKb = recorded === (UploadNamespaceMode.PerKb as string);
     this.cached = { perKb, until: now + CACHE_MS };
     return perKb;
   }
@@ -87,8 +87,13 @@ export class UploadNamespaceService implements OnApplicationBootstrap, OnApplica
       if (retryInMs > RECORD_RETRY_FIRST_MS) this.logger.log('Upload namespace mode recorded for the workers');
     } catch (error) {
       if (this.stopped) return;
-      this.logger.warn(`Upload namespace mode not recorded for the workers yet (${(error as Error).message}); trying again in ${retryInMs} ms`);
-      this.retryTimer = setTimeout(() => void this.recordUntilLanded(Math.min(retryInMs * 2, RECORD_RETRY_MAX_MS)), retryInMs);
+      this.logger.warn(
+        `Upload namespace mode not recorded for the workers yet (${(error as Error).message}); trying again in ${retryInMs} ms`,
+      );
+      this.retryTimer = setTimeout(
+        () => void this.recordUntilLanded(Math.min(retryInMs * 2, RECORD_RETRY_MAX_MS)),
+        retryInMs,
+      );
       this.retryTimer.unref();
     }
   }

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { PermanentTaskError } from '../common/errors/task-errors';
+import { describeIds } from '../common/utils/describe-ids';
+import { countOf } from '../common/utils/plural';
 import type { AllConfig } from '../config/app.config';
 import { VectorStoreMode } from '../config/env.validation';
-import { countOf } from '../common/utils/plural';
-import { describeIds } from '../common/utils/describe-ids';
-import { PermanentTaskError } from '../common/errors/task-errors';
-import { EmbeddingService, StageContext } from './embedding.service';
-import { FloatArrayVectorRepository } from './float-array-vector.repository';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskType } from '../queues/task-types';
+import { EmbeddingService, StageContext } from './embedding.service';
+import { FloatArrayVectorRepository } from './float-array-vector.repository';
 import { KnowledgeBaseRepository, VectorUpsert } from './knowledge-base.repository';
 import { PgvectorVectorRepository, VectorExtensionState } from './pgvector-vector.repository';
 import type { VectorBackend, VectorHit, VectorIndexReport } from './vector-backend';
@@ -105,7 +105,9 @@ export class VectorStoreService implements OnModuleInit {
   }
 
   async store(payload: PayloadOf<typeof TaskType.vector_storage>, ctx: StageContext): Promise<VectorStorageResult> {
-    const vectors = payload.document_id ? await this.fromDocument(payload.document_id, payload.model, ctx) : await this.fromPayload(payload, ctx.kbId);
+    const vectors = payload.document_id
+      ? await this.fromDocument(payload.document_id, payload.model, ctx)
+      : await this.fromPayload(payload, ctx.kbId);
     return { ...(await this.upsert(vectors, ctx)), document_id: payload.document_id ?? null };
   }
 
@@ -123,19 +125,30 @@ export class VectorStoreService implements OnModuleInit {
     }
     const settings = await this.kb.claimKnowledgeBase(ctx.kbId, dimension, vectors[0].model);
     if (settings.dimension !== dimension) {
-      throw new PermanentTaskError(`Knowledge base ${ctx.kbId} stores ${settings.dimension}-dimensional vectors; got ${dimension}`);
+      throw new PermanentTaskError(
+        `Knowledge base ${ctx.kbId} stores ${settings.dimension}-dimensional vectors; got ${dimension}`,
+      );
     }
     let stored = 0;
     for (let start = 0; start < vectors.length; start += UPSERT_BATCH) {
       ctx.signal.throwIfAborted();
       stored += await backend.upsert(ctx.kbId, vectors.slice(start, start + UPSERT_BATCH));
-      await ctx.reportProgress((Math.min(start + UPSERT_BATCH, vectors.length) / vectors.length) * 100, `Stored ${countOf(stored, 'vector')}`);
+      await ctx.reportProgress(
+        (Math.min(start + UPSERT_BATCH, vectors.length) / vectors.length) * 100,
+        `Stored ${countOf(stored, 'vector')}`,
+      );
     }
     return { stored, dimension, model: vectors[0].model, backend: backend.backend };
   }
 
   /** The kb's vectors (of one model) nearest to `query` by cosine similarity, best first. */
-  async nearest(kbId: string, model: string | null, dimension: number, query: number[], limit: number): Promise<VectorHit[]> {
+  async nearest(
+    kbId: string,
+    model: string | null,
+    dimension: number,
+    query: number[],
+    limit: number,
+  ): Promise<VectorHit[]> {
     return (await this.backend()).nearest(kbId, model, dimension, query, limit);
   }
 
@@ -155,13 +168,16 @@ export class VectorStoreService implements OnModuleInit {
       await this.createExtension();
     }
     const prepared = await this.pgvector.ensureEmbeddingColumn();
-    if (prepared.columnAdded) this.logger.log(`Added vectors.embedding; copied ${prepared.backfilled} stored vectors into it`);
+    if (prepared.columnAdded)
+      this.logger.log(`Added vectors.embedding; copied ${prepared.backfilled} stored vectors into it`);
     return this.pgvector;
   }
 
   private async createExtension(): Promise<void> {
     if (!this.extension?.available) {
-      throw new PgvectorUnavailableError('VECTOR_STORE=pgvector, but this PostgreSQL has no vector extension to install (see docs/pipeline.md, "Vector store")');
+      throw new PgvectorUnavailableError(
+        'VECTOR_STORE=pgvector, but this PostgreSQL has no vector extension to install (see docs/pipeline.md, "Vector store")',
+      );
     }
     try {
       await this.pgvector.createExtension();
@@ -169,7 +185,9 @@ export class VectorStoreService implements OnModuleInit {
       // Another process may have created it at the same moment; only a still-missing extension is fatal.
       this.extension = await this.pgvector.extensionState();
       if (!this.extension.installed) {
-        throw new PgvectorUnavailableError(`VECTOR_STORE=pgvector, but creating the vector extension failed: ${(error as Error).message}`);
+        throw new PgvectorUnavailableError(
+          `VECTOR_STORE=pgvector, but creating the vector extension failed: ${(error as Error).message}`,
+        );
       }
     }
     this.extension = await this.pgvector.extensionState();
@@ -181,17 +199,29 @@ export class VectorStoreService implements OnModuleInit {
    * of chunks by the time this stage reads, and that older pipeline must still end with the
    * document's current vectors stored rather than fail (found by an outside run).
    */
-  private async fromDocument(documentId: string, model: string | undefined, ctx: StageContext): Promise<VectorUpsert[]> {
+  private async fromDocument(
+    documentId: string,
+    model: string | undefined,
+    ctx: StageContext,
+  ): Promise<VectorUpsert[]> {
     const document = await this.kb.findDocument(ctx.kbId, documentId);
     if (!document) throw new PermanentTaskError(`Document ${documentId} not found in knowledge base ${ctx.kbId}`);
     const useModel = model ?? this.embeddings.provider.model;
     let vectors = await this.kb.documentEmbeddings(document, useModel);
     if (vectors.length < document.chunkCount && useModel === this.embeddings.provider.model) {
-      await this.embeddings.embedChunks({ document_id: documentId }, { ...ctx, reportProgress: (p, m) => ctx.reportProgress(p / 2, m) });
-      vectors = await this.kb.documentEmbeddings((await this.kb.findDocument(ctx.kbId, documentId)) ?? document, useModel);
+      await this.embeddings.embedChunks(
+        { document_id: documentId },
+        { ...ctx, reportProgress: (p, m) => ctx.reportProgress(p / 2, m) },
+      );
+      vectors = await this.kb.documentEmbeddings(
+        (await this.kb.findDocument(ctx.kbId, documentId)) ?? document,
+        useModel,
+      );
     }
     if (vectors.length === 0 && document.chunkCount > 0) {
-      throw new PermanentTaskError(`Document ${documentId} has no ${useModel} embeddings; run embedding_generation with that model first`);
+      throw new PermanentTaskError(
+        `Document ${documentId} has no ${useModel} embeddings; run embedding_generation with that model first`,
+      );
     }
     return vectors;
   }
@@ -204,9 +234,14 @@ export class VectorStoreService implements OnModuleInit {
   private async fromPayload(payload: PayloadOf<typeof TaskType.vector_storage>, kbId: string): Promise<VectorUpsert[]> {
     const chunkIds = (payload.vectors ?? []).flatMap((v) => (v.chunk_id ? [v.chunk_id] : []));
     const foreign = await this.kb.chunksNotInKb(kbId, chunkIds);
-    if (foreign.length > 0) throw new PermanentTaskError(`Chunks not found in knowledge base ${kbId}: ${describeIds(foreign)}`);
+    if (foreign.length > 0)
+      throw new PermanentTaskError(`Chunks not found in knowledge base ${kbId}: ${describeIds(foreign)}`);
     return (payload.vectors ?? []).map((v, i) => ({
-      id: v.id ?? payload.ids?.[i] ?? v.chunk_id ?? createHash('sha256').update(JSON.stringify(v.values)).digest('hex').slice(0, 32),
+      id:
+        v.id ??
+        payload.ids?.[i] ??
+        v.chunk_id ??
+        createHash('sha256').update(JSON.stringify(v.values)).digest('hex').slice(0, 32),
       chunkId: v.chunk_id ?? null,
       documentId: null,
       model: payload.model ?? null,
@@ -215,4 +250,3 @@ export class VectorStoreService implements OnModuleInit {
     }));
   }
 }
-

@@ -15,7 +15,7 @@ import { METRIC } from './metrics';
 export class HttpMetricsRecorder {
   private readonly series = new Map<string, Histogram.Internal<string>>();
 
-  constructor(@InjectMetric(METRIC.httpDuration) private readonly duration: Histogram<string>) {}
+  constructor(@InjectMetric(METRIC.httpDuration) private readonly duration: Histogram) {}
 
   install(fastify: FastifyInstance): void {
     fastify.addHook('onResponse', (request, reply, done) => {

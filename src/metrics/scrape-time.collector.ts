@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Gauge } from 'prom-client';
 import { register } from 'prom-client';
-import { REDIS_CLIENT } from '../queues/redis.provider';
 import type { RedisClient } from '../queues/redis-connection';
+import { REDIS_CLIENT } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TASK_STATUSES, TASK_TYPES } from '../queues/task-types';
 import { WorkerDirectoryService } from '../queues/worker-directory.service';
@@ -19,7 +19,11 @@ const READ_TIMEOUT_MS = 2000;
  * `promtool check metrics` rejects. Their per-type gauges (nodejs_active_handles{type}, …)
  * stay, and sum to the same figures.
  */
-const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const MISNAMED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /**
  * The gauges read when Prometheus scrapes, so they are never stale: tasks per type and
@@ -32,11 +36,11 @@ export class ScrapeTimeCollector implements OnModuleInit {
   private readonly logger = new Logger(ScrapeTimeCollector.name);
 
   constructor(
-    @InjectMetric(METRIC.tasks) private readonly tasks: Gauge<string>,
-    @InjectMetric(METRIC.queueDepth) private readonly depth: Gauge<string>,
-    @InjectMetric(METRIC.workers) private readonly workers: Gauge<string>,
-    @InjectMetric(METRIC.workerSlots) private readonly slots: Gauge<string>,
-    @InjectMetric(METRIC.redisUp) private readonly redisUp: Gauge<string>,
+    @InjectMetric(METRIC.tasks) private readonly tasks: Gauge,
+    @InjectMetric(METRIC.queueDepth) private readonly depth: Gauge,
+    @InjectMetric(METRIC.workers) private readonly workers: Gauge,
+    @InjectMetric(METRIC.workerSlots) private readonly slots: Gauge,
+    @InjectMetric(METRIC.redisUp) private readonly redisUp: Gauge,
     private readonly counts: TaskCountsRepository,
     private readonly queues: TaskQueueService,
     private readonly directory: WorkerDirectoryService,
@@ -50,11 +54,19 @@ export class ScrapeTimeCollector implements OnModuleInit {
     for (const state of SLOT_STATES) this.slots.set({ state }, 0);
     this.redisUp.set(0);
     // prom-client awaits a metric's `collect` before serialising it.
-    const warn = (what: string) => (error: Error) => this.logger.warn(`${what} unavailable: ${error.message}`);
+    const warn = (what: string) => (error: Error) => {
+      this.logger.warn(`${what} unavailable: ${error.message}`);
+    };
     this.collectWith(this.tasks, () => this.collectTasks(), warn('Task counts'));
     this.collectWith(this.depth, () => this.collectQueueDepth(), warn('Queue depth'));
     this.collectWith(this.workers, () => this.collectWorkers(), warn('Worker directory'));
-    this.collectWith(this.redisUp, () => this.collectRedisUp(), () => this.redisUp.set(0));
+    this.collectWith(
+      this.redisUp,
+      () => this.collectRedisUp(),
+      () => {
+        this.redisUp.set(0);
+      },
+    );
   }
 
   private async collectTasks(): Promise<void> {
@@ -64,14 +76,16 @@ export class ScrapeTimeCollector implements OnModuleInit {
       totals.set(key, (totals.get(key) ?? 0) + row.count);
     }
     for (const task_type of TASK_TYPES) {
-      for (const status of TASK_STATUSES) this.tasks.set({ task_type, status }, totals.get(`${task_type}\n${status}`) ?? 0);
+      for (const status of TASK_STATUSES)
+        this.tasks.set({ task_type, status }, totals.get(`${task_type}\n${status}`) ?? 0);
     }
   }
 
   private async collectQueueDepth(): Promise<void> {
     const all = await Promise.all(TASK_TYPES.map(async (type) => [type, await this.queues.counts(type)] as const));
     for (const [queue, counts] of all) {
-      for (const [state, value] of Object.entries(counts)) this.depth.set({ queue, state }, value);
+      for (const [state, value] of Object.entries(counts) as [string, number][])
+        this.depth.set({ queue, state }, value);
     }
   }
 
@@ -90,14 +104,16 @@ export class ScrapeTimeCollector implements OnModuleInit {
     this.redisUp.set(up ? 1 : 0);
   }
 
-  private collectWith(gauge: Gauge<string>, read: () => Promise<void>, onFailure: (error: Error) => void): void {
+  private collectWith(gauge: Gauge, read: () => Promise<void>, onFailure: (error: Error) => void): void {
     (gauge as unknown as { collect: () => Promise<void> }).collect = async () => {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
           read(),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS);
+            timer = setTimeout(() => {
+              reject(new Error(`no answer within ${READ_TIMEOUT_MS} ms`));
+            }, READ_TIMEOUT_MS);
           }),
         ]);
       } catch (error) {

@@ -19,7 +19,15 @@ export class TaskCountsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   async countByKey(): Promise<TaskCount[]> {
-    const rows = await this.prisma.taskCounter.groupBy({ by: ['taskType', 'priority', 'status'], _sum: { count: true } });
-    return rows.map((row) => ({ taskType: row.taskType, priority: row.priority, status: row.status, count: Number(row._sum.count ?? 0) }));
+    const rows = await this.prisma.taskCounter.groupBy({
+      by: ['taskType', 'priority', 'status'],
+      _sum: { count: true },
+    });
+    return rows.map((row) => ({
+      taskType: row.taskType,
+      priority: row.priority,
+      status: row.status,
+      count: Number(row._sum.count ?? 0),
+    }));
   }
 }

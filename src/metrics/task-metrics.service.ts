@@ -6,7 +6,10 @@ import type { TaskPriority, TaskType } from '../queues/task-types';
 import { ATTEMPT_FAILURE_REASONS, AttemptFailureReason, DURATION_STATUSES, METRIC } from './metrics';
 import { TaskCountsRepository } from './task-counts.repository';
 
-type TaskLabels = { taskType: TaskType; priority: TaskPriority };
+interface TaskLabels {
+  taskType: TaskType;
+  priority: TaskPriority;
+}
 /** What the queue wait is measured from: the claim's start against when the task became due. */
 type StartedTask = TaskLabels & { attempt: number; createdAt: Date; scheduleFor: Date | null; startedAt: Date | null };
 /** A parent whose children settled: it ended without an attempt of its own ending. */
@@ -45,15 +48,15 @@ export class TaskMetricsService implements OnModuleInit {
   private readonly logger = new Logger(TaskMetricsService.name);
 
   constructor(
-    @InjectMetric(METRIC.tasksCreated) private readonly createdTotal: Counter<string>,
-    @InjectMetric(METRIC.tasksResumed) private readonly resumedTotal: Counter<string>,
-    @InjectMetric(METRIC.tasksRetried) private readonly retriedTotal: Counter<string>,
-    @InjectMetric(METRIC.tasksCompleted) private readonly completedTotal: Counter<string>,
-    @InjectMetric(METRIC.tasksFailed) private readonly failedTotal: Counter<string>,
-    @InjectMetric(METRIC.tasksCancelled) private readonly cancelledTotal: Counter<string>,
-    @InjectMetric(METRIC.taskAttemptsFailed) private readonly attemptsFailed: Counter<string>,
-    @InjectMetric(METRIC.taskDuration) private readonly duration: Histogram<string>,
-    @InjectMetric(METRIC.taskQueueWait) private readonly queueWait: Histogram<string>,
+    @InjectMetric(METRIC.tasksCreated) private readonly createdTotal: Counter,
+    @InjectMetric(METRIC.tasksResumed) private readonly resumedTotal: Counter,
+    @InjectMetric(METRIC.tasksRetried) private readonly retriedTotal: Counter,
+    @InjectMetric(METRIC.tasksCompleted) private readonly completedTotal: Counter,
+    @InjectMetric(METRIC.tasksFailed) private readonly failedTotal: Counter,
+    @InjectMetric(METRIC.tasksCancelled) private readonly cancelledTotal: Counter,
+    @InjectMetric(METRIC.taskAttemptsFailed) private readonly attemptsFailed: Counter,
+    @InjectMetric(METRIC.taskDuration) private readonly duration: Histogram,
+    @InjectMetric(METRIC.taskQueueWait) private readonly queueWait: Histogram,
     private readonly counts: TaskCountsRepository,
   ) {}
 
@@ -63,7 +66,14 @@ export class TaskMetricsService implements OnModuleInit {
       for (const status of DURATION_STATUSES) this.duration.zero({ task_type, status });
       for (const priority of TASK_PRIORITIES) {
         const labels = { task_type, priority };
-        for (const counter of [this.createdTotal, this.resumedTotal, this.retriedTotal, this.completedTotal, this.failedTotal, this.cancelledTotal]) {
+        for (const counter of [
+          this.createdTotal,
+          this.resumedTotal,
+          this.retriedTotal,
+          this.completedTotal,
+          this.failedTotal,
+          this.cancelledTotal,
+        ]) {
           counter.inc(labels, 0);
         }
         for (const reason of ATTEMPT_FAILURE_REASONS) this.attemptsFailed.inc({ ...labels, reason }, 0);
@@ -107,11 +117,17 @@ export class TaskMetricsService implements OnModuleInit {
   /** A parent ended when its children settled: counted by its end state, timed from its start. */
   parentEnded(task: EndedTask): void {
     const labels = labelsOf(task);
-    if (task.status === TaskStatus.cancelled) return this.cancelledTotal.inc(labels);
+    if (task.status === TaskStatus.cancelled) {
+      this.cancelledTotal.inc(labels);
+      return;
+    }
     if (task.status !== TaskStatus.completed && task.status !== TaskStatus.failed) return;
     (task.status === TaskStatus.completed ? this.completedTotal : this.failedTotal).inc(labels);
     if (task.startedAt && task.completedAt) {
-      this.duration.observe({ task_type: task.taskType, status: task.status }, Math.max(0, (task.completedAt.getTime() - task.startedAt.getTime()) / 1000));
+      this.duration.observe(
+        { task_type: task.taskType, status: task.status },
+        Math.max(0, (task.completedAt.getTime() - task.startedAt.getTime()) / 1000),
+      );
     }
   }
 
@@ -125,12 +141,16 @@ export class TaskMetricsService implements OnModuleInit {
       const rows = await Promise.race([
         this.counts.countByKey(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${BALANCE_TIMEOUT_MS} ms`)), BALANCE_TIMEOUT_MS);
+          timer = setTimeout(() => {
+            reject(new Error(`no answer within ${BALANCE_TIMEOUT_MS} ms`));
+          }, BALANCE_TIMEOUT_MS);
         }),
       ]);
       for (const row of rows) if (IN_FLIGHT.includes(row.status)) this.resumedTotal.inc(labelsOf(row), row.count);
     } catch (error) {
-      this.logger.warn(`Tasks in flight at start-up not counted (PostgreSQL: ${(error as Error).message}); created + resumed + retried will fall short of the ends by them`);
+      this.logger.warn(
+        `Tasks in flight at start-up not counted (PostgreSQL: ${(error as Error).message}); created + resumed + retried will fall short of the ends by them`,
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -1,8 +1,9 @@
-import { createServer, Server } from 'node:http';
 import { once } from 'node:events';
+import { createServer, Server } from 'node:http';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { register } from 'prom-client';
+import { errorMessage } from '../common/errors/error-message';
 import type { AllConfig } from '../config/app.config';
 import { AppRole } from '../config/env.validation';
 
@@ -24,13 +25,15 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
     if (role !== AppRole.Worker || workerMetricsPort === 0) return;
     const server = createServer((request, response) => {
       if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-        response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: this port serves GET /metrics only\n');
+        response
+          .writeHead(404, { 'content-type': 'text/plain' })
+          .end('Not found: this port serves GET /metrics only\n');
         return;
       }
       register.metrics().then(
         (text) => response.writeHead(200, { 'content-type': register.contentType }).end(text),
-        (error: Error) => {
-          this.logger.warn(`Metrics not rendered: ${error.message}`);
+        (error: unknown) => {
+          this.logger.warn(`Metrics not rendered: ${errorMessage(error)}`);
           response.writeHead(500, { 'content-type': 'text/plain' }).end('Metrics unavailable\n');
         },
       );

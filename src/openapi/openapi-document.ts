@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import type { HeadersObject, OperationObject, ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import type { HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { applyAuthToDocument, withSecuritySchemes } from '../auth/auth-openapi';
 import { errorResponses } from '../common/decorators/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
@@ -13,13 +13,20 @@ import { typeTaskSchemas } from './task-schemas';
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 const RATE_LIMIT_HEADERS: HeadersObject = {
-  'X-RateLimit-Limit': { description: 'Requests allowed per window for this caller (sent when rate limiting is on)', schema: { type: 'integer' } },
+  'X-RateLimit-Limit': {
+    description: 'Requests allowed per window for this caller (sent when rate limiting is on)',
+    schema: { type: 'integer' },
+  },
   'X-RateLimit-Remaining': { description: 'Requests left in the current window', schema: { type: 'integer' } },
   'X-RateLimit-Reset': { description: 'Seconds until the window resets', schema: { type: 'integer' } },
 };
 
 const IDEMPOTENT_REPLAYED: HeadersObject = {
-  'Idempotent-Replayed': { description: '`true` when the Idempotency-Key matched an earlier request and its task(s) are returned instead of new ones', schema: { type: 'string', enum: ['true'] } },
+  'Idempotent-Replayed': {
+    description:
+      '`true` when the Idempotency-Key matched an earlier request and its task(s) are returned instead of new ones',
+    schema: { type: 'string', enum: ['true'] },
+  },
 };
 
 /**
@@ -68,19 +75,25 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
  */
 function documentSharedResponses(document: OpenAPIObject): void {
   const bodyErrors = errorResponses(ErrorCode.PayloadTooLarge, ErrorCode.UnsupportedMediaType);
-  const [badUrl] = errorResponses([ErrorCode.InvalidRequest, 'The URL must not contain NUL (%00) characters', { reason: 'nul_character' }]);
+  const [badUrl] = errorResponses([
+    ErrorCode.InvalidRequest,
+    'The URL must not contain NUL (%00) characters',
+    { reason: 'nul_character' },
+  ]);
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of METHODS) {
-      const operation = item[method] as OperationObject | undefined;
+      const operation = item[method];
       if (!operation) continue;
       operation.responses['400'] ??= { description: badUrl.description, content: badUrl.content };
-      if (operation.requestBody) for (const { status, description, content } of bodyErrors) operation.responses[String(status)] ??= { description, content };
+      if (operation.requestBody)
+        for (const { status, description, content } of bodyErrors)
+          operation.responses[String(status)] ??= { description, content };
       const rateLimited = !(Array.isArray(operation.security) && operation.security.length === 0);
       const creates = method === 'post' && (path === '/api/v1/tasks' || path === '/api/v1/tasks/batch');
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!status.startsWith('2') || !response || '$ref' in response) continue;
         const headers = { ...(rateLimited ? RATE_LIMIT_HEADERS : {}), ...(creates ? IDEMPOTENT_REPLAYED : {}) };
-        if (Object.keys(headers).length > 0) (response as ResponseObject).headers = { ...(response as ResponseObject).headers, ...headers };
+        if (Object.keys(headers).length > 0) response.headers = { ...response.headers, ...headers };
       }
     }
   }
@@ -96,13 +109,17 @@ function documentSharedResponses(document: OpenAPIObject): void {
 function defaultsIntoDescriptions(document: OpenAPIObject): void {
   const visit = (schema: unknown): void => {
     if (schema === null || typeof schema !== 'object') return;
-    if (Array.isArray(schema)) return schema.forEach(visit);
+    if (Array.isArray(schema)) {
+      schema.forEach(visit);
+      return;
+    }
     const object = schema as Record<string, unknown>;
     const properties = object.properties as Record<string, Record<string, unknown>> | undefined;
     for (const property of Object.values(properties ?? {})) {
       if (!('default' in property)) continue;
       const note = `Default: \`${JSON.stringify(property.default)}\`.`;
-      property.description = property.description ? `${String(property.description)} ${note}` : note;
+      property.description =
+        typeof property.description === 'string' && property.description ? `${property.description} ${note}` : note;
       delete property.default;
     }
     for (const value of Object.values(object)) visit(value);

@@ -1,5 +1,9 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import type { ExamplesObject, OperationObject, RequestBodyObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import type {
+  ExamplesObject,
+  OperationObject,
+  RequestBodyObject,
+} from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { SAMPLE_DOCUMENT_PATH } from '../kbs/sample-document.service';
 import { TaskType } from '../queues/task-types';
 
@@ -41,16 +45,25 @@ export const TASK_REQUEST_EXAMPLES: Record<TaskType, { summary: string; value: R
     },
   },
   [TaskType.knowledge_indexing]: {
-    summary: 'Rebuild the kb\'s search indexes',
+    summary: "Rebuild the kb's search indexes",
     value: { task_type: TaskType.knowledge_indexing, kb_id: 'kb_123456', payload: {} },
   },
   [TaskType.batch_processing]: {
     summary: 'Process files as one batch',
-    value: { task_type: TaskType.batch_processing, kb_id: 'kb_123456', payload: { file_paths: [SAMPLE_DOCUMENT_PATH], chunk_size: 800 } },
+    value: {
+      task_type: TaskType.batch_processing,
+      kb_id: 'kb_123456',
+      payload: { file_paths: [SAMPLE_DOCUMENT_PATH], chunk_size: 800 },
+    },
   },
   [TaskType.health_check]: {
     summary: 'Probe the dependencies three times',
-    value: { task_type: TaskType.health_check, kb_id: 'kb_123456', priority: 'critical', payload: { checks: ['database', 'redis', 'queues'], samples: 3, interval_ms: 100 } },
+    value: {
+      task_type: TaskType.health_check,
+      kb_id: 'kb_123456',
+      priority: 'critical',
+      payload: { checks: ['database', 'redis', 'queues'], samples: 3, interval_ms: 100 },
+    },
   },
 };
 
@@ -62,12 +75,18 @@ const BATCH_EXAMPLES: ExamplesObject = {
 };
 
 const BULK_EXAMPLES: ExamplesObject = {
-  by_kb_and_type: { summary: 'Every health_check task of a kb', value: { kb_id: 'kb_123456', task_type: TaskType.health_check } },
+  by_kb_and_type: {
+    summary: 'Every health_check task of a kb',
+    value: { kb_id: 'kb_123456', task_type: TaskType.health_check },
+  },
 };
 
 function setExamples(operation: OperationObject | undefined, examples: ExamplesObject): void {
   const content = (operation?.requestBody as RequestBodyObject | undefined)?.content['application/json'];
-  if (!content) throw new Error(`OpenAPI: ${operation?.operationId ?? 'an operation'} has no JSON request body to give examples to`);
+  if (!content)
+    throw new Error(
+      `OpenAPI: ${operation?.operationId ?? 'an operation'} has no JSON request body to give examples to`,
+    );
   content.examples = examples;
 }
 

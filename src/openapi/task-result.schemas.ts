@@ -7,8 +7,16 @@ import { TaskType } from '../queues/task-types';
  * objects, not DTO classes: nothing validates or instantiates a result, they are written
  * by the service and only described here for clients.
  */
-const int = (description?: string): SchemaObject => ({ type: 'integer', minimum: 0, ...(description ? { description } : {}) });
-const uuid = (description?: string): SchemaObject => ({ type: 'string', format: 'uuid', ...(description ? { description } : {}) });
+const int = (description?: string): SchemaObject => ({
+  type: 'integer',
+  minimum: 0,
+  ...(description ? { description } : {}),
+});
+const uuid = (description?: string): SchemaObject => ({
+  type: 'string',
+  format: 'uuid',
+  ...(description ? { description } : {}),
+});
 const nullableString = (description: string): SchemaObject => ({ type: 'string', nullable: true, description });
 const ref = (name: string): SchemaObject => ({ $ref: `#/components/schemas/${name}` }) as SchemaObject;
 
@@ -50,7 +58,10 @@ const ingestion: Record<string, SchemaObject> = {
   pages: { type: 'integer', minimum: 0, nullable: true, description: 'PDF pages; null for other formats' },
   chunk_count: int(),
   content_hash: { type: 'string', description: 'SHA-256 of the file, hex' },
-  unchanged: { type: 'boolean', description: 'True when the content and chunking were unchanged and nothing was rewritten' },
+  unchanged: {
+    type: 'boolean',
+    description: 'True when the content and chunking were unchanged and nothing was rewritten',
+  },
 };
 
 /** Schemas added to components: the per-type results and the pieces they share. */
@@ -61,11 +72,19 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
     type: 'object',
     required: ['status', 'checks', 'checked_at'],
     properties: {
-      status: { type: 'string', enum: ['healthy', 'unhealthy'], description: 'healthy when every probed component was' },
+      status: {
+        type: 'string',
+        enum: ['healthy', 'unhealthy'],
+        description: 'healthy when every probed component was',
+      },
       checks: {
         type: 'object',
         description: 'One entry per probed component (payload.checks, or all)',
-        properties: { database: ref('HealthCheckComponentSummary'), redis: ref('HealthCheckComponentSummary'), queues: ref('HealthCheckComponentSummary') },
+        properties: {
+          database: ref('HealthCheckComponentSummary'),
+          redis: ref('HealthCheckComponentSummary'),
+          queues: ref('HealthCheckComponentSummary'),
+        },
       },
       checked_at: { type: 'string', format: 'date-time' },
     },
@@ -77,7 +96,8 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
       ...ingestion,
       pipeline: {
         type: 'object',
-        description: 'With payload.pipeline: each finished stage (embedding_generation, vector_storage, knowledge_indexing) with its task and result',
+        description:
+          'With payload.pipeline: each finished stage (embedding_generation, vector_storage, knowledge_indexing) with its task and result',
         // One property per stage, each with its own result type, so a client reads
         // pipeline.vector_storage.result.stored typed instead of an unknown map.
         properties: Object.fromEntries(
@@ -97,8 +117,12 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
     },
   },
   EmbeddingGenerationResult: {
-    description: 'Stored chunks embedded (payload with document_id, chunk_ids or neither), or texts given inline (payload with texts)',
-    oneOf: [{ $ref: '#/components/schemas/EmbeddingGenerationChunksResult' }, { $ref: '#/components/schemas/EmbeddingGenerationTextsResult' }],
+    description:
+      'Stored chunks embedded (payload with document_id, chunk_ids or neither), or texts given inline (payload with texts)',
+    oneOf: [
+      { $ref: '#/components/schemas/EmbeddingGenerationChunksResult' },
+      { $ref: '#/components/schemas/EmbeddingGenerationTextsResult' },
+    ],
   },
   EmbeddingGenerationChunksResult: {
     type: 'object',
@@ -128,7 +152,8 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
       stored: {
         type: 'object',
         nullable: true,
-        description: "With `store: true`: where the vectors are — the kb's vector store, under these ids (in the order of `texts`)",
+        description:
+          "With `store: true`: where the vectors are — the kb's vector store, under these ids (in the order of `texts`)",
         required: ['kb_id', 'backend', 'ids'],
         properties: {
           kb_id: { type: 'string' },
@@ -151,7 +176,19 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
   },
   KnowledgeIndexingResult: {
     type: 'object',
-    required: ['documents', 'chunks', 'vectors', 'fulltext_indexed', 'fulltext_config', 'vector_index', 'vector_index_name', 'vector_index_action', 'vectors_synced', 'document_id', 'document_ids'],
+    required: [
+      'documents',
+      'chunks',
+      'vectors',
+      'fulltext_indexed',
+      'fulltext_config',
+      'vector_index',
+      'vector_index_name',
+      'vector_index_action',
+      'vectors_synced',
+      'document_id',
+      'document_ids',
+    ],
     properties: {
       documents: int(),
       chunks: int(),
@@ -159,11 +196,16 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
       fulltext_indexed: int('Chunks whose full-text vector was recomputed'),
       fulltext_config: { type: 'string', example: 'simple' },
       vector_index: { type: 'string', example: 'pgvector (hnsw_cosine)', description: '`<backend> (<search>)`' },
-      vector_index_name: nullableString('The kb\'s HNSW index (pgvector); null when searches read every vector'),
+      vector_index_name: nullableString("The kb's HNSW index (pgvector); null when searches read every vector"),
       vector_index_action: { type: 'string', enum: ['created', 'rebuilt', 'kept', 'none'] },
       vectors_synced: int('Vectors whose pgvector column was refreshed from their float array'),
       document_id: { ...uuid(), nullable: true },
-      document_ids: { type: 'array', items: uuid(), nullable: true, description: 'The documents indexed when the payload named several' },
+      document_ids: {
+        type: 'array',
+        items: uuid(),
+        nullable: true,
+        description: 'The documents indexed when the payload named several',
+      },
     },
   },
   BatchChildrenOutcome: {
@@ -173,14 +215,19 @@ export const RESULT_COMPONENTS: Record<string, SchemaObject> = {
       completed: { type: 'array', items: uuid() },
       failed: {
         type: 'array',
-        items: { type: 'object', required: ['id', 'error_message'], properties: { id: uuid(), error_message: { type: 'string', nullable: true } } },
+        items: {
+          type: 'object',
+          required: ['id', 'error_message'],
+          properties: { id: uuid(), error_message: { type: 'string', nullable: true } },
+        },
       },
       cancelled: { type: 'array', items: uuid() },
     },
   },
   BatchProcessingResult: {
     type: 'object',
-    description: 'While the children run: `{ children: <count> }`; once all have finished, the totals and each child\'s id by outcome',
+    description:
+      "While the children run: `{ children: <count> }`; once all have finished, the totals and each child's id by outcome",
     required: ['children'],
     properties: {
       total: int(),

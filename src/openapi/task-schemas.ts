@@ -17,7 +17,12 @@ function objectSchema(schemas: Schemas, name: string): SchemaObject {
 }
 
 /** A copy of `base` with `task_type` fixed to one value and the given properties replaced. */
-function variant(base: SchemaObject, type: TaskType, properties: Record<string, SchemaObject | ReferenceObject>, required = base.required): SchemaObject {
+function variant(
+  base: SchemaObject,
+  type: TaskType,
+  properties: Record<string, SchemaObject | ReferenceObject>,
+  required = base.required,
+): SchemaObject {
   const taskType = base.properties?.task_type as SchemaObject | undefined;
   return {
     ...base,
@@ -31,7 +36,10 @@ function byTaskType(types: readonly TaskType[], name: (type: TaskType) => string
   return {
     description,
     oneOf: types.map((type) => ref(name(type))),
-    discriminator: { propertyName: 'task_type', mapping: Object.fromEntries(types.map((type) => [type, ref(name(type)).$ref])) },
+    discriminator: {
+      propertyName: 'task_type',
+      mapping: Object.fromEntries(types.map((type) => [type, ref(name(type)).$ref])),
+    },
   };
 }
 
@@ -48,7 +56,7 @@ function byTaskType(types: readonly TaskType[], name: (type: TaskType) => string
  *   belong to the batch's kb) and never batch_processing themselves.
  */
 export function typeTaskSchemas(document: OpenAPIObject): void {
-  const schemas = (document.components ??= {}).schemas ??= {};
+  const schemas = ((document.components ??= {}).schemas ??= {});
   Object.assign(schemas, RESULT_COMPONENTS);
 
   for (const dto of PAYLOAD_DTOS) {
@@ -70,7 +78,11 @@ export function typeTaskSchemas(document: OpenAPIObject): void {
   const item = objectSchema(schemas, 'BatchTaskItemDto');
   item.additionalProperties = false;
   for (const type of childTypes) schemas[childName(type)] = variant(item, type, { payload: payloadOf(type) });
-  schemas.BatchChildTaskRequest = byTaskType(childTypes, childName, 'A child task of a batch: a task request whose kb_id defaults to the batch\'s');
+  schemas.BatchChildTaskRequest = byTaskType(
+    childTypes,
+    childName,
+    "A child task of a batch: a task request whose kb_id defaults to the batch's",
+  );
   const batch = objectSchema(schemas, TASK_TYPE_REGISTRY[TaskType.batch_processing].payload.name);
   const items = batch.properties?.items as SchemaObject | undefined;
   if (items) items.items = ref('BatchChildTaskRequest');
@@ -87,10 +99,15 @@ export function typeTaskSchemas(document: OpenAPIObject): void {
       result: {
         type: 'object',
         nullable: true,
-        description: 'What the task produced; null until it has (batch and pipeline parents hold a partial result while their children run)',
+        description:
+          'What the task produced; null until it has (batch and pipeline parents hold a partial result while their children run)',
         allOf: [ref(RESULT_SCHEMA[type])],
       },
     });
   }
-  schemas.TaskResponseDto = byTaskType(TASK_TYPES, responseName, 'A task as every endpoint returns it; `payload` and `result` depend on `task_type`');
+  schemas.TaskResponseDto = byTaskType(
+    TASK_TYPES,
+    responseName,
+    'A task as every endpoint returns it; `payload` and `result` depend on `task_type`',
+  );
 }

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmod, link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
+import { chmod, link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileAccessError, FileAccessReason, UploadConfinement, UploadFolder } from './file-confinement';
@@ -30,7 +30,12 @@ for (let i = 0; ; i++) {
 
 async function waitUntilExists(path: string): Promise<void> {
   const deadline = Date.now() + 10000;
-  while (!(await stat(path).then(() => true, () => false))) {
+  while (
+    !(await stat(path).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     if (Date.now() > deadline) throw new Error(`${path} never appeared`);
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -92,15 +97,21 @@ describe('UploadConfinement', () => {
 
     it('accepts an absolute path only inside the root', () => {
       expect(confinement.validate(join(root, 'docs', 'a.txt'))).toBe(join(root, 'docs', 'a.txt'));
-      expect(reasonOf(() => confinement.validate(join(outside, 'passwd')))).toBe(FileAccessReason.PathOutsideUploadRoot);
+      expect(reasonOf(() => confinement.validate(join(outside, 'passwd')))).toBe(
+        FileAccessReason.PathOutsideUploadRoot,
+      );
       expect(reasonOf(() => confinement.validate('/etc/passwd'))).toBe(FileAccessReason.PathOutsideUploadRoot);
       // A sibling whose name merely starts with the root's name is outside.
-      expect(reasonOf(() => confinement.validate(`${root}-other/file.txt`))).toBe(FileAccessReason.PathOutsideUploadRoot);
+      expect(reasonOf(() => confinement.validate(`${root}-other/file.txt`))).toBe(
+        FileAccessReason.PathOutsideUploadRoot,
+      );
     });
 
     it('refuses .. escapes but allows .. that stays inside', () => {
       expect(reasonOf(() => confinement.validate('../secret/passwd'))).toBe(FileAccessReason.PathOutsideUploadRoot);
-      expect(reasonOf(() => confinement.validate('docs/../../secret/passwd'))).toBe(FileAccessReason.PathOutsideUploadRoot);
+      expect(reasonOf(() => confinement.validate('docs/../../secret/passwd'))).toBe(
+        FileAccessReason.PathOutsideUploadRoot,
+      );
       expect(confinement.validate('docs/../docs/a.txt')).toBe(join(root, 'docs', 'a.txt'));
     });
 
@@ -151,16 +162,28 @@ describe('UploadConfinement', () => {
     it('reports a missing file with the path the user gave', async () => {
       const error = await confinement.readConfined('docs/x.pdf').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(FileAccessError);
-      expect(error).toMatchObject({ reason: 'FILE_NOT_FOUND', filePath: 'docs/x.pdf', message: 'File not found: docs/x.pdf' });
-      expect(await reasonOfAsync(() => confinement.readConfined('docs/a.txt/below'))).toBe(FileAccessReason.FileNotFound);
+      expect(error).toMatchObject({
+        reason: 'FILE_NOT_FOUND',
+        filePath: 'docs/x.pdf',
+        message: 'File not found: docs/x.pdf',
+      });
+      expect(await reasonOfAsync(() => confinement.readConfined('docs/a.txt/below'))).toBe(
+        FileAccessReason.FileNotFound,
+      );
     });
 
     it('refuses directories, oversized files and escapes', async () => {
       expect(await reasonOfAsync(() => confinement.readConfined('docs'))).toBe(FileAccessReason.NotAFile);
       expect(await reasonOfAsync(() => confinement.readConfined('big.txt'))).toBe(FileAccessReason.FileTooLarge);
-      expect(await reasonOfAsync(() => confinement.readConfined('escape.txt'))).toBe(FileAccessReason.SymlinkOutsideUploadRoot);
-      expect(await reasonOfAsync(() => confinement.readConfined('escape-dir/passwd'))).toBe(FileAccessReason.SymlinkOutsideUploadRoot);
-      expect(await reasonOfAsync(() => confinement.readConfined('../secret/passwd'))).toBe(FileAccessReason.PathOutsideUploadRoot);
+      expect(await reasonOfAsync(() => confinement.readConfined('escape.txt'))).toBe(
+        FileAccessReason.SymlinkOutsideUploadRoot,
+      );
+      expect(await reasonOfAsync(() => confinement.readConfined('escape-dir/passwd'))).toBe(
+        FileAccessReason.SymlinkOutsideUploadRoot,
+      );
+      expect(await reasonOfAsync(() => confinement.readConfined('../secret/passwd'))).toBe(
+        FileAccessReason.PathOutsideUploadRoot,
+      );
       await expect(confinement.readConfined('big.txt')).rejects.toThrow(
         'File is too large: big.txt is 2 KiB (2048 bytes), the limit is 1 KiB (1024 bytes)',
       );
@@ -171,15 +194,21 @@ describe('UploadConfinement', () => {
       expect(confinement.validate('swapped.txt')).toBe(join(root, 'swapped.txt'));
       await rm(join(root, 'swapped.txt'));
       await symlink(join(outside, 'passwd'), join(root, 'swapped.txt'));
-      expect(await reasonOfAsync(() => confinement.readConfined('swapped.txt'))).toBe(FileAccessReason.SymlinkOutsideUploadRoot);
+      expect(await reasonOfAsync(() => confinement.readConfined('swapped.txt'))).toBe(
+        FileAccessReason.SymlinkOutsideUploadRoot,
+      );
     });
 
     it('refuses a FIFO at once, and ten of them leave every libuv thread free for the next read', async () => {
       execFileSync('mkfifo', [join(root, 'pipe.txt')]);
-      const reasons = await Promise.all(Array.from({ length: 10 }, () => reasonOfAsync(() => confinement.readConfined('pipe.txt'))));
+      const reasons = await Promise.all(
+        Array.from({ length: 10 }, () => reasonOfAsync(() => confinement.readConfined('pipe.txt'))),
+      );
       expect(new Set(reasons)).toEqual(new Set([FileAccessReason.NotAFile]));
       // More reads than libuv has threads (4): any thread stuck on the FIFO would stall these.
-      const texts = await Promise.all(Array.from({ length: 8 }, async () => (await confinement.readConfined('docs/a.txt')).bytes.toString()));
+      const texts = await Promise.all(
+        Array.from({ length: 8 }, async () => (await confinement.readConfined('docs/a.txt')).bytes.toString()),
+      );
       expect(texts).toEqual(Array(8).fill('hello'));
     });
 
@@ -200,7 +229,9 @@ describe('UploadConfinement', () => {
       await writeFile(join(outside, 'racedir', 'f.txt'), 'OUTSIDE');
       await mkdir(join(root, 'racedir.real'));
       await writeFile(join(root, 'racedir.real', 'f.txt'), 'inside');
-      const swapper = spawn(process.execPath, ['-e', SWAPPER, root, outside], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const swapper = spawn(process.execPath, ['-e', SWAPPER, root, outside], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       try {
         await waitUntilExists(join(root, 'race.txt'));
         const outcomes = new Map<string, number>();
@@ -245,7 +276,12 @@ describe('UploadConfinement', () => {
     // Root can read any file, so permission denial cannot be observed when tests run as root
     // (as CI does): the case is skipped then, and says so in the output rather than silently.
     const asRoot = process.getuid?.() === 0;
-    if (asRoot) beforeAll(() => console.warn('file-confinement.spec: "refuses a file this process cannot read" is skipped: the tests run as root, whom file permissions do not bind'));
+    if (asRoot)
+      beforeAll(() => {
+        console.warn(
+          'file-confinement.spec: "refuses a file this process cannot read" is skipped: the tests run as root, whom file permissions do not bind',
+        );
+      });
     (asRoot ? it.skip : it)('refuses a file this process cannot read', async () => {
       const file = join(root, 'locked.txt');
       await writeFile(file, 'locked');
@@ -255,9 +291,21 @@ describe('UploadConfinement', () => {
   });
 
   it('checks sizes only when a limit is configured', () => {
-    expect(reasonOf(() => confinement.assertSizeWithinLimit(1024, 'a'))).toBe('none');
-    expect(reasonOf(() => confinement.assertSizeWithinLimit(1025, 'a'))).toBe(FileAccessReason.FileTooLarge);
-    expect(reasonOf(() => new UploadConfinement({ root }).assertSizeWithinLimit(10 ** 12, 'a'))).toBe('none');
+    expect(
+      reasonOf(() => {
+        confinement.assertSizeWithinLimit(1024, 'a');
+      }),
+    ).toBe('none');
+    expect(
+      reasonOf(() => {
+        confinement.assertSizeWithinLimit(1025, 'a');
+      }),
+    ).toBe(FileAccessReason.FileTooLarge);
+    expect(
+      reasonOf(() => {
+        new UploadConfinement({ root }).assertSizeWithinLimit(10 ** 12, 'a');
+      }),
+    ).toBe('none');
     expect(() => new UploadConfinement({ root, maxFileBytes: 0 })).toThrow(/maxFileBytes/);
     expect(() => new UploadConfinement({ root: '' })).toThrow(/Upload root/);
   });

@@ -95,7 +95,10 @@ export class UploadConfinement {
     if (maxFileBytes !== undefined && !(Number.isInteger(maxFileBytes) && maxFileBytes > 0)) {
       throw new Error(`maxFileBytes must be a positive integer, got ${maxFileBytes}`);
     }
-    if (namespace !== undefined && (namespace === '' || namespace === '.' || namespace === '..' || /[/\\\0]/.test(namespace))) {
+    if (
+      namespace !== undefined &&
+      (namespace === '' || namespace === '.' || namespace === '..' || /[/\\\0]/.test(namespace))
+    ) {
       throw new Error(`Upload namespace must be one path segment, got ${JSON.stringify(namespace)}`);
     }
     this.uploadDir = resolve(root);
@@ -109,7 +112,8 @@ export class UploadConfinement {
    * String-level confinement only, without touching the disk: returns the absolute
    * lexical path or throws `INVALID_PATH` / `PATH_OUTSIDE_UPLOAD_ROOT`.
    */
-  resolve(filePath: string): string {
+  resolve(filePath: unknown): string {
+    // Typed unknown: payload values reach this from JSON, so a non-string must be refused here.
     if (typeof filePath !== 'string' || filePath.trim() === '') {
       throw new FileAccessError(FileAccessReason.InvalidPath, String(filePath), 'File path must not be empty');
     }
@@ -137,7 +141,10 @@ export class UploadConfinement {
   validate(filePath: string): string {
     const resolved = this.resolve(filePath);
     const real = realPathOfNearestExisting(resolved);
-    if (real !== undefined && !isStrictlyInside(this.realRoot(realPathOfNearestExisting(this.uploadDir) ?? this.uploadDir), real)) {
+    if (
+      real !== undefined &&
+      !isStrictlyInside(this.realRoot(realPathOfNearestExisting(this.uploadDir) ?? this.uploadDir), real)
+    ) {
       throw this.outside(filePath);
     }
     return resolved;
@@ -212,7 +219,13 @@ export class UploadConfinement {
    * file that was opened, so no swap can fool it; elsewhere the real path must still name
    * the same inode as the descriptor (a narrower, not closed, window).
    */
-  private async assertOpenedInside(handle: FileHandle, stats: Stats, realRoot: string, realPath: string, filePath: string): Promise<void> {
+  private async assertOpenedInside(
+    handle: FileHandle,
+    stats: Stats,
+    realRoot: string,
+    realPath: string,
+    filePath: string,
+  ): Promise<void> {
     const opened = await readlink(`${PROC_FD_DIR}/${handle.fd}`).catch(() => undefined);
     if (opened !== undefined) {
       if (opened.endsWith(' (deleted)')) throw this.changed(filePath);
@@ -220,7 +233,7 @@ export class UploadConfinement {
       return;
     }
     const now = await lstat(realPath).catch(() => undefined);
-    if (!now || now.dev !== stats.dev || now.ino !== stats.ino) throw this.changed(filePath);
+    if (now?.dev !== stats.dev || now.ino !== stats.ino) throw this.changed(filePath);
   }
 
   /** Reads to the end through the descriptor, refusing as soon as more than `maxFileBytes` came in. */
@@ -247,13 +260,20 @@ export class UploadConfinement {
   }
 
   private changed(filePath: string, cause?: unknown): FileAccessError {
-    return new FileAccessError(FileAccessReason.FileChanged, filePath, `File changed while it was being opened: ${filePath}`, { cause });
+    return new FileAccessError(
+      FileAccessReason.FileChanged,
+      filePath,
+      `File changed while it was being opened: ${filePath}`,
+      { cause },
+    );
   }
 
   private fsError(error: unknown, filePath: string): Error {
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      return new FileAccessError(FileAccessReason.FileNotFound, filePath, `File not found: ${filePath}`, { cause: error });
+      return new FileAccessError(FileAccessReason.FileNotFound, filePath, `File not found: ${filePath}`, {
+        cause: error,
+      });
     }
     if (code === 'EACCES' || code === 'EPERM') {
       return new FileAccessError(FileAccessReason.FileNotReadable, filePath, `File is not readable: ${filePath}`, {

@@ -48,7 +48,7 @@ describe('extractText', () => {
   });
 
   it('reads both PDF pages, in order, and reports progress per page', async () => {
-    const progress: Array<[number, number]> = [];
+    const progress: [number, number][] = [];
     const result = await extractText(join(FIXTURES, 'sample.pdf'), {
       onPage: (page, total) => {
         progress.push([page, total]);
@@ -82,7 +82,15 @@ describe('extractText', () => {
 
   it('drops the text of script, style, noscript and template elements wherever they are', async () => {
     const { text } = await extractText(join(FIXTURES, 'hidden-content.html'));
-    for (const hidden of ['marzipanwolf', 'tangerinequokka', 'gravelmoose', 'cobaltherring', 'saffronyak', 'periwinkle', 'zircon']) {
+    for (const hidden of [
+      'marzipanwolf',
+      'tangerinequokka',
+      'gravelmoose',
+      'cobaltherring',
+      'saffronyak',
+      'periwinkle',
+      'zircon',
+    ]) {
       expect(text).not.toContain(hidden);
     }
     expect(text).toBe(
@@ -191,6 +199,8 @@ describe('extractText', () => {
     await expect(promise).rejects.toMatchObject({ name: 'AbortError' });
     expect(pages).toEqual([1]);
     const aborted = AbortSignal.abort();
-    await expect(extractText(join(FIXTURES, 'sample.txt'), { signal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(extractText(join(FIXTURES, 'sample.txt'), { signal: aborted })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
   });
 });

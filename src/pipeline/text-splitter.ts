@@ -53,7 +53,9 @@ export function splitText(text: string, { chunkSize, chunkOverlap }: SplitOption
     throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
   }
   if (!Number.isInteger(chunkOverlap) || chunkOverlap < 0 || chunkOverlap >= chunkSize) {
-    throw new RangeError(`chunkOverlap must be an integer from 0 to chunkSize - 1 (${chunkSize - 1}), got ${chunkOverlap}`);
+    throw new RangeError(
+      `chunkOverlap must be an integer from 0 to chunkSize - 1 (${chunkSize - 1}), got ${chunkOverlap}`,
+    );
   }
   if (!/\S/.test(text)) return [];
 

@@ -2,9 +2,9 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
-import { PrismaClient } from '../generated/prisma/client';
-import type { AllConfig } from '../config/app.config';
 import { settledWithin } from '../common/utils/settled-within';
+import type { AllConfig } from '../config/app.config';
+import { PrismaClient } from '../generated/prisma/client';
 
 /**
  * How long closing the pool may wait for queries still running. At that point they belong to

@@ -1,10 +1,16 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '../common/decorators/auth.decorators';
-import { Role } from '../common/security/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { RequireRole } from '../common/decorators/auth.decorators';
 import { ErrorCode } from '../common/errors/error-codes';
-import { QueueInfoQueryDto, QueueInfoResponseDto, QueueListDto, QueueParamsDto, QueueStateDto } from './dto/queue-info.dto';
+import { Role } from '../common/security/roles';
+import {
+  QueueInfoQueryDto,
+  QueueInfoResponseDto,
+  QueueListDto,
+  QueueParamsDto,
+  QueueStateDto,
+} from './dto/queue-info.dto';
 import { TaskQueueService } from './task-queue.service';
 import { TASK_PRIORITIES, TASK_TYPES, TaskType } from './task-types';
 
@@ -57,7 +63,11 @@ export class QueuesController {
   }
 
   private async state(type: TaskType): Promise<QueueStateDto> {
-    const [paused, counts, byPriority] = await Promise.all([this.queues.isPaused(type), this.queues.counts(type), this.queues.waitingByPriority(type)]);
+    const [paused, counts, byPriority] = await Promise.all([
+      this.queues.isPaused(type),
+      this.queues.counts(type),
+      this.queues.waitingByPriority(type),
+    ]);
     return {
       task_type: type,
       paused,

@@ -1,10 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { ConfigService } from '@nestjs/config';
+import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
-import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
 import { createRedisClient, redisOptionsFromUrl } from './redis-connection';
+import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
 import { TaskQueueService } from './task-queue.service';
 import { taskQueuesProvider } from './task-queues.provider';
 import { TASK_TYPES } from './task-types';
@@ -20,7 +20,10 @@ import { WorkerDirectoryService } from './worker-directory.service';
         const queue = config.getOrThrow('queue', { infer: true });
         // A single Redis: options, so BullMQ opens its own connections. A cluster: one shared
         // client (BullMQ duplicates it for each worker's blocking connection).
-        const connection = queue.clusterNodes.length > 0 ? createRedisClient(queue, 'worker') : redisOptionsFromUrl(queue.redisUrl, 'worker');
+        const connection =
+          queue.clusterNodes.length > 0
+            ? createRedisClient(queue, 'worker')
+            : redisOptionsFromUrl(queue.redisUrl, 'worker');
         return { connection, prefix: queue.prefix };
       },
     }),
@@ -35,6 +38,8 @@ export class QueuesModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.redis.quit().catch(() => {
+      this.redis.disconnect();
+    });
   }
 }

@@ -32,7 +32,11 @@ export type RedisClient = Redis | Cluster;
  * over REDIS_CLUSTER_NODES with the same per-role options for every node (credentials and
  * TLS still come from REDIS_URL).
  */
-export function createRedisClient(queue: QueueConfig, role: 'producer' | 'worker', extra: RedisOptions = {}): RedisClient {
+export function createRedisClient(
+  queue: QueueConfig,
+  role: 'producer' | 'worker',
+  extra: RedisOptions = {},
+): RedisClient {
   const options = { ...redisOptionsFromUrl(queue.redisUrl, role), ...extra };
   if (queue.clusterNodes.length === 0) return new Redis(options);
   const { host: _host, port: _port, db: _db, retryStrategy, enableOfflineQueue, lazyConnect, ...nodeOptions } = options;

@@ -1,6 +1,6 @@
 import { Logger, Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import Redis from 'ioredis';
+import { errorMessage } from '../common/errors/error-message';
 import type { AllConfig } from '../config/app.config';
 import { createRedisClient } from './redis-connection';
 
@@ -13,10 +13,15 @@ export const redisClientProvider: Provider = {
   useFactory: async (config: ConfigService<AllConfig, true>) => {
     // Auto-pipelining: commands issued in the same tick (queue positions of concurrent
     // requests, heartbeats) leave in one write instead of one each.
-    const client = createRedisClient(config.getOrThrow('queue', { infer: true }), 'producer', { lazyConnect: true, enableAutoPipelining: true });
+    const client = createRedisClient(config.getOrThrow('queue', { infer: true }), 'producer', {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+    });
     // Connected before the first heartbeat uses it; if Redis is down the service starts
     // anyway (creates are stored and dispatched later) and ioredis keeps reconnecting.
-    await client.connect().catch((error: Error) => new Logger('Redis').warn(`Redis unavailable at start-up: ${error.message}`));
+    await client.connect().catch((error: unknown) => {
+      new Logger('Redis').warn(`Redis unavailable at start-up: ${errorMessage(error)}`);
+    });
     return client;
   },
 };

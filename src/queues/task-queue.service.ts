@@ -114,7 +114,7 @@ export class TaskQueueService {
    * go before it. One pipelined round trip of O(log n) lookups; tasks not in the set (delayed,
    * already taken) are left out.
    */
-  async queuePositions(tasks: Array<{ id: string; taskType: TaskType }>): Promise<Map<string, number>> {
+  async queuePositions(tasks: { id: string; taskType: TaskType }[]): Promise<Map<string, number>> {
     if (tasks.length === 0) return new Map();
     const ranks = await this.guard(() => {
       const pipeline = this.redis.pipeline();
@@ -148,7 +148,15 @@ export class TaskQueueService {
 
   async counts(taskType: TaskType): Promise<QueueCounts> {
     const c = await this.guard(() =>
-      this.queues[taskType].getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed', 'paused'),
+      this.queues[taskType].getJobCounts(
+        'waiting',
+        'prioritized',
+        'delayed',
+        'active',
+        'failed',
+        'completed',
+        'paused',
+      ),
     );
     return {
       waiting: c.waiting ?? 0,
@@ -182,7 +190,10 @@ export class TaskQueueService {
     const ranks = Object.values(BULLMQ_PRIORITY);
     const counts = await this.guard(() => this.queues[taskType].getCountsPerPriority(ranks));
     return Object.fromEntries(
-      (Object.entries(BULLMQ_PRIORITY) as Array<[TaskPriority, number]>).map(([priority, rank]) => [priority, counts[rank] ?? 0]),
+      (Object.entries(BULLMQ_PRIORITY) as [TaskPriority, number][]).map(([priority, rank]) => [
+        priority,
+        counts[rank] ?? 0,
+      ]),
     ) as Record<TaskPriority, number>;
   }
 
@@ -201,17 +212,20 @@ export class TaskQueueService {
    */
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
     if (this.redis.status !== 'ready') {
-      throw new ServiceUnavailableError('The task queue (Redis) is unavailable; try again shortly', { component: 'redis' });
+      throw new ServiceUnavailableError('The task queue (Redis) is unavailable; try again shortly', {
+        component: 'redis',
+      });
     }
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
         operation(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new ServiceUnavailableError('The task queue (Redis) did not answer in time', { component: 'redis' })),
-            REDIS_TIMEOUT_MS,
-          );
+          timer = setTimeout(() => {
+            reject(
+              new ServiceUnavailableError('The task queue (Redis) did not answer in time', { component: 'redis' }),
+            );
+          }, REDIS_TIMEOUT_MS);
         }),
       ]);
     } finally {

@@ -10,5 +10,6 @@ export type TaskQueues = Readonly<Record<TaskType, Queue<TaskJobData>>>;
 export const taskQueuesProvider: FactoryProvider<TaskQueues> = {
   provide: TASK_QUEUES,
   inject: TASK_TYPES.map((type) => getQueueToken(type)),
-  useFactory: (...queues: Array<Queue<TaskJobData>>) => Object.fromEntries(TASK_TYPES.map((type, i) => [type, queues[i]])) as TaskQueues,
+  useFactory: (...queues: Queue<TaskJobData>[]) =>
+    Object.fromEntries(TASK_TYPES.map((type, i) => [type, queues[i]])) as TaskQueues,
 };

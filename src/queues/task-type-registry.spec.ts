@@ -10,6 +10,8 @@ describe('task-type registry', () => {
     const classes = TASK_TYPES.map((type) => payloadDtoOf(type));
     expect(new Set(classes).size).toBe(TASK_TYPES.length);
     expect(PAYLOAD_DTOS).toEqual(Object.values(TASK_TYPE_REGISTRY).map((definition) => definition.payload));
-    expect([...PAYLOAD_DTOS].sort((a, b) => a.name.localeCompare(b.name))).toEqual([...classes].sort((a, b) => a.name.localeCompare(b.name)));
+    expect([...PAYLOAD_DTOS].sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      [...classes].sort((a, b) => a.name.localeCompare(b.name)),
+    );
   });
 });

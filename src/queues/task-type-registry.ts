@@ -38,7 +38,7 @@ export const TASK_TYPE_REGISTRY = {
   [TaskType.vector_storage]: { payload: VectorStoragePayloadDto, defaults: CONTRACT_DEFAULTS },
   [TaskType.knowledge_indexing]: { payload: KnowledgeIndexingPayloadDto, defaults: CONTRACT_DEFAULTS },
   [TaskType.batch_processing]: { payload: BatchProcessingPayloadDto, defaults: CONTRACT_DEFAULTS },
-} as const satisfies { [T in TaskType]: TaskTypeDefinition };
+} as const satisfies Record<TaskType, TaskTypeDefinition>;
 
 type Registry = typeof TASK_TYPE_REGISTRY;
 
@@ -46,7 +46,9 @@ type Registry = typeof TASK_TYPE_REGISTRY;
 export type PayloadOf<T extends TaskType> = InstanceType<Registry[T]['payload']>;
 
 /** Every payload DTO class, in registry order (the OpenAPI document lists them so). */
-export const PAYLOAD_DTOS: ReadonlyArray<ClassConstructor<object>> = Object.values(TASK_TYPE_REGISTRY).map((definition) => definition.payload);
+export const PAYLOAD_DTOS: readonly ClassConstructor<object>[] = Object.values(TASK_TYPE_REGISTRY).map(
+  (definition) => definition.payload,
+);
 
 export function payloadDtoOf<T extends TaskType>(taskType: T): ClassConstructor<PayloadOf<T>> {
   // An index by a generic key widens to the union of every entry's class; the entry for T is PayloadOf<T>'s class by definition.

@@ -1,9 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { KbScope, RequireRole } from '../common/decorators/auth.decorators';
-import { Role } from '../common/security/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { KbScope, RequireRole } from '../common/decorators/auth.decorators';
 import { ErrorCode } from '../common/errors/error-codes';
+import { Role } from '../common/security/roles';
 import { TaskStatsQueryDto, TimeseriesQueryDto } from './dto/stats-query.dto';
 import { SystemStatsResponseDto, TaskStatsResponseDto, TimeseriesResponseDto } from './dto/stats-response.dto';
 import { StatsService } from './stats.service';
@@ -22,10 +22,15 @@ export class StatsController {
   }
 
   @Get('timeseries')
-  @ApiOperation({ summary: 'Finished tasks per minute, hour or day (completed = throughput, failed, cancelled), for one kb or all' })
+  @ApiOperation({
+    summary: 'Finished tasks per minute, hour or day (completed = throughput, failed, cancelled), for one kb or all',
+  })
   @ApiOkResponse({ type: TimeseriesResponseDto })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  timeseries(@Query() query: TimeseriesQueryDto, @KbScope() scope: readonly string[] | null): Promise<TimeseriesResponseDto> {
+  timeseries(
+    @Query() query: TimeseriesQueryDto,
+    @KbScope() scope: readonly string[] | null,
+  ): Promise<TimeseriesResponseDto> {
     return this.stats.timeseries(query.kb_id, query.bucket, query.buckets, scope);
   }
 

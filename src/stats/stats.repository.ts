@@ -82,6 +82,8 @@ export class StatsRepository {
 
   /** Tasks of every kb that completed or failed at or after `since`. */
   countFinishedSince(since: Date): Promise<number> {
-    return this.prisma.task.count({ where: { status: { in: [TaskStatus.completed, TaskStatus.failed] }, completedAt: { gte: since } } });
+    return this.prisma.task.count({
+      where: { status: { in: [TaskStatus.completed, TaskStatus.failed] }, completedAt: { gte: since } },
+    });
   }
 }

@@ -1,11 +1,16 @@
 import { Injectable } from '@nestjs/common';
+import { round } from '../common/utils/round';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { TASK_STATUSES, TaskStatus } from '../queues/task-types';
 import { WorkerDirectoryService, WorkerSnapshot } from '../queues/worker-directory.service';
 import type { TimeseriesBucket } from './dto/stats-query.dto';
+import {
+  SystemStatsResponseDto,
+  TaskStatsResponseDto,
+  TimeseriesResponseDto,
+  WorkerStatsDto,
+} from './dto/stats-response.dto';
 import { KbSelection, StatsRepository } from './stats.repository';
-import { SystemStatsResponseDto, TaskStatsResponseDto, TimeseriesResponseDto, WorkerStatsDto } from './dto/stats-response.dto';
-import { round } from '../common/utils/round';
 
 const ACTIVE_WINDOW_MS = 60_000;
 const RATE_WINDOW_SECONDS = 60;
@@ -58,12 +63,22 @@ export class StatsService {
    * buckets up to now, empty ones included (a chart needs them). `scope` narrows "all" to
    * the knowledge bases a limited caller may see.
    */
-  async timeseries(kbId: string | undefined, bucket: TimeseriesBucket, buckets: number, scope: readonly string[] | null = null): Promise<TimeseriesResponseDto> {
+  async timeseries(
+    kbId: string | undefined,
+    bucket: TimeseriesBucket,
+    buckets: number,
+    scope: readonly string[] | null = null,
+  ): Promise<TimeseriesResponseDto> {
     const rows = await this.stats.finishedPerBucket(selection(kbId, scope), bucket, buckets);
     return {
       kb_id: kbId ?? null,
       bucket,
-      points: rows.map((r) => ({ at: r.at.toISOString(), completed: r.completed, failed: r.failed, cancelled: r.cancelled })),
+      points: rows.map((r) => ({
+        at: r.at.toISOString(),
+        completed: r.completed,
+        failed: r.failed,
+        cancelled: r.cancelled,
+      })),
     };
   }
 

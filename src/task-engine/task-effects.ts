@@ -37,8 +37,10 @@ export class TaskEffects {
   /** Tasks were cancelled: counted, their waiting jobs removed and running handlers told to abort. */
   async cancelled(tasks: TaskRecord[]): Promise<void> {
     this.metrics.cancelled(tasks);
-    let unreached: Error | null = null;
-    await forEachLimited(tasks, (task) => this.queue.stopTask(task.taskType, task.id).catch((error: Error) => (unreached = error)));
+    let unreached: unknown = null;
+    await forEachLimited(tasks, (task) =>
+      this.queue.stopTask(task.taskType, task.id).catch((error: unknown) => (unreached = error)),
+    );
     // Redis is unreachable: a worker that picks a job up anyway finds its task cancelled in PostgreSQL.
     if (unreached) this.logger.warn(`Cancelled in PostgreSQL only, jobs not stopped: ${(unreached as Error).message}`);
   }
@@ -56,7 +58,9 @@ export class TaskEffects {
       else await this.queue.dispatchMany(tasks);
     } catch (error) {
       const which = tasks.length === 1 ? `Task ${tasks[0].id}` : `${tasks.length} tasks`;
-      this.logger.warn(`${which} stored but not dispatched (${(error as Error).message}); the reconciler will dispatch them`);
+      this.logger.warn(
+        `${which} stored but not dispatched (${(error as Error).message}); the reconciler will dispatch them`,
+      );
     }
   }
 }

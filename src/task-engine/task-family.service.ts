@@ -10,7 +10,11 @@ import { TRANSITIONS } from './task-transitions';
 import { TaskWriteRepository } from './task-write.repository';
 
 /** The follow-up stages a document_processing task with `pipeline: true` runs, in order. */
-export const PIPELINE_STAGES = [TaskType.embedding_generation, TaskType.vector_storage, TaskType.knowledge_indexing] as const;
+export const PIPELINE_STAGES = [
+  TaskType.embedding_generation,
+  TaskType.vector_storage,
+  TaskType.knowledge_indexing,
+] as const;
 
 type Tx = UnitOfWork;
 type ParentOutcome = (typeof TRANSITIONS.finishParent.to)[number];
@@ -40,7 +44,9 @@ export class TaskFamilyService {
   ) {}
 
   private isPipelineParent(task: Pick<TaskRecord, 'taskType' | 'payload'>): boolean {
-    return task.taskType === TaskType.document_processing && (task.payload as { pipeline?: unknown })?.pipeline === true;
+    return (
+      task.taskType === TaskType.document_processing && (task.payload as { pipeline?: unknown })?.pipeline === true
+    );
   }
 
   /**
@@ -65,7 +71,7 @@ export class TaskFamilyService {
     let finishedParent: TaskRecord | null = null;
     const changes = await this.locked(parentId, async (tx, changes) => {
       const parent = await this.reads.findById(parentId, tx);
-      if (!parent || parent.status !== TaskStatus.processing) return;
+      if (parent?.status !== TaskStatus.processing) return;
       const children = await this.reads.findChildren(parentId, tx);
       if (this.isPipelineParent(parent)) await this.advancePipeline(tx, parent, children, false, changes);
       else await this.settleBatch(tx, parent, children, changes);
@@ -73,10 +79,17 @@ export class TaskFamilyService {
     });
     await this.effects.created(changes.created);
     const parent = finishedParent as TaskRecord | null;
-    if (parent && TERMINAL_STATUSES.includes(parent.status) && parent.parentId) await this.childSettled(parent.parentId);
+    if (parent && TERMINAL_STATUSES.includes(parent.status) && parent.parentId)
+      await this.childSettled(parent.parentId);
   }
 
-  private async advancePipeline(tx: Tx, parent: TaskRecord, children: TaskRecord[], fromHandler: boolean, changes: FamilyChanges): Promise<void> {
+  private async advancePipeline(
+    tx: Tx,
+    parent: TaskRecord,
+    children: TaskRecord[],
+    fromHandler: boolean,
+    changes: FamilyChanges,
+  ): Promise<void> {
     const documentId = (parent.result as { document_id?: string } | null)?.document_id;
     const stages: Record<string, unknown> = {};
     for (const [index, stage] of PIPELINE_STAGES.entries()) {
@@ -86,28 +99,60 @@ export class TaskFamilyService {
         continue;
       }
       const done = index + (latest ? latest.progress / 100 : 0);
-      await this.setProgress(tx, parent, 25 + (done / PIPELINE_STAGES.length) * 75, `Pipeline stage ${index + 1} of ${PIPELINE_STAGES.length}: ${stage}`);
+      await this.setProgress(
+        tx,
+        parent,
+        25 + (done / PIPELINE_STAGES.length) * 75,
+        `Pipeline stage ${index + 1} of ${PIPELINE_STAGES.length}: ${stage}`,
+      );
       if (latest && !TERMINAL_STATUSES.includes(latest.status)) return;
       if (latest && !fromHandler) {
         const outcome = latest.status === TaskStatus.cancelled ? TaskStatus.cancelled : TaskStatus.failed;
-        await this.finish(tx, parent, outcome, null, `Pipeline stage ${stage} ${latest.status}: ${latest.errorMessage ?? ''}`.trim(), changes);
+        await this.finish(
+          tx,
+          parent,
+          outcome,
+          null,
+          `Pipeline stage ${stage} ${latest.status}: ${latest.errorMessage ?? ''}`.trim(),
+          changes,
+        );
         return;
       }
       if (!documentId) {
         await this.finish(tx, parent, TaskStatus.failed, null, 'Pipeline has no document to continue with', changes);
         return;
       }
-      changes.created.push(...(await this.create(tx, parent, [{ ...childDefaults(parent), taskType: stage, payload: { document_id: documentId } }])));
+      changes.created.push(
+        ...(await this.create(tx, parent, [
+          { ...childDefaults(parent), taskType: stage, payload: { document_id: documentId } },
+        ])),
+      );
       return;
     }
-    await this.finish(tx, parent, TaskStatus.completed, { ...(parent.result as object), pipeline: stages }, null, changes);
+    await this.finish(
+      tx,
+      parent,
+      TaskStatus.completed,
+      { ...(parent.result as object), pipeline: stages },
+      null,
+      changes,
+    );
   }
 
   private async settleBatch(tx: Tx, parent: TaskRecord, children: TaskRecord[], changes: FamilyChanges): Promise<void> {
     const settled = children.filter((c) => TERMINAL_STATUSES.includes(c.status));
-    const progress = children.length === 0 ? 100 : children.reduce((sum, c) => sum + (TERMINAL_STATUSES.includes(c.status) ? 100 : c.progress), 0) / children.length;
+    const progress =
+      children.length === 0
+        ? 100
+        : children.reduce((sum, c) => sum + (TERMINAL_STATUSES.includes(c.status) ? 100 : c.progress), 0) /
+          children.length;
     if (settled.length < children.length) {
-      await this.setProgress(tx, parent, progress, `${settled.length} of ${countOf(children.length, 'child task')} finished`);
+      await this.setProgress(
+        tx,
+        parent,
+        progress,
+        `${settled.length} of ${countOf(children.length, 'child task')} finished`,
+      );
       return;
     }
     const by = (status: TaskStatus) => children.filter((c) => c.status === status);
@@ -154,14 +199,24 @@ export class TaskFamilyService {
     await this.writes.updateProgress(parent.id, Math.round(progress), message, { uow: tx });
   }
 
-  private async finish(tx: Tx, parent: TaskRecord, outcome: ParentOutcome, result: object | null, errorMessage: string | null, changes: FamilyChanges): Promise<void> {
+  private async finish(
+    tx: Tx,
+    parent: TaskRecord,
+    outcome: ParentOutcome,
+    result: object | null,
+    errorMessage: string | null,
+    changes: FamilyChanges,
+  ): Promise<void> {
     const ended = await this.writes.finishParent(tx, parent.id, outcome, result, errorMessage);
     // Not ended by this call when a cancel got there first: that cancel is counted where it happened.
     if (ended) changes.ended.push(ended);
   }
 
   /** Runs `work` under the parent's lock in one transaction; parents it ended are counted once committed. */
-  private async locked(parentId: string, work: (tx: Tx, changes: FamilyChanges) => Promise<void>): Promise<FamilyChanges> {
+  private async locked(
+    parentId: string,
+    work: (tx: Tx, changes: FamilyChanges) => Promise<void>,
+  ): Promise<FamilyChanges> {
     const changes: FamilyChanges = { created: [], retried: [], ended: [] };
     await this.writes.inParentLock(parentId, (tx) => work(tx, changes));
     for (const parent of changes.ended) this.metrics.parentEnded(parent);

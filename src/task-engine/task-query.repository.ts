@@ -32,7 +32,9 @@ export class TaskQueryRepository {
   /** The most frequent read (clients polling their tasks): SQL on the pool, no query building. Inside `uow`, that transaction's view. */
   async findById(id: string, uow?: UnitOfWork): Promise<TaskRecord | null> {
     if (uow) return toTaskRecordOrNull(await uow.task.findUnique({ where: { id } }));
-    const { rows } = await this.prisma.pool.query<Task>(`SELECT ${TASK_RETURNING} FROM tasks AS t WHERE t.id = $1`, [id]);
+    const { rows } = await this.prisma.pool.query<Task>(`SELECT ${TASK_RETURNING} FROM tasks AS t WHERE t.id = $1`, [
+      id,
+    ]);
     return toTaskRecordOrNull(rows[0]);
   }
 
@@ -74,7 +76,10 @@ export class TaskQueryRepository {
     const [rows, total] = await Promise.all([
       this.prisma.task.findMany({
         where: toWhere(filter),
-        orderBy: [{ [column]: NULLABLE_SORT_COLUMNS.has(sort.field) ? { sort: sort.order, nulls: 'last' } : sort.order }, { id: sort.order }],
+        orderBy: [
+          { [column]: NULLABLE_SORT_COLUMNS.has(sort.field) ? { sort: sort.order, nulls: 'last' } : sort.order },
+          { id: sort.order },
+        ],
         skip: (page.page - 1) * page.pageSize,
         take: page.pageSize,
       }),
@@ -120,9 +125,12 @@ export class TaskQueryRepository {
    * 1-based place of each task among due waiting tasks of its type, by urgency then age —
    * for a whole page or batch in one round trip (and one connection).
    */
-  async queuePositions(tasks: Array<Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'createdAt'>>, now: Date): Promise<Map<string, number>> {
+  async queuePositions(
+    tasks: Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'createdAt'>[],
+    now: Date,
+  ): Promise<Map<string, number>> {
     if (tasks.length === 0) return new Map();
-    const rows = await this.prisma.$queryRaw<Array<{ id: string; ahead: number }>>`
+    const rows = await this.prisma.$queryRaw<{ id: string; ahead: number }[]>`
       SELECT t.id, (
         SELECT count(*)::int FROM tasks q
         WHERE q.task_type = t.task_type AND q.status = 'queued'
@@ -143,7 +151,7 @@ export class TaskQueryRepository {
    */
   async recentAverageRunSeconds(taskType: TaskType | null, sample: number): Promise<number | null> {
     const typeFilter = taskType ? Prisma.sql`AND task_type = ${taskType}::task_type` : Prisma.empty;
-    const rows = await this.prisma.$queryRaw<Array<{ avg: number | null }>>`
+    const rows = await this.prisma.$queryRaw<{ avg: number | null }[]>`
       SELECT avg(extract(epoch FROM completed_at - started_at))::float8 AS avg FROM (
         SELECT completed_at, started_at FROM tasks
         WHERE status = 'completed' AND completed_at IS NOT NULL AND started_at IS NOT NULL ${typeFilter}
@@ -195,8 +203,12 @@ function toWhere(filter: TaskFilter): Prisma.TaskWhereInput {
     ...(filter.status ? { status: filter.status } : {}),
     ...(filter.taskType ? { taskType: filter.taskType } : {}),
     ...(filter.priority ? { priority: filter.priority } : {}),
-    ...(filter.createdAfter || filter.createdBefore ? { createdAt: range(filter.createdAfter, filter.createdBefore) } : {}),
-    ...(filter.completedAfter || filter.completedBefore ? { completedAt: range(filter.completedAfter, filter.completedBefore) } : {}),
+    ...(filter.createdAfter || filter.createdBefore
+      ? { createdAt: range(filter.createdAfter, filter.createdBefore) }
+      : {}),
+    ...(filter.completedAfter || filter.completedBefore
+      ? { completedAt: range(filter.completedAfter, filter.completedBefore) }
+      : {}),
     ...(filter.parentId ? { parentId: filter.parentId } : {}),
     ...(filter.documentId ? { documentId: filter.documentId } : {}),
     // ILIKE '%…%', served by the trigram index on error_message (see the task_events migration).

@@ -59,7 +59,8 @@ export interface TaskFilter {
   errorContains?: string;
 }
 
-export type TaskSortField = 'created_at' | 'updated_at' | 'started_at' | 'completed_at' | 'priority' | 'status' | 'task_type' | 'progress';
+export type TaskSortField =
+  'created_at' | 'updated_at' | 'started_at' | 'completed_at' | 'priority' | 'status' | 'task_type' | 'progress';
 
 /** Where a batch of a bulk action ended: the next batch starts after it (oldest first). */
 export interface BulkCursor {
@@ -68,7 +69,9 @@ export interface BulkCursor {
 }
 
 /** A processing task nobody touched for a while, and whether it is a parent waiting on children. */
-export type StaleTask = Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'attempt'> & { hasChildren: boolean };
+export type StaleTask = Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'attempt'> & {
+  hasChildren: boolean;
+};
 
 /** A queued task the reconciler checks against BullMQ. */
 export type DueTask = Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'updatedAt'>;

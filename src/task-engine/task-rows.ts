@@ -6,13 +6,31 @@ import type { TaskRecord } from './task-record';
  * same shape as rows read through Prisma and both map through toTaskRecord.
  */
 export function taskColumns(alias: string): string {
-  const columns: Array<[string, keyof Task]> = [
-    ['id', 'id'], ['task_type', 'taskType'], ['kb_id', 'kbId'], ['priority', 'priority'], ['status', 'status'],
-    ['payload', 'payload'], ['result', 'result'], ['progress', 'progress'], ['progress_message', 'progressMessage'],
-    ['retry_count', 'retryCount'], ['max_retries', 'maxRetries'], ['attempt', 'attempt'], ['timeout', 'timeoutSeconds'],
-    ['schedule_for', 'scheduleFor'], ['error_message', 'errorMessage'], ['worker_id', 'workerId'], ['parent_id', 'parentId'],
-    ['created_at', 'createdAt'], ['updated_at', 'updatedAt'], ['started_at', 'startedAt'], ['completed_at', 'completedAt'],
-    ['callback_url', 'callbackUrl'], ['callback_secret', 'callbackSecret'], ['document_id', 'documentId'],
+  const columns: [string, keyof Task][] = [
+    ['id', 'id'],
+    ['task_type', 'taskType'],
+    ['kb_id', 'kbId'],
+    ['priority', 'priority'],
+    ['status', 'status'],
+    ['payload', 'payload'],
+    ['result', 'result'],
+    ['progress', 'progress'],
+    ['progress_message', 'progressMessage'],
+    ['retry_count', 'retryCount'],
+    ['max_retries', 'maxRetries'],
+    ['attempt', 'attempt'],
+    ['timeout', 'timeoutSeconds'],
+    ['schedule_for', 'scheduleFor'],
+    ['error_message', 'errorMessage'],
+    ['worker_id', 'workerId'],
+    ['parent_id', 'parentId'],
+    ['created_at', 'createdAt'],
+    ['updated_at', 'updatedAt'],
+    ['started_at', 'startedAt'],
+    ['completed_at', 'completedAt'],
+    ['callback_url', 'callbackUrl'],
+    ['callback_secret', 'callbackSecret'],
+    ['document_id', 'documentId'],
   ];
   return columns.map(([column, field]) => `${alias}.${column} AS "${field}"`).join(', ');
 }

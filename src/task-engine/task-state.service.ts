@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, TaskNotFoundError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
+import { errorMessage } from '../common/errors/error-message';
 import type { AttemptFailureReason } from '../metrics/metrics';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import type { UnitOfWork } from '../prisma/unit-of-work';
@@ -63,7 +64,11 @@ export class TaskStateService {
       await this.afterCancel([cancelled], new Set([id]));
       return cancelled;
     }
-    throw new DomainError(ErrorCode.TaskNotCancelable, 'Task changed state repeatedly while being canceled; try again', { task_id: id });
+    throw new DomainError(
+      ErrorCode.TaskNotCancelable,
+      'Task changed state repeatedly while being canceled; try again',
+      { task_id: id },
+    );
   }
 
   /** cancel() for those of `ids` still in `from`, in one statement; how many were cancelled. */
@@ -83,7 +88,9 @@ export class TaskStateService {
       await this.effects.retried(requeued);
       return requeued[0];
     }
-    throw new DomainError(ErrorCode.TaskNotRetryable, 'Task changed state repeatedly while being retried; try again', { task_id: id });
+    throw new DomainError(ErrorCode.TaskNotRetryable, 'Task changed state repeatedly while being retried; try again', {
+      task_id: id,
+    });
   }
 
   /** retry() for those of `ids` still in `from`, in one statement; how many were requeued. */
@@ -123,7 +130,13 @@ export class TaskStateService {
   }
 
   /** The attempt failed; `final` ends the task, otherwise it is queued again for BullMQ's retry. */
-  async failAttempt(task: TaskRecord, errorMessage: string, final: boolean, reason: AttemptFailureReason, seconds: number): Promise<boolean> {
+  async failAttempt(
+    task: TaskRecord,
+    errorMessage: string,
+    final: boolean,
+    reason: AttemptFailureReason,
+    seconds: number,
+  ): Promise<boolean> {
     if (!(await this.writes.failAttempt(task.id, task.attempt, errorMessage, final))) return false;
     this.metrics.attemptFailed(task, seconds, reason, final);
     if (final) await this.notifyParent(task);
@@ -140,7 +153,11 @@ export class TaskStateService {
   }
 
   /** The parent's own step is done: it keeps its partial result and stays processing; null when its attempt is over. */
-  holdForChildren(task: TaskRecord, partialResult: Record<string, unknown>, progress: number): Promise<TaskRecord | null> {
+  holdForChildren(
+    task: TaskRecord,
+    partialResult: Record<string, unknown>,
+    progress: number,
+  ): Promise<TaskRecord | null> {
     return this.writes.holdForChildren(task.id, task.attempt, partialResult, progress);
   }
 
@@ -172,8 +189,11 @@ export class TaskStateService {
    */
   private async afterCancel(cancelled: TaskRecord[], batch: Set<string>): Promise<void> {
     await this.effects.cancelled(cancelled);
-    for (const parentId of await this.reads.withOpenChildren(cancelled.map((t) => t.id))) await this.cancelChildren(parentId);
-    for (const parentId of new Set(cancelled.flatMap((t) => (t.parentId && !batch.has(t.parentId) ? [t.parentId] : [])))) {
+    for (const parentId of await this.reads.withOpenChildren(cancelled.map((t) => t.id)))
+      await this.cancelChildren(parentId);
+    for (const parentId of new Set(
+      cancelled.flatMap((t) => (t.parentId && !batch.has(t.parentId) ? [t.parentId] : [])),
+    )) {
       await this.family.childSettled(parentId);
     }
   }
@@ -189,9 +209,9 @@ export class TaskStateService {
   /** A child reached its end: its parent may now advance or finish. */
   private async notifyParent(task: TaskRecord): Promise<void> {
     if (!task.parentId) return;
-    await this.family
-      .childSettled(task.parentId)
-      .catch((error: Error) => this.logger.warn(`Parent ${task.parentId} not updated after ${task.id}: ${error.message}`));
+    await this.family.childSettled(task.parentId).catch((error: unknown) => {
+      this.logger.warn(`Parent ${task.parentId} not updated after ${task.id}: ${errorMessage(error)}`);
+    });
   }
 
   private async load(id: string): Promise<TaskRecord> {

@@ -10,8 +10,11 @@ import { join, relative } from 'node:path';
 const SRC = join(__dirname, '..');
 const ENGINE = 'task-engine/';
 
-const TASK_WRITES: Array<[string, RegExp]> = [
-  ['Prisma write on the task model', /\.task\s*\.\s*(update|updateMany|updateManyAndReturn|create|createMany|createManyAndReturn|upsert)\s*\(/],
+const TASK_WRITES: [string, RegExp][] = [
+  [
+    'Prisma write on the task model',
+    /\.task\s*\.\s*(update|updateMany|updateManyAndReturn|create|createMany|createManyAndReturn|upsert)\s*\(/,
+  ],
   ['SQL UPDATE of tasks', /\bUPDATE\s+tasks\b/i],
   ['SQL INSERT into tasks', /\bINSERT\s+INTO\s+tasks\b/i],
 ];
@@ -33,7 +36,9 @@ describe('task status writes', () => {
   const files = sourceFiles(SRC).map((path) => ({ path, name: relative(SRC, path).split('\\').join('/') }));
 
   it('happen only in the task engine', () => {
-    const outside = files.filter(({ name }) => !name.startsWith(ENGINE)).flatMap(({ path, name }) => writesIn(path).map((what) => `${name}: ${what}`));
+    const outside = files
+      .filter(({ name }) => !name.startsWith(ENGINE))
+      .flatMap(({ path, name }) => writesIn(path).map((what) => `${name}: ${what}`));
     expect(outside).toEqual([]);
   });
 
@@ -45,7 +50,7 @@ describe('task status writes', () => {
   it('catch the shapes of a status write', () => {
     const caught = (text: string) => TASK_WRITES.some(([, pattern]) => pattern.test(text));
     expect(caught("await tx.task.updateMany({ where: { id }, data: { status: 'failed' } })")).toBe(true);
-    expect(caught("this.prisma.task\n  .update({ where: { id }, data: { status } })")).toBe(true);
+    expect(caught('this.prisma.task\n  .update({ where: { id }, data: { status } })')).toBe(true);
     expect(caught("pool.query(`update tasks set status = 'queued' where id = $1`)")).toBe(true);
     expect(caught('INSERT INTO tasks (id) VALUES ($1)')).toBe(true);
     expect(caught('await this.prisma.task.findMany({ where: { status } })')).toBe(false);

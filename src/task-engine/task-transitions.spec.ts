@@ -5,7 +5,9 @@ import { allows, assertAllowed, sqlFrom, TRANSITIONS } from './task-transitions'
 
 describe('task transitions', () => {
   it('cancel reaches exactly the statuses that are not terminal', () => {
-    expect(TASK_STATUSES.filter((s) => allows('cancel', s))).toEqual(TASK_STATUSES.filter((s) => !TERMINAL_STATUSES.includes(s)));
+    expect(TASK_STATUSES.filter((s) => allows('cancel', s))).toEqual(
+      TASK_STATUSES.filter((s) => !TERMINAL_STATUSES.includes(s)),
+    );
   });
 
   it('retry starts only from failed or cancelled, and a worker claims only queued or orphaned processing tasks', () => {
@@ -14,12 +16,22 @@ describe('task transitions', () => {
   });
 
   it('lets nothing leave completed: a finished task is only ever read', () => {
-    const leaving = Object.entries(TRANSITIONS).filter(([, t]) => (t.from as readonly TaskStatus[]).includes(TaskStatus.completed));
+    const leaving = Object.entries(TRANSITIONS).filter(([, t]) =>
+      (t.from as readonly TaskStatus[]).includes(TaskStatus.completed),
+    );
     expect(leaving).toEqual([]);
   });
 
   it('every worker outcome starts from processing', () => {
-    for (const transition of ['complete', 'retryAttempt', 'fail', 'requeue', 'awaitChildren', 'progress', 'finishParent'] as const) {
+    for (const transition of [
+      'complete',
+      'retryAttempt',
+      'fail',
+      'requeue',
+      'awaitChildren',
+      'progress',
+      'finishParent',
+    ] as const) {
       expect(TRANSITIONS[transition].from).toEqual([TaskStatus.processing]);
     }
   });
@@ -33,8 +45,14 @@ describe('task transitions', () => {
       }
       return null;
     };
-    expect(refused('cancel', TaskStatus.completed)).toMatchObject({ code: ErrorCode.TaskNotCancelable, details: { task_id: 't1', status: 'completed' } });
-    expect(refused('retry', TaskStatus.processing)).toMatchObject({ code: ErrorCode.TaskNotRetryable, details: { status: 'processing' } });
+    expect(refused('cancel', TaskStatus.completed)).toMatchObject({
+      code: ErrorCode.TaskNotCancelable,
+      details: { task_id: 't1', status: 'completed' },
+    });
+    expect(refused('retry', TaskStatus.processing)).toMatchObject({
+      code: ErrorCode.TaskNotRetryable,
+      details: { status: 'processing' },
+    });
     expect(refused('progress', TaskStatus.queued)).toMatchObject({ code: ErrorCode.TaskNotProcessing });
     expect(refused('cancel', TaskStatus.queued)).toBeNull();
   });

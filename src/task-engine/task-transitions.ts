@@ -42,8 +42,14 @@ export function sqlFrom(transition: Transition): string {
 
 /** Transitions the API asks for, with the contract's error when the task's status forbids them. */
 const REFUSALS = {
-  cancel: { code: ErrorCode.TaskNotCancelable, message: (status: TaskStatus) => `Task is ${status} and can no longer be canceled` },
-  retry: { code: ErrorCode.TaskNotRetryable, message: (status: TaskStatus) => `Only failed or cancelled tasks can be retried; task is ${status}` },
+  cancel: {
+    code: ErrorCode.TaskNotCancelable,
+    message: (status: TaskStatus) => `Task is ${status} and can no longer be canceled`,
+  },
+  retry: {
+    code: ErrorCode.TaskNotRetryable,
+    message: (status: TaskStatus) => `Only failed or cancelled tasks can be retried; task is ${status}`,
+  },
   progress: {
     code: ErrorCode.TaskNotProcessing,
     message: (status: TaskStatus) => `Progress can only be reported for a processing task; task is ${status}`,

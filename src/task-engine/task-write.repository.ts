@@ -76,9 +76,18 @@ const TRANSITION_BATCH = { maxBatch: 500, maxInFlight: 2, retryAlone: notAnOutag
  */
 @Injectable()
 export class TaskWriteRepository {
-  private readonly inserts = new Coalescer<InsertRequest, TaskRecord[]>((requests) => this.insertRequests(requests), INSERT_BATCH);
-  private readonly claims = new Coalescer<ClaimRequest, TaskRecord | null>((requests) => this.claimAll(requests), TRANSITION_BATCH);
-  private readonly completions = new Coalescer<CompletionRequest, boolean>((requests) => this.completeAll(requests), TRANSITION_BATCH);
+  private readonly inserts = new Coalescer<InsertRequest, TaskRecord[]>(
+    (requests) => this.insertRequests(requests),
+    INSERT_BATCH,
+  );
+  private readonly claims = new Coalescer<ClaimRequest, TaskRecord | null>(
+    (requests) => this.claimAll(requests),
+    TRANSITION_BATCH,
+  );
+  private readonly completions = new Coalescer<CompletionRequest, boolean>(
+    (requests) => this.completeAll(requests),
+    TRANSITION_BATCH,
+  );
 
   constructor(private readonly prisma: PrismaService) {}
 
@@ -99,14 +108,18 @@ export class TaskWriteRepository {
    * then. Safe for several processes to run at once (one of them stores it).
    */
   async insertIfAbsent(id: string, task: NewTask): Promise<TaskRecord | null> {
-    const { rows } = await this.prisma.pool.query<Task>(INSERT_TASKS_IF_ABSENT, [JSON.stringify([toInsertRecord({ id, task })])]);
+    const { rows } = await this.prisma.pool.query<Task>(INSERT_TASKS_IF_ABSENT, [
+      JSON.stringify([toInsertRecord({ id, task })]),
+    ]);
     return toTaskRecordOrNull(rows[0] ?? null);
   }
 
   async insert(tasks: NewTask[], uow?: UnitOfWork): Promise<TaskRecord[]> {
     if (tasks.length === 0) return [];
     if (!uow) return this.inserts.submit(tasks);
-    const [rows] = await this.insertRequests([tasks], async (sql, records) => (await uow.$queryRawUnsafe<Task[]>(sql, records)).map(toTaskRecord));
+    const [rows] = await this.insertRequests([tasks], async (sql, records) =>
+      (await uow.$queryRawUnsafe<Task[]>(sql, records)).map(toTaskRecord),
+    );
     return rows;
   }
 
@@ -155,9 +168,19 @@ export class TaskWriteRepository {
    * Progress never goes back within an attempt (a claim resets it to 0): a report below the
    * current value is a late one and changes nothing, so null is returned for it too.
    */
-  async updateProgress(id: string, progress: number, message: string | null, guard: { attempt?: number; uow?: UnitOfWork } = {}): Promise<TaskRecord | null> {
+  async updateProgress(
+    id: string,
+    progress: number,
+    message: string | null,
+    guard: { attempt?: number; uow?: UnitOfWork } = {},
+  ): Promise<TaskRecord | null> {
     const [row] = await (guard.uow ?? this.prisma).task.updateManyAndReturn({
-      where: { id, status: statusIn('progress'), progress: { lte: progress }, ...(guard.attempt === undefined ? {} : { attempt: guard.attempt }) },
+      where: {
+        id,
+        status: statusIn('progress'),
+        progress: { lte: progress },
+        ...(guard.attempt === undefined ? {} : { attempt: guard.attempt }),
+      },
       data: { progress, progressMessage: message, updatedAt: new Date() },
     });
     return toTaskRecordOrNull(row);
@@ -167,7 +190,12 @@ export class TaskWriteRepository {
   async requeue(id: string, attempt: number, reason: string): Promise<boolean> {
     const { count } = await this.prisma.task.updateMany({
       where: { id, attempt, status: statusIn('requeue') },
-      data: { status: TRANSITIONS.requeue.to, workerId: null, progressMessage: `Requeued: ${reason}`, updatedAt: new Date() },
+      data: {
+        status: TRANSITIONS.requeue.to,
+        workerId: null,
+        progressMessage: `Requeued: ${reason}`,
+        updatedAt: new Date(),
+      },
     });
     return count === 1;
   }
@@ -244,7 +272,7 @@ export class TaskWriteRepository {
     return withIds.map((tasks) => tasks.map(({ id }) => byId.get(id)!));
   }
 
-  private async claimAll(requests: ClaimRequest[]): Promise<Array<TaskRecord | null>> {
+  private async claimAll(requests: ClaimRequest[]): Promise<(TaskRecord | null)[]> {
     const { rows } = await this.prisma.pool.query<Task>(CLAIM_TASKS, [
       JSON.stringify(requests.map(({ id, workerId }) => ({ id, worker_id: workerId }))),
     ]);
@@ -257,7 +285,9 @@ export class TaskWriteRepository {
   }
 
   private async completeAll(requests: CompletionRequest[]): Promise<boolean[]> {
-    const { rows } = await this.prisma.pool.query<{ id: string; attempt: number }>(COMPLETE_TASKS, [JSON.stringify(requests)]);
+    const { rows } = await this.prisma.pool.query<{ id: string; attempt: number }>(COMPLETE_TASKS, [
+      JSON.stringify(requests),
+    ]);
     const done = new Set(rows.map((row) => `${row.id}:${row.attempt}`));
     return requests.map(({ id, attempt }) => done.delete(`${id}:${attempt}`));
   }
@@ -275,7 +305,7 @@ function guardedFrom(transition: Transition, from: TaskStatus): TaskStatus {
 }
 
 function toJson(value: unknown): Prisma.InputJsonValue | typeof Prisma.DbNull {
-  return value === undefined || value === null ? Prisma.DbNull : (value as Prisma.InputJsonValue);
+  return value ?? Prisma.DbNull;
 }
 
 /** A new task as one element of the JSON array INSERT_TASKS reads, under its column names. */

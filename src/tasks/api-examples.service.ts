@@ -1,8 +1,14 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { EXAMPLE_BULK_OPERATION_ID, EXAMPLE_DOCUMENT_ID, EXAMPLE_KB_ID, EXAMPLE_TASK_ID } from '../common/decorators/path-param.decorator';
+import {
+  EXAMPLE_BULK_OPERATION_ID,
+  EXAMPLE_DOCUMENT_ID,
+  EXAMPLE_KB_ID,
+  EXAMPLE_TASK_ID,
+} from '../common/decorators/path-param.decorator';
 import { DomainError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
+import { errorMessage } from '../common/errors/error-message';
 import type { AllConfig } from '../config/app.config';
 import { AppRole } from '../config/env.validation';
 import { SAMPLE_DOCUMENT_PATH } from '../kbs/sample-document.service';
@@ -15,13 +21,31 @@ import { TasksService } from './tasks.service';
 export const EXAMPLE_DOCUMENT_TASK_ID = '550e8400-e29b-41d4-a716-446655440001';
 
 /** What the examples name, stored under their fixed ids like any caller's request would be. */
-const EXAMPLE_TASKS: ReadonlyArray<[string, CreateTaskDto]> = [
-  [EXAMPLE_TASK_ID, { task_type: TaskType.health_check, kb_id: EXAMPLE_KB_ID, payload: { checks: ['database', 'redis', 'queues'], samples: 3, interval_ms: 100 } }],
-  [EXAMPLE_DOCUMENT_TASK_ID, { task_type: TaskType.document_processing, kb_id: EXAMPLE_KB_ID, payload: { file_path: SAMPLE_DOCUMENT_PATH, document_id: EXAMPLE_DOCUMENT_ID } }],
+const EXAMPLE_TASKS: readonly [string, CreateTaskDto][] = [
+  [
+    EXAMPLE_TASK_ID,
+    {
+      task_type: TaskType.health_check,
+      kb_id: EXAMPLE_KB_ID,
+      payload: { checks: ['database', 'redis', 'queues'], samples: 3, interval_ms: 100 },
+    },
+  ],
+  [
+    EXAMPLE_DOCUMENT_TASK_ID,
+    {
+      task_type: TaskType.document_processing,
+      kb_id: EXAMPLE_KB_ID,
+      payload: { file_path: SAMPLE_DOCUMENT_PATH, document_id: EXAMPLE_DOCUMENT_ID },
+    },
+  ],
 ];
 
 /** A bulk retry that matches nothing by construction: it changes no task, and its record exists to be read. */
-const EXAMPLE_BULK_FILTER = { kb_id: EXAMPLE_KB_ID, task_type: TaskType.health_check, created_before: '2000-01-01T00:00:00.000Z' };
+const EXAMPLE_BULK_FILTER = {
+  kb_id: EXAMPLE_KB_ID,
+  task_type: TaskType.health_check,
+  created_before: '2000-01-01T00:00:00.000Z',
+};
 
 /**
  * Bulk operation records expire after 24 hours and retention deletes finished tasks after
@@ -51,7 +75,9 @@ export class ApiExamplesService implements OnApplicationBootstrap, OnApplication
     config: ConfigService<AllConfig, true>,
   ) {
     // The API serves the docs; TasksModule is loaded by the worker role too.
-    this.enabled = config.getOrThrow('app.swaggerExampleTask', { infer: true }) && config.getOrThrow('app.role', { infer: true }) !== AppRole.Worker;
+    this.enabled =
+      config.getOrThrow('app.swaggerExampleTask', { infer: true }) &&
+      config.getOrThrow('app.role', { infer: true }) !== AppRole.Worker;
   }
 
   onApplicationBootstrap(): void {
@@ -69,9 +95,13 @@ export class ApiExamplesService implements OnApplicationBootstrap, OnApplication
   /** Stores whichever example is missing; never throws. */
   async ensure(): Promise<void> {
     for (const [id, request] of EXAMPLE_TASKS) {
-      await this.tasks.createIfAbsent(id, request).catch((error: Error) => this.logger.warn(`Example task ${id} not stored: ${error.message}`));
+      await this.tasks.createIfAbsent(id, request).catch((error: unknown) => {
+        this.logger.warn(`Example task ${id} not stored: ${errorMessage(error)}`);
+      });
     }
-    await this.ensureBulkOperation().catch((error: Error) => this.logger.warn(`Example bulk operation not recorded: ${error.message}`));
+    await this.ensureBulkOperation().catch((error: unknown) => {
+      this.logger.warn(`Example bulk operation not recorded: ${errorMessage(error)}`);
+    });
   }
 
   private async ensureBulkOperation(): Promise<void> {

@@ -48,7 +48,10 @@ export class IdempotencyKeyRepository {
    * created on the key. Returns null, having created nothing, when the key is already taken:
    * a concurrent claim of the same key waits on this one's uncommitted row, then finds it.
    */
-  async claimWithin<T extends { id: string }>(claim: IdempotencyKeyClaim, create: (tx: UnitOfWork) => Promise<T[]>): Promise<T[] | null> {
+  async claimWithin<T extends { id: string }>(
+    claim: IdempotencyKeyClaim,
+    create: (tx: UnitOfWork) => Promise<T[]>,
+  ): Promise<T[] | null> {
     const { id } = claim;
     return this.prisma.$transaction(async (tx) => {
       const claimed = await tx.$executeRaw`
@@ -57,7 +60,10 @@ export class IdempotencyKeyRepository {
         ON CONFLICT (caller, kb_scope, key) DO NOTHING`;
       if (claimed === 0) return null;
       const created = await create(tx);
-      await tx.idempotencyKey.update({ where: { caller_kbScope_key: id }, data: { taskIds: created.map((t) => t.id) } });
+      await tx.idempotencyKey.update({
+        where: { caller_kbScope_key: id },
+        data: { taskIds: created.map((t) => t.id) },
+      });
       return created;
     });
   }

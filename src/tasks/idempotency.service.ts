@@ -61,7 +61,9 @@ export class IdempotencyService {
   ): Promise<IdempotentOutcome> {
     const { key } = request;
     if (!KEY_PATTERN.test(key)) {
-      throw new InvalidRequestError('Idempotency-Key must be 1 to 255 visible ASCII characters', { fields: { 'Idempotency-Key': ['invalid'] } });
+      throw new InvalidRequestError('Idempotency-Key must be 1 to 255 visible ASCII characters', {
+        fields: { 'Idempotency-Key': ['invalid'] },
+      });
     }
     const id = { caller: callerScope(request.caller), kbScope: kbScope(kbIds), key };
     const requestHash = hashRequest(kind, body);
@@ -69,7 +71,10 @@ export class IdempotencyService {
     if (earlier && earlier.expiresAt > new Date()) return this.replay(earlier, kind, requestHash);
     if (earlier) await this.keys.deleteIfExpired(id, new Date());
 
-    const created = await this.keys.claimWithin({ id, requestHash, kind, expiresAt: new Date(Date.now() + this.ttlMs) }, create);
+    const created = await this.keys.claimWithin(
+      { id, requestHash, kind, expiresAt: new Date(Date.now() + this.ttlMs) },
+      create,
+    );
     if (created) return { tasks: created, replayed: false };
     // Another request of this caller with this key committed first.
     const winner = await this.keys.find(id);
@@ -77,11 +82,19 @@ export class IdempotencyService {
     return this.replay(winner, kind, requestHash);
   }
 
-  private async replay(row: IdempotencyKeyRecord, kind: IdempotentKind, requestHash: string): Promise<IdempotentOutcome> {
+  private async replay(
+    row: IdempotencyKeyRecord,
+    kind: IdempotentKind,
+    requestHash: string,
+  ): Promise<IdempotentOutcome> {
     if (row.requestHash !== requestHash || row.kind !== kind) {
-      throw new DomainError(ErrorCode.IdempotencyKeyReused, 'This Idempotency-Key was already used with a different request', {
-        idempotency_key: row.key,
-      });
+      throw new DomainError(
+        ErrorCode.IdempotencyKeyReused,
+        'This Idempotency-Key was already used with a different request',
+        {
+          idempotency_key: row.key,
+        },
+      );
     }
     return { tasks: await this.tasks.findByIds(row.taskIds), replayed: true };
   }

@@ -17,10 +17,14 @@ export class ParseTaskBatchPipe implements PipeTransform<unknown, Promise<Create
 
   async transform(body: unknown): Promise<CreateTaskDto[]> {
     if (!Array.isArray(body)) {
-      throw new InvalidRequestError('The request body must be a JSON array of tasks', { fields: { body: ['must be an array'] } });
+      throw new InvalidRequestError('The request body must be a JSON array of tasks', {
+        fields: { body: ['must be an array'] },
+      });
     }
     if (body.length === 0 || body.length > MAX_BATCH_SIZE) {
-      throw new InvalidRequestError(`A batch holds 1 to ${MAX_BATCH_SIZE} tasks; got ${body.length}`, { count: body.length });
+      throw new InvalidRequestError(`A batch holds 1 to ${MAX_BATCH_SIZE} tasks; got ${body.length}`, {
+        count: body.length,
+      });
     }
     const fields: FieldErrors = {};
     const items: CreateTaskDto[] = [];

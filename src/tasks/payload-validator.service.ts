@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidatorOptions } from 'class-validator';
+import { PermanentTaskError } from '../common/errors/task-errors';
 import { flattenValidationErrors } from '../common/errors/validation-errors';
 import { stripPrototypeKeys } from '../common/utils/prototype-keys';
 import type { AllConfig } from '../config/app.config';
@@ -11,7 +12,6 @@ import { detectFormat, UnsupportedFormatError } from '../pipeline/text-extractor
 import { payloadDtoOf, PayloadOf } from '../queues/task-type-registry';
 import { TASK_TYPES, TaskType } from '../queues/task-types';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
-import { PermanentTaskError } from '../common/errors/task-errors';
 import { CreateTaskDto } from './dto/create-task.dto';
 import {
   BatchProcessingPayloadDto,
@@ -65,7 +65,11 @@ export class PayloadValidatorService {
     config: ConfigService<AllConfig, true>,
   ) {
     const pipeline = config.getOrThrow('pipeline', { infer: true });
-    this.uploads = new UploadFolder({ root: pipeline.uploadDir, perKb: pipeline.uploadPerKb, maxFileBytes: pipeline.maxFileBytes });
+    this.uploads = new UploadFolder({
+      root: pipeline.uploadDir,
+      perKb: pipeline.uploadPerKb,
+      maxFileBytes: pipeline.maxFileBytes,
+    });
     this.embeddingDimension = pipeline.embedding.dimension;
   }
 
@@ -97,19 +101,26 @@ export class PayloadValidatorService {
     batch: { kbId: string | null } | null,
   ): Promise<CheckedRequest<T>> {
     const path = (field: string) => (prefix ? `${prefix}.${field}` : field);
-    if (!isJsonObject(body)) return { dto: null, fields: { [prefix || 'body']: ['must be a JSON object (a task request)'] } };
+    if (!isJsonObject(body))
+      return { dto: null, fields: { [prefix || 'body']: ['must be a JSON object (a task request)'] } };
     stripPrototypeKeys(body);
     const dto = plainToInstance(type, body);
     const fields = flattenValidationErrors(validateSync(dto, REQUEST_RULES), prefix);
     if (batch) {
-      if (dto.task_type === TaskType.batch_processing) (fields[path('task_type')] ??= []).push('a batch cannot contain batch_processing tasks');
+      if (dto.task_type === TaskType.batch_processing)
+        (fields[path('task_type')] ??= []).push('a batch cannot contain batch_processing tasks');
       if (batch.kbId !== null && dto.kb_id !== undefined && dto.kb_id !== batch.kbId) {
         (fields[path('kb_id')] ??= []).push(`child tasks belong to the batch's knowledge base (${batch.kbId})`);
       }
     }
     const kbId = batch ? batch.kbId : fields[path('kb_id')] ? null : (dto.kb_id ?? null);
     if (TASK_TYPES.includes(dto.task_type) && !fields[path('payload')]) {
-      const payload = await this.checkPayload(dto.task_type, kbId, body.payload as Record<string, unknown>, path('payload'));
+      const payload = await this.checkPayload(
+        dto.task_type,
+        kbId,
+        body.payload as Record<string, unknown>,
+        path('payload'),
+      );
       Object.assign(fields, payload.fields);
     }
     if (dto instanceof CreateTaskDto && dto.callback_url !== undefined && !fields[path('callback_url')]) {
@@ -134,7 +145,12 @@ export class PayloadValidatorService {
     const add: AddError = (field, message) => (fields[field ? `${prefix}.${field}` : prefix] ??= []).push(message);
     /** Cross-field rules read only fields that passed their own checks; the others are already reported. */
     const valid = (...names: string[]) =>
-      !Object.keys(fields).some((key) => names.some((name) => key === `${prefix}.${name}` || key.startsWith(`${prefix}.${name}[`) || key.startsWith(`${prefix}.${name}.`)));
+      !Object.keys(fields).some((key) =>
+        names.some(
+          (name) =>
+            key === `${prefix}.${name}` || key.startsWith(`${prefix}.${name}[`) || key.startsWith(`${prefix}.${name}.`),
+        ),
+      );
     switch (taskType) {
       case TaskType.document_processing: {
         const p = dto as DocumentProcessingPayloadDto;
@@ -150,7 +166,8 @@ export class PayloadValidatorService {
         break;
       case TaskType.knowledge_indexing: {
         const p = dto as KnowledgeIndexingPayloadDto;
-        if (p.document_id !== undefined && p.document_ids !== undefined) add('', 'give document_id or document_ids, not both');
+        if (p.document_id !== undefined && p.document_ids !== undefined)
+          add('', 'give document_id or document_ids, not both');
         break;
       }
       case TaskType.batch_processing:
@@ -167,7 +184,8 @@ export class PayloadValidatorService {
   private checkChunking(size: number | undefined, overlap: number | undefined, add: AddError): void {
     const chunkSize = size ?? DEFAULT_CHUNK_SIZE;
     const chunkOverlap = overlap ?? defaultChunkOverlap(chunkSize);
-    if (chunkOverlap >= chunkSize) add('chunk_overlap', `chunk_overlap (${chunkOverlap}) must be smaller than chunk_size (${chunkSize})`);
+    if (chunkOverlap >= chunkSize)
+      add('chunk_overlap', `chunk_overlap (${chunkOverlap}) must be smaller than chunk_size (${chunkSize})`);
   }
 
   /**
@@ -184,11 +202,17 @@ export class PayloadValidatorService {
     }
   }
 
-  private async checkEmbedding(p: EmbeddingGenerationPayloadDto, kbId: string | null, valid: (...names: string[]) => boolean, add: AddError): Promise<void> {
+  private async checkEmbedding(
+    p: EmbeddingGenerationPayloadDto,
+    kbId: string | null,
+    valid: (...names: string[]) => boolean,
+    add: AddError,
+  ): Promise<void> {
     const sources = (['document_id', 'chunk_ids', 'texts'] as const).filter((key) => p[key] !== undefined);
     if (sources.length > 1) add('', `give one of document_id, chunk_ids or texts, not ${sources.join(' and ')}`);
     if (p.texts === undefined) {
-      for (const key of ['store', 'ids', 'metadatas'] as const) if (p[key] !== undefined) add(key, `${key} applies to texts only`);
+      for (const key of ['store', 'ids', 'metadatas'] as const)
+        if (p[key] !== undefined) add(key, `${key} applies to texts only`);
       return;
     }
     // A store that is not a boolean is reported as such; the rules that depend on it would
@@ -198,7 +222,8 @@ export class PayloadValidatorService {
       const list = p[key];
       if (list === undefined || !storeValid) continue;
       if (!p.store) add(key, `${key} are stored with the vectors: set store: true`);
-      else if (list.length !== p.texts.length) add(key, `${key} must have one entry per text (${p.texts.length}); got ${list.length}`);
+      else if (list.length !== p.texts.length)
+        add(key, `${key} must have one entry per text (${p.texts.length}); got ${list.length}`);
     }
     if (p.ids && valid('ids')) checkUnique(p.ids, (i) => `ids[${i}]`, add);
     const dimension = this.embeddingDimension;
@@ -232,12 +257,16 @@ export class PayloadValidatorService {
       return;
     }
     if (p.vectors === undefined) {
-      for (const key of ['ids', 'metadatas'] as const) if (p[key] !== undefined) add(key, `${key} applies to vectors only`);
+      for (const key of ['ids', 'metadatas'] as const)
+        if (p[key] !== undefined) add(key, `${key} applies to vectors only`);
       return;
     }
     const otherForm = rawVectors.findIndex((v) => Array.isArray(v) !== arrays);
     if (otherForm >= 0) {
-      add(`vectors[${otherForm}]`, `every vector must have the form of vectors[0] (${arrays ? 'a number array' : 'an object'})`);
+      add(
+        `vectors[${otherForm}]`,
+        `every vector must have the form of vectors[0] (${arrays ? 'a number array' : 'an object'})`,
+      );
       return;
     }
     // A store that is not a boolean is reported as such; the rules that depend on it would
@@ -246,17 +275,34 @@ export class PayloadValidatorService {
     for (const key of ['ids', 'metadatas'] as const) {
       const list = p[key];
       if (list === undefined || !storeValid) continue;
-      if (!arrays) add(key, `${key} goes with vectors given as number arrays; give each vector object its ${key === 'ids' ? 'id' : 'metadata'}`);
-      else if (list.length !== p.vectors.length) add(key, `${key} must have one entry per vector (${p.vectors.length}); got ${list.length}`);
+      if (!arrays)
+        add(
+          key,
+          `${key} goes with vectors given as number arrays; give each vector object its ${key === 'ids' ? 'id' : 'metadata'}`,
+        );
+      else if (list.length !== p.vectors.length)
+        add(key, `${key} must have one entry per vector (${p.vectors.length}); got ${list.length}`);
     }
     if (p.ids && valid('ids')) checkUnique(p.ids, (i) => `ids[${i}]`, add);
     if (!valid('vectors')) return;
-    if (!arrays) checkUnique(p.vectors.map((v) => v.id), (i) => `vectors[${i}].id`, add);
+    if (!arrays)
+      checkUnique(
+        p.vectors.map((v) => v.id),
+        (i) => `vectors[${i}].id`,
+        add,
+      );
     const dimension = p.vectors[0].values.length;
     const odd = p.vectors.findIndex((v) => v.values.length !== dimension);
-    if (odd >= 0) add(arrays ? `vectors[${odd}]` : `vectors[${odd}].values`, `every vector must have the same dimension (${dimension})`);
+    if (odd >= 0)
+      add(
+        arrays ? `vectors[${odd}]` : `vectors[${odd}].values`,
+        `every vector must have the same dimension (${dimension})`,
+      );
     else if (p.vectors.length * dimension > MAX_VECTOR_VALUES) {
-      add('vectors', `at most ${MAX_VECTOR_VALUES} numbers per task (vectors × dimension): ${p.vectors.length} × ${dimension} is more; split them over several tasks`);
+      add(
+        'vectors',
+        `at most ${MAX_VECTOR_VALUES} numbers per task (vectors × dimension): ${p.vectors.length} × ${dimension} is more; split them over several tasks`,
+      );
     } else if (kbId !== null) await this.checkKbDimension(kbId, dimension, 'vectors', add);
   }
 
@@ -282,7 +328,9 @@ export class PayloadValidatorService {
     }
     if (p.file_paths) {
       this.checkChunking(p.chunk_size, p.chunk_overlap, add);
-      p.file_paths.forEach((path, i) => this.checkPath(kbId, path, `file_paths[${i}]`, add));
+      p.file_paths.forEach((path, i) => {
+        this.checkPath(kbId, path, `file_paths[${i}]`, add);
+      });
       return;
     }
     for (const [i, item] of (raw.items as unknown[]).entries()) {
@@ -292,11 +340,14 @@ export class PayloadValidatorService {
 }
 
 /** One upsert cannot write the same id twice: name the first repeat. Absent ids (defaults) are not compared. */
-function checkUnique(ids: Array<string | undefined>, path: (index: number) => string, add: AddError): void {
+function checkUnique(ids: (string | undefined)[], path: (index: number) => string, add: AddError): void {
   const seen = new Set<string>();
   for (const [i, id] of ids.entries()) {
     if (id === undefined) continue;
-    if (seen.has(id)) return add(path(i), `id "${id}" is given more than once`);
+    if (seen.has(id)) {
+      add(path(i), `id "${id}" is given more than once`);
+      return;
+    }
     seen.add(id);
   }
 }
@@ -308,9 +359,11 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 /** A number-array vector is validated as `{values}`: report its problems at `vectors[i]`, the path the caller sent. */
 function renameArrayVectorPaths(fields: FieldErrors, prefix: string, rawVectors: unknown[]): void {
   for (const key of Object.keys(fields)) {
-    const match = key.startsWith(`${prefix}.vectors[`) ? /^\.vectors\[(\d+)\]\.values$/.exec(key.slice(prefix.length)) : null;
+    const match = key.startsWith(`${prefix}.vectors[`)
+      ? /^\.vectors\[(\d+)\]\.values$/.exec(key.slice(prefix.length))
+      : null;
     if (!match || !Array.isArray(rawVectors[Number(match[1])])) continue;
     fields[`${prefix}.vectors[${match[1]}]`] = fields[key];
-    delete fields[key];
+    Reflect.deleteProperty(fields, key);
   }
 }

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { KbScope } from '../common/decorators/auth.decorators';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { KbScope } from '../common/decorators/auth.decorators';
 import { EXAMPLE_BULK_OPERATION_ID, UuidParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { BulkAction, BulkOperationDto, BulkTaskFilterDto } from './dto/bulk-action.dto';
@@ -11,8 +11,11 @@ import { BULK_OPERATION_NOT_FOUND, TaskBulkService } from './task-bulk.service';
 const DONE = ApiOkResponse({ type: BulkOperationDto, description: 'Done: at most BULK_SYNC_LIMIT tasks matched' });
 const ACCEPTED = ApiAcceptedResponse({
   type: BulkOperationDto,
-  description: 'More than BULK_SYNC_LIMIT tasks matched: running in the background; follow the Location (GET /api/v1/tasks/bulk/{id})',
-  headers: { Location: { description: 'Where to follow the operation: /api/v1/tasks/bulk/{id}', schema: { type: 'string' } } },
+  description:
+    'More than BULK_SYNC_LIMIT tasks matched: running in the background; follow the Location (GET /api/v1/tasks/bulk/{id})',
+  headers: {
+    Location: { description: 'Where to follow the operation: /api/v1/tasks/bulk/{id}', schema: { type: 'string' } },
+  },
 });
 
 /**
@@ -30,7 +33,11 @@ export class TaskBulkController {
   @DONE
   @ACCEPTED
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  cancel(@Body() filter: BulkTaskFilterDto, @KbScope() scope: readonly string[] | null, @Res({ passthrough: true }) res: FastifyReply): Promise<BulkOperationDto> {
+  cancel(
+    @Body() filter: BulkTaskFilterDto,
+    @KbScope() scope: readonly string[] | null,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<BulkOperationDto> {
     return this.start('cancel', filter, scope, res);
   }
 
@@ -40,23 +47,40 @@ export class TaskBulkController {
   @DONE
   @ACCEPTED
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.ServiceUnavailable)
-  retry(@Body() filter: BulkTaskFilterDto, @KbScope() scope: readonly string[] | null, @Res({ passthrough: true }) res: FastifyReply): Promise<BulkOperationDto> {
+  retry(
+    @Body() filter: BulkTaskFilterDto,
+    @KbScope() scope: readonly string[] | null,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<BulkOperationDto> {
     return this.start('retry', filter, scope, res);
   }
 
   @Get(':operation_id')
   @ApiOperation({ summary: 'Progress and outcome of a bulk action (kept 24 hours)' })
   @ApiOkResponse({ type: BulkOperationDto })
-  @ApiErrors([ErrorCode.NotFound, BULK_OPERATION_NOT_FOUND, { operation_id: '6f1c2b9e-0a4d-4e3b-9f2a-1c5d7e8f9a0b' }], ErrorCode.ServiceUnavailable)
+  @ApiErrors(
+    [ErrorCode.NotFound, BULK_OPERATION_NOT_FOUND, { operation_id: '6f1c2b9e-0a4d-4e3b-9f2a-1c5d7e8f9a0b' }],
+    ErrorCode.ServiceUnavailable,
+  )
   get(
-    @UuidParam('operation_id', 'Bulk operation id (a UUID). The example is a finished bulk retry the service keeps recorded.', BULK_OPERATION_NOT_FOUND, EXAMPLE_BULK_OPERATION_ID)
+    @UuidParam(
+      'operation_id',
+      'Bulk operation id (a UUID). The example is a finished bulk retry the service keeps recorded.',
+      BULK_OPERATION_NOT_FOUND,
+      EXAMPLE_BULK_OPERATION_ID,
+    )
     id: string,
     @KbScope() scope: readonly string[] | null,
   ): Promise<BulkOperationDto> {
     return this.bulk.get(id, scope);
   }
 
-  private async start(action: BulkAction, filter: BulkTaskFilterDto, scope: readonly string[] | null, res: FastifyReply): Promise<BulkOperationDto> {
+  private async start(
+    action: BulkAction,
+    filter: BulkTaskFilterDto,
+    scope: readonly string[] | null,
+    res: FastifyReply,
+  ): Promise<BulkOperationDto> {
     const { operation, finished } = await this.bulk.start(action, filter, scope);
     if (!finished) res.status(HttpStatus.ACCEPTED).header('Location', `/api/v1/tasks/bulk/${operation.id}`);
     return operation;

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import { DomainError, InvalidRequestError, ServiceUnavailableError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
+import { errorMessage } from '../common/errors/error-message';
 import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
 import { TaskStatus } from '../queues/task-types';
@@ -61,7 +62,12 @@ export class TaskBulkService {
    * `scope`: the knowledge bases the caller may touch (null: all); a limited caller must name one of them.
    * `id`: fixed only for the operation the API docs' example names.
    */
-  async start(action: BulkAction, dto: BulkTaskFilterDto, scope: readonly string[] | null = null, id: string = randomUUID()): Promise<BulkStart> {
+  async start(
+    action: BulkAction,
+    dto: BulkTaskFilterDto,
+    scope: readonly string[] | null = null,
+    id: string = randomUUID(),
+  ): Promise<BulkStart> {
     if (scope && !dto.kb_id) {
       throw new InvalidRequestError('kb_id is required: this credential is limited to some knowledge bases', {
         fields: { kb_id: [`kb_id must be one of: ${scope.join(', ')}`] },
@@ -85,12 +91,16 @@ export class TaskBulkService {
     };
     if (operation.matched <= this.syncLimit) {
       await this.run(operation, filter, statuses);
-      await this.save(operation).catch((error: Error) => this.logger.warn(`Bulk ${operation.id} not recorded: ${error.message}`));
+      await this.save(operation).catch((error: unknown) => {
+        this.logger.warn(`Bulk ${operation.id} not recorded: ${errorMessage(error)}`);
+      });
       return { operation, finished: true };
     }
     // A background operation is only accepted if it can be followed.
     await this.save(operation).catch(() => {
-      throw new ServiceUnavailableError('Large bulk actions need Redis to report their progress; try again shortly', { component: 'redis' });
+      throw new ServiceUnavailableError('Large bulk actions need Redis to report their progress; try again shortly', {
+        component: 'redis',
+      });
     });
     void this.run(operation, filter, statuses);
     return { operation, finished: false };
@@ -99,7 +109,9 @@ export class TaskBulkService {
   /** `scope`: a caller limited to some kbs sees only operations on one of them; others are "not found". */
   async get(id: string, scope: readonly string[] | null = null): Promise<BulkOperationDto> {
     const stored = await this.redis.get(this.keys.bulkOperation(id)).catch(() => {
-      throw new ServiceUnavailableError('The task queue (Redis) is unavailable; try again shortly', { component: 'redis' });
+      throw new ServiceUnavailableError('The task queue (Redis) is unavailable; try again shortly', {
+        component: 'redis',
+      });
     });
     const operation = stored ? (JSON.parse(stored) as BulkOperationDto) : null;
     if (!operation || (scope && !scope.includes(operation.filter.kb_id as string))) {
@@ -109,17 +121,24 @@ export class TaskBulkService {
   }
 
   private statusesFor(action: BulkAction, dto: BulkTaskFilterDto): readonly TaskStatus[] {
-    const given = (['kb_id', 'status', 'task_type', 'priority', 'created_after', 'created_before'] as const).filter((f) => dto[f] !== undefined);
+    const given = (['kb_id', 'status', 'task_type', 'priority', 'created_after', 'created_before'] as const).filter(
+      (f) => dto[f] !== undefined,
+    );
     if (given.length === 0) {
       throw new InvalidRequestError('Give at least one filter; to act on every task, say so with created_before', {
-        fields: { body: ['at least one of kb_id, status, task_type, priority, created_after, created_before is required'] },
+        fields: {
+          body: ['at least one of kb_id, status, task_type, priority, created_after, created_before is required'],
+        },
       });
     }
     if (!dto.status) return APPLIES_TO[action];
     if (!APPLIES_TO[action].includes(dto.status)) {
-      throw new InvalidRequestError(`Only ${APPLIES_TO[action].join(' or ')} tasks can be ${action === 'cancel' ? 'cancelled' : 'retried'}`, {
-        fields: { status: [`status must be one of: ${APPLIES_TO[action].join(', ')}`] },
-      });
+      throw new InvalidRequestError(
+        `Only ${APPLIES_TO[action].join(' or ')} tasks can be ${action === 'cancel' ? 'cancelled' : 'retried'}`,
+        {
+          fields: { status: [`status must be one of: ${APPLIES_TO[action].join(', ')}`] },
+        },
+      );
     }
     return [dto.status];
   }
@@ -133,7 +152,10 @@ export class TaskBulkService {
           if (batch.length === 0) break;
           after = batch[batch.length - 1];
           const ids = batch.map((row) => row.id);
-          operation.affected += operation.action === 'cancel' ? await this.engine.cancelMany(ids, status) : await this.engine.retryMany(ids, status);
+          operation.affected +=
+            operation.action === 'cancel'
+              ? await this.engine.cancelMany(ids, status)
+              : await this.engine.retryMany(ids, status);
           operation.batches++;
           await this.save(operation).catch(() => undefined);
           if (batch.length < this.batchSize) break;
@@ -143,7 +165,9 @@ export class TaskBulkService {
     } catch (error) {
       operation.status = 'failed';
       operation.error = (error as Error).message;
-      this.logger.error(`Bulk ${operation.action} ${operation.id} stopped after ${operation.affected} tasks: ${operation.error}`);
+      this.logger.error(
+        `Bulk ${operation.action} ${operation.id} stopped after ${operation.affected} tasks: ${operation.error}`,
+      );
     }
     operation.finished_at = new Date().toISOString();
     await this.save(operation).catch(() => undefined);

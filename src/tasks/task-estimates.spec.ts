@@ -35,7 +35,13 @@ describe('estimateCompletion', () => {
 
   it('extrapolates a running task from its progress', () => {
     const startedAt = new Date(now.getTime() - 30_000);
-    const eta = estimateCompletion({ ...base, status: TaskStatus.processing, startedAt, progress: 25, queuePosition: null });
+    const eta = estimateCompletion({
+      ...base,
+      status: TaskStatus.processing,
+      startedAt,
+      progress: 25,
+      queuePosition: null,
+    });
     expect(eta?.toISOString()).toBe(at(90));
   });
 

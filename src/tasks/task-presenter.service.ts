@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { TaskQueueService } from '../queues/task-queue.service';
-import { WorkerDirectoryService } from '../queues/worker-directory.service';
 import { TaskStatus, TaskType } from '../queues/task-types';
-import { TaskResponseDto } from './dto/task-response.dto';
-import { estimateCompletion } from './task-estimates';
+import { WorkerDirectoryService } from '../queues/worker-directory.service';
 import { TaskQueryRepository } from '../task-engine/task-query.repository';
 import type { TaskRecord } from '../task-engine/task-record';
+import { TaskResponseDto } from './dto/task-response.dto';
+import { estimateCompletion } from './task-estimates';
 import { toResponse } from './task-response.mapper';
 
 const AVERAGE_SAMPLE = 100;
@@ -48,8 +48,16 @@ export class TaskPresenterService {
       this.queuePositions(due, now),
       waitingOrRunning ? this.liveConcurrency() : Promise.resolve(0),
     ]);
-    const types = [...new Set(tasks.filter((t) => t.status === TaskStatus.queued || t.status === TaskStatus.processing).map((t) => t.taskType))];
-    const averages = new Map(await Promise.all(types.map(async (type) => [type, await this.averageRunSeconds(type)] as const)));
+    const types = [
+      ...new Set(
+        tasks
+          .filter((t) => t.status === TaskStatus.queued || t.status === TaskStatus.processing)
+          .map((t) => t.taskType),
+      ),
+    ];
+    const averages = new Map(
+      await Promise.all(types.map(async (type) => [type, await this.averageRunSeconds(type)] as const)),
+    );
     return tasks.map((task) => {
       const waiting = task.status === TaskStatus.queued;
       const queuePosition = positions.get(task.id) ?? null;
@@ -69,7 +77,9 @@ export class TaskPresenterService {
   }
 
   private async averageRunSeconds(taskType: TaskType): Promise<number | null> {
-    const ofType = await this.cached(this.averages, taskType, () => this.tasks.recentAverageRunSeconds(taskType, AVERAGE_SAMPLE));
+    const ofType = await this.cached(this.averages, taskType, () =>
+      this.tasks.recentAverageRunSeconds(taskType, AVERAGE_SAMPLE),
+    );
     if (ofType !== null) return ofType;
     return this.cached(this.averages, 'all', () => this.tasks.recentAverageRunSeconds(null, AVERAGE_SAMPLE));
   }

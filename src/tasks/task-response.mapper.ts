@@ -1,5 +1,5 @@
-import { TaskResponseDto } from './dto/task-response.dto';
 import type { TaskRecord } from '../task-engine/task-record';
+import { TaskResponseDto } from './dto/task-response.dto';
 
 /**
  * A stored task as the API shows it, given the live figures the caller worked out. The one
@@ -13,7 +13,7 @@ export function toResponse(task: TaskRecord, queuePosition: number | null, estim
     status: task.status,
     priority: task.priority,
     kb_id: task.kbId,
-    payload: task.payload as Record<string, unknown>,
+    payload: task.payload,
     result: task.result ?? null,
     progress: task.progress,
     progress_message: task.progressMessage,

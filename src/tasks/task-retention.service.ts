@@ -51,14 +51,16 @@ export class TaskRetentionService implements OnApplicationBootstrap, OnApplicati
     const { intervalMs, taskRetentionDays } = this.config.getOrThrow('retention', { infer: true });
     try {
       if ((await this.redis.set(this.lockKey, this.owner, 'PX', intervalMs, 'NX')) !== 'OK') return removed;
-      if (taskRetentionDays > 0) removed.tasks = await this.tasks.deleteFinishedBefore(new Date(Date.now() - taskRetentionDays * 86400 * 1000));
+      if (taskRetentionDays > 0)
+        removed.tasks = await this.tasks.deleteFinishedBefore(new Date(Date.now() - taskRetentionDays * 86400 * 1000));
       removed.idempotencyKeys = await this.idempotencyKeys.deleteExpired(new Date());
       for (const type of TASK_TYPES) {
         for (const state of ['completed', 'failed'] as const) {
           removed.jobs += (await this.queue.queue(type).clean(FINISHED_JOB_GRACE_MS, 10000, state)).length;
         }
       }
-      if (removed.tasks + removed.idempotencyKeys + removed.jobs > 0) this.logger.log(`Retention removed ${JSON.stringify(removed)}`);
+      if (removed.tasks + removed.idempotencyKeys + removed.jobs > 0)
+        this.logger.log(`Retention removed ${JSON.stringify(removed)}`);
     } catch (error) {
       this.logger.warn(`Retention pass skipped: ${(error as Error).message}`);
     }

@@ -1,18 +1,32 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+  ApiExtraModels,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
-import { CallerId, KbScope, RequireRole } from '../common/decorators/auth.decorators';
-import { Role } from '../common/security/roles';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { CallerId, KbScope, RequireRole } from '../common/decorators/auth.decorators';
 import { TaskIdParam } from '../common/decorators/path-param.decorator';
 import { RawBody } from '../common/decorators/raw-body.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
+import { Role } from '../common/security/roles';
 import { PAYLOAD_DTOS } from '../queues/task-type-registry';
 import { CreateTaskDto } from './dto/create-task.dto';
-import type { IdempotencyRequest } from './idempotency.service';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
-import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
+import {
+  BatchCreateResponseDto,
+  CancelTaskResponseDto,
+  TaskListResponseDto,
+  TaskResponseDto,
+} from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
+import type { IdempotencyRequest } from './idempotency.service';
 import { MAX_BATCH_SIZE, ParseTaskBatchPipe } from './parse-task-batch.pipe';
 import { ParseTaskPipe } from './parse-task.pipe';
 import { Created, TasksService } from './tasks.service';
@@ -47,7 +61,12 @@ export class TasksController {
   @ApiBody({ type: CreateTaskDto })
   @IDEMPOTENCY_KEY
   @ApiCreatedResponse({ type: TaskResponseDto })
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.IdempotencyKeyReused, ErrorCode.QueueFull, ErrorCode.ServiceUnavailable)
+  @ApiErrors(
+    ErrorCode.InvalidRequest,
+    ErrorCode.IdempotencyKeyReused,
+    ErrorCode.QueueFull,
+    ErrorCode.ServiceUnavailable,
+  )
   async create(
     @RawBody(ParseTaskPipe) dto: CreateTaskDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
@@ -58,11 +77,18 @@ export class TasksController {
   }
 
   @Post('batch')
-  @ApiOperation({ summary: `Submit 1–${MAX_BATCH_SIZE} tasks at once; one invalid item rejects the whole batch and nothing is stored` })
+  @ApiOperation({
+    summary: `Submit 1–${MAX_BATCH_SIZE} tasks at once; one invalid item rejects the whole batch and nothing is stored`,
+  })
   @ApiBody({ schema: { type: 'array', items: { $ref: getSchemaPath(CreateTaskDto) }, maxItems: MAX_BATCH_SIZE } })
   @IDEMPOTENCY_KEY
   @ApiCreatedResponse({ type: BatchCreateResponseDto })
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.IdempotencyKeyReused, ErrorCode.QueueFull, ErrorCode.ServiceUnavailable)
+  @ApiErrors(
+    ErrorCode.InvalidRequest,
+    ErrorCode.IdempotencyKeyReused,
+    ErrorCode.QueueFull,
+    ErrorCode.ServiceUnavailable,
+  )
   async createBatch(
     @Body(ParseTaskBatchPipe) dtos: CreateTaskDto[],
     @Headers('idempotency-key') idempotencyKey: string | undefined,
@@ -109,7 +135,12 @@ export class TasksController {
   @RequireRole(Role.Worker)
   @ApiOperation({ summary: 'Report progress of a processing task (usually called by a worker)' })
   @ApiOkResponse({ type: TaskResponseDto })
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.TaskNotFound, ErrorCode.TaskNotProcessing, ErrorCode.ServiceUnavailable)
+  @ApiErrors(
+    ErrorCode.InvalidRequest,
+    ErrorCode.TaskNotFound,
+    ErrorCode.TaskNotProcessing,
+    ErrorCode.ServiceUnavailable,
+  )
   updateProgress(@TaskIdParam() id: string, @Body() dto: UpdateProgressDto): Promise<TaskResponseDto> {
     return this.tasks.updateProgress(id, dto);
   }

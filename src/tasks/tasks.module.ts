@@ -15,7 +15,13 @@ import { TaskRetentionService } from './task-retention.service';
  */
 @Module({
   imports: [TaskEngineModule, WebhooksModule, KbsModule],
-  providers: [TaskReconcilerService, PayloadValidatorService, IdempotencyKeyRepository, TaskRetentionRepository, TaskRetentionService],
+  providers: [
+    TaskReconcilerService,
+    PayloadValidatorService,
+    IdempotencyKeyRepository,
+    TaskRetentionRepository,
+    TaskRetentionService,
+  ],
   exports: [TaskEngineModule, PayloadValidatorService, IdempotencyKeyRepository],
 })
 export class TasksModule {}

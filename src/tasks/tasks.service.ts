@@ -1,14 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { TaskNotFoundError } from '../common/errors/domain.error';
 import type { UnitOfWork } from '../prisma/unit-of-work';
+import { taskDefaults } from '../queues/task-type-registry';
 import { TaskPriority } from '../queues/task-types';
 import { TaskQueryRepository } from '../task-engine/task-query.repository';
 import type { NewTask, TaskRecord } from '../task-engine/task-record';
 import { TaskStateService } from '../task-engine/task-state.service';
-import { taskDefaults } from '../queues/task-type-registry';
 import { CreateTaskDto } from './dto/create-task.dto';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
-import { BatchCreateResponseDto, CancelTaskResponseDto, TaskListResponseDto, TaskResponseDto } from './dto/task-response.dto';
+import {
+  BatchCreateResponseDto,
+  CancelTaskResponseDto,
+  TaskListResponseDto,
+  TaskResponseDto,
+} from './dto/task-response.dto';
 import { UpdateProgressDto } from './dto/update-progress.dto';
 import { IdempotencyRequest, IdempotencyService, IdempotentKind, IdempotentOutcome } from './idempotency.service';
 import { TaskAdmissionService } from './task-admission.service';
@@ -86,7 +91,12 @@ export class TasksService {
     );
     return {
       tasks: await this.presenter.presentMany(tasks),
-      pagination: { page: query.page, page_size: query.page_size, total, total_pages: Math.ceil(total / query.page_size) },
+      pagination: {
+        page: query.page,
+        page_size: query.page_size,
+        total,
+        total_pages: Math.ceil(total / query.page_size),
+      },
     };
   }
 
@@ -109,13 +119,24 @@ export class TasksService {
    * Admission, then one INSERT (inside the idempotency key's transaction when a key is
    * given), then dispatch. A replay neither admits nor dispatches anything new.
    */
-  private async store(dtos: CreateTaskDto[], kind: IdempotentKind, body: unknown, idempotency?: IdempotencyRequest): Promise<IdempotentOutcome> {
+  private async store(
+    dtos: CreateTaskDto[],
+    kind: IdempotentKind,
+    body: unknown,
+    idempotency?: IdempotencyRequest,
+  ): Promise<IdempotentOutcome> {
     const insert = async (uow?: UnitOfWork) => {
       await this.admission.admit(dtos.length);
       return this.engine.insert(dtos.map(toNewTask), uow);
     };
     const outcome = idempotency
-      ? await this.idempotency.run(idempotency, kind, dtos.map((dto) => dto.kb_id), body, insert)
+      ? await this.idempotency.run(
+          idempotency,
+          kind,
+          dtos.map((dto) => dto.kb_id),
+          body,
+          insert,
+        )
       : { tasks: await insert(), replayed: false };
     // Only after the commit (a rolled-back INSERT has no job), and only for new tasks.
     if (!outcome.replayed) await this.engine.released(outcome.tasks);

@@ -48,13 +48,20 @@ export class WebhookDeliveryRepository {
     const { rowCount } = await this.prisma.pool.query('SELECT 1 FROM task_events WHERE webhook_pending LIMIT 1');
     if (!rowCount) return 0;
     return this.prisma.$transaction(async (tx) => {
-      const events = await tx.$queryRaw<Array<{ id: bigint; task_id: string; status: TaskStatus }>>`
+      const events = await tx.$queryRaw<{ id: bigint; task_id: string; status: TaskStatus }[]>`
         SELECT id, task_id, status FROM task_events WHERE webhook_pending ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
       if (events.length === 0) return 0;
       const tasks = await tx.task.findMany({ where: { id: { in: [...new Set(events.map((e) => e.task_id))] } } });
       const byId = new Map(tasks.map((task) => [task.id, toTaskRecord(task)]));
-      await enqueue(events.flatMap((e) => (byId.has(e.task_id) ? [{ eventId: e.id, status: e.status, task: byId.get(e.task_id)! }] : [])));
-      await tx.taskEvent.updateMany({ where: { id: { in: events.map((e) => e.id) } }, data: { webhookPending: false } });
+      await enqueue(
+        events.flatMap((e) =>
+          byId.has(e.task_id) ? [{ eventId: e.id, status: e.status, task: byId.get(e.task_id)! }] : [],
+        ),
+      );
+      await tx.taskEvent.updateMany({
+        where: { id: { in: events.map((e) => e.id) } },
+        data: { webhookPending: false },
+      });
       return events.length;
     });
   }

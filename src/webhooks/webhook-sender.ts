@@ -32,13 +32,19 @@ export function postWebhook(
       (response) => {
         // The answer's body is not needed; draining it lets the socket close.
         response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('end', () => {
+          resolve(response.statusCode ?? 0);
+        });
         response.on('error', reject);
       },
     );
-    request.on('error', (error: Error) =>
-      reject(error.name === 'AbortError' || error.name === 'TimeoutError' ? new Error(`No answer within ${timeoutMs} ms`) : error),
-    );
+    request.on('error', (error: Error) => {
+      reject(
+        error.name === 'AbortError' || error.name === 'TimeoutError'
+          ? new Error(`No answer within ${timeoutMs} ms`)
+          : error,
+      );
+    });
     request.end(body);
   });
 }

@@ -53,7 +53,8 @@ export class WebhookUrlPolicy {
     } catch {
       throw new WebhookRefusedError('callback_url must be an absolute http(s) URL');
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new WebhookRefusedError('callback_url must use http or https');
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new WebhookRefusedError('callback_url must use http or https');
     if (parsed.username || parsed.password) throw new WebhookRefusedError('callback_url must not contain credentials');
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
     if (!isAllowedHost(host, this.allowedHosts)) {
@@ -62,7 +63,10 @@ export class WebhookUrlPolicy {
     const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await this.lookup(host);
     if (!this.allowPrivate) {
       const internal = addresses.find((a) => !isPublicAddress(a.address));
-      if (internal) throw new WebhookRefusedError(`callback_url resolves to ${internal.address}, a private, loopback or link-local address`);
+      if (internal)
+        throw new WebhookRefusedError(
+          `callback_url resolves to ${internal.address}, a private, loopback or link-local address`,
+        );
     }
     return addresses;
   }

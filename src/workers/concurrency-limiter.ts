@@ -4,7 +4,7 @@
  */
 export class ConcurrencyLimiter {
   private running = 0;
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters: (() => void)[] = [];
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be a positive integer');

@@ -14,7 +14,11 @@ const MAX_WAIT_MS = 2000;
  * Safe to repeat: every worker write is conditional on the attempt it claimed, so a write
  * that landed although its answer was lost changes nothing the second time.
  */
-export async function untilWritten<T>(write: () => Promise<T>, held: AbortSignal, onOutage?: (error: Error) => void): Promise<T> {
+export async function untilWritten<T>(
+  write: () => Promise<T>,
+  held: AbortSignal,
+  onOutage?: (error: Error) => void,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     held.throwIfAborted();
     try {

@@ -1,9 +1,10 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { AllConfig } from '../config/app.config';
-import { redisKeys } from '../queues/redis.provider';
-import { createRedisClient, RedisClient } from '../queues/redis-connection';
+import { errorMessage } from '../common/errors/error-message';
 import { LeaseLostError, TaskCancelledError, WorkerShutdownError } from '../common/errors/task-errors';
+import type { AllConfig } from '../config/app.config';
+import { createRedisClient, RedisClient } from '../queues/redis-connection';
+import { redisKeys } from '../queues/redis.provider';
 
 /** What this process holds for one task while it claims, runs and records it. */
 export interface TaskLease {
@@ -41,15 +42,23 @@ export class TaskCancellationService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     this.subscriber.on('message', (_channel: string, taskId: string) => this.cancelLocal(taskId));
-    this.subscriber.on('error', (error) => this.logger.warn(`Cancel channel: ${error.message}`));
+    this.subscriber.on('error', (error: unknown) => {
+      this.logger.warn(`Cancel channel: ${errorMessage(error)}`);
+    });
     // Subscribing only once connected keeps ioredis's ready check off the subscriber
     // connection; ioredis re-subscribes by itself after a reconnect.
-    await this.subscriber.connect().catch((error: Error) => this.logger.warn(`Cancel channel not connected yet: ${error.message}`));
-    this.subscriber.subscribe(this.channel).catch((error: Error) => this.logger.warn(`Cancel channel: ${error.message}`));
+    await this.subscriber.connect().catch((error: unknown) => {
+      this.logger.warn(`Cancel channel not connected yet: ${errorMessage(error)}`);
+    });
+    this.subscriber.subscribe(this.channel).catch((error: unknown) => {
+      this.logger.warn(`Cancel channel: ${errorMessage(error)}`);
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    await this.subscriber.quit().catch(() => {
+      this.subscriber.disconnect();
+    });
   }
 
   /** False once the process is shutting down: a job not started by then goes back to the queue. */

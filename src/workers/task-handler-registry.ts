@@ -29,5 +29,6 @@ export const TASK_PROCESSORS = {
 export const taskProcessorHostsProvider: FactoryProvider<TaskProcessorHosts> = {
   provide: TASK_PROCESSOR_HOSTS,
   inject: Object.values(TASK_PROCESSORS),
-  useFactory: (...processors: Array<TaskProcessor<TaskType>>) => new Map(processors.map((processor) => [processor.taskType, processor])),
+  useFactory: (...processors: TaskProcessor<TaskType>[]) =>
+    new Map(processors.map((processor) => [processor.taskType, processor])),
 };

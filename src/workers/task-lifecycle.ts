@@ -1,17 +1,24 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Job, UnrecoverableError, WaitingError } from 'bullmq';
+import { errorMessage } from '../common/errors/error-message';
+import { isDatabaseUnavailable } from '../common/errors/infrastructure-errors';
+import {
+  LeaseLostError,
+  PermanentTaskError,
+  TaskCancelledError,
+  TaskTimeoutError,
+  WorkerShutdownError,
+} from '../common/errors/task-errors';
+import { settledWithin } from '../common/utils/settled-within';
 import type { AllConfig } from '../config/app.config';
 import type { PayloadOf } from '../queues/task-type-registry';
 import type { TaskJobData, TaskType } from '../queues/task-types';
 import type { NewTask, TaskRecord } from '../task-engine/task-record';
 import { TaskStateService } from '../task-engine/task-state.service';
 import { PayloadValidatorService } from '../tasks/payload-validator.service';
-import { isDatabaseUnavailable } from '../common/errors/infrastructure-errors';
-import { settledWithin } from '../common/utils/settled-within';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { untilWritten } from './durable-write';
-import { LeaseLostError, PermanentTaskError, TaskCancelledError, TaskTimeoutError, WorkerShutdownError } from '../common/errors/task-errors';
 import { TaskCancellationService, TaskLease } from './task-cancellation.service';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 import { WORKER_ID } from './worker-identity';
@@ -29,7 +36,7 @@ export interface TaskContext<T extends TaskType> {
   payload: PayloadOf<T>;
   /** Aborted on cancel (reason TaskCancelledError) or timeout (reason TaskTimeoutError). */
   signal: AbortSignal;
-  reportProgress(progress: number, message?: string): Promise<void>;
+  reportProgress: (progress: number, message?: string) => Promise<void>;
 }
 
 export type TaskHandler<T extends TaskType> = (context: TaskContext<T>) => Promise<unknown>;
@@ -90,7 +97,8 @@ export class TaskLifecycleService {
         const claimed = task;
         return await this.execute(job, claimed, lease, async (context) => {
           // A job reaches the processor of its queue, named after its task's type; a task of another type would be read with the wrong payload class.
-          if (claimed.taskType !== taskType) throw new PermanentTaskError(`Task ${claimed.id} is a ${claimed.taskType} task, not ${taskType}`);
+          if (claimed.taskType !== taskType)
+            throw new PermanentTaskError(`Task ${claimed.id} is a ${claimed.taskType} task, not ${taskType}`);
           // The handler reads the validated view: the keys its type declares, checked again now.
           const payload = await this.payloads.parse(taskType, claimed.kbId, claimed.payload);
           return handler({ ...context, payload });
@@ -115,18 +123,32 @@ export class TaskLifecycleService {
   }
 
   /** The parent's step is done: keep its partial result, start its children, and free the worker. */
-  private async awaitChildren(task: TaskRecord, lease: TaskLease, pending: AwaitChildren, seconds: number): Promise<unknown> {
-    const parent = await this.durably(lease, 'partial result', () => this.engine.holdForChildren(task, pending.partialResult, pending.progress));
+  private async awaitChildren(
+    task: TaskRecord,
+    lease: TaskLease,
+    pending: AwaitChildren,
+    seconds: number,
+  ): Promise<unknown> {
+    const parent = await this.durably(lease, 'partial result', () =>
+      this.engine.holdForChildren(task, pending.partialResult, pending.progress),
+    );
     if (!parent) return { discarded: true };
     await this.engine.startChildren(parent, pending.children);
     this.heartbeat.taskFinished(task.id, 'succeeded', seconds);
     return { awaiting_children: true };
   }
 
-  private async execute(job: Job<TaskJobData>, task: TaskRecord, lease: TaskLease, handler: (context: RunContext) => Promise<unknown>): Promise<unknown> {
+  private async execute(
+    job: Job<TaskJobData>,
+    task: TaskRecord,
+    lease: TaskLease,
+    handler: (context: RunContext) => Promise<unknown>,
+  ): Promise<unknown> {
     const started = process.hrtime.bigint();
     const { controller } = lease;
-    const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.timeoutSeconds)), task.timeoutSeconds * 1000);
+    const timer = setTimeout(() => {
+      controller.abort(new TaskTimeoutError(task.timeoutSeconds));
+    }, task.timeoutSeconds * 1000);
     this.heartbeat.taskStarted(task.id);
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
@@ -144,7 +166,9 @@ export class TaskLifecycleService {
       }
       if (result instanceof AwaitChildren) return await this.awaitChildren(task, lease, result, elapsed());
       const seconds = elapsed();
-      const recorded = await this.durably(lease, 'completion', () => this.engine.complete(task, result ?? null, seconds));
+      const recorded = await this.durably(lease, 'completion', () =>
+        this.engine.complete(task, result ?? null, seconds),
+      );
       // Cancelled while finishing: the cancellation stands.
       if (!recorded) return { discarded: true };
       this.heartbeat.taskFinished(task.id, 'succeeded', seconds);
@@ -174,9 +198,11 @@ export class TaskLifecycleService {
 
   /** A write of the task's state that waits out a PostgreSQL outage for as long as this process holds the task. */
   private durably<R>(lease: TaskLease, what: string, write: () => Promise<R>): Promise<R> {
-    return untilWritten(write, lease.held, (error) =>
-      this.logger.warn(`Task ${lease.taskId}: ${what} waits for PostgreSQL (${error.message}); retrying until it lands`),
-    );
+    return untilWritten(write, lease.held, (error) => {
+      this.logger.warn(
+        `Task ${lease.taskId}: ${what} waits for PostgreSQL (${error.message}); retrying until it lands`,
+      );
+    });
   }
 
   /**
@@ -187,11 +213,13 @@ export class TaskLifecycleService {
    */
   private async handBack(job: Job<TaskJobData>, task: TaskRecord | null): Promise<Error> {
     if (task) {
-      const recorded = this.engine
-        .requeue(task, 'its worker shut down')
-        .catch((error: Error) => this.logger.warn(`Task ${task.id} handed back while PostgreSQL was unreachable: ${error.message}`));
+      const recorded = this.engine.requeue(task, 'its worker shut down').catch((error: unknown) => {
+        this.logger.warn(`Task ${task.id} handed back while PostgreSQL was unreachable: ${errorMessage(error)}`);
+      });
       if (!(await settledWithin(recorded, HAND_BACK_WRITE_MS))) {
-        this.logger.warn(`Task ${task.id} handed back before PostgreSQL recorded it (no answer within ${HAND_BACK_WRITE_MS} ms)`);
+        this.logger.warn(
+          `Task ${task.id} handed back before PostgreSQL recorded it (no answer within ${HAND_BACK_WRITE_MS} ms)`,
+        );
       }
     }
     await job.moveToWait(job.token);
@@ -214,7 +242,9 @@ export class TaskLifecycleService {
     const permanent = err instanceof PermanentTaskError || err instanceof UnrecoverableError;
     const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const reason = err instanceof TaskTimeoutError ? 'timeout' : permanent ? 'permanent' : 'error';
-    const recorded = await this.durably(lease, 'failed attempt', () => this.engine.failAttempt(task, err.message, final, reason, seconds));
+    const recorded = await this.durably(lease, 'failed attempt', () =>
+      this.engine.failAttempt(task, err.message, final, reason, seconds),
+    );
     if (!recorded) return new UnrecoverableError(`Task ${task.id} is no longer processing; attempt result discarded`);
     this.heartbeat.taskFinished(task.id, 'failed', seconds);
     return final && !(err instanceof UnrecoverableError) ? new UnrecoverableError(err.message) : err;
@@ -228,7 +258,9 @@ export class TaskLifecycleService {
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
+    const onAbort = () => {
+      reject(signal.reason as Error);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {

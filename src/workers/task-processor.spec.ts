@@ -36,8 +36,12 @@ describe('workerPerType (the worker boot check)', () => {
   });
 
   it('refuses to boot when a task type has no processor, naming it', () => {
-    const processors = TASK_TYPES.filter((type) => type !== TaskType.vector_storage).map((type) => new FakeProcessor(type));
-    expect(() => workerPerType(hosts(processors))).toThrow('No processor registered for task type(s): vector_storage (no processor)');
+    const processors = TASK_TYPES.filter((type) => type !== TaskType.vector_storage).map(
+      (type) => new FakeProcessor(type),
+    );
+    expect(() => workerPerType(hosts(processors))).toThrow(
+      'No processor registered for task type(s): vector_storage (no processor)',
+    );
   });
 
   it("refuses a processor that listens on another type's queue or has no worker", () => {

@@ -38,7 +38,10 @@ export function workerPerType(processors: TaskProcessorHosts): Record<TaskType, 
     const worker = processor ? builtWorker(processor) : undefined;
     if (worker?.name === type) workers[type] = worker;
     else if (!processor) problems.push(`${type} (no processor)`);
-    else problems.push(`${type} (${processor.constructor.name} ${worker ? `listens on ${worker.name}` : 'has no BullMQ worker; is it a @Processor?'})`);
+    else
+      problems.push(
+        `${type} (${processor.constructor.name} ${worker ? `listens on ${worker.name}` : 'has no BullMQ worker; is it a @Processor?'})`,
+      );
   }
   if (problems.length > 0) throw new Error(`No processor registered for task type(s): ${problems.join(', ')}`);
   return workers as Record<TaskType, Worker>;

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Queue } from 'bullmq';
+import { errorMessage } from '../common/errors/error-message';
 import type { AllConfig } from '../config/app.config';
 import { toResponse } from '../tasks/task-response.mapper';
 import { PendingWebhook, WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository';
@@ -59,9 +60,11 @@ export class WebhookOutboxRelayService implements OnApplicationBootstrap, OnAppl
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.relay().then(
-        () => this.schedule(),
-        (error: Error) => {
-          this.logger.warn(`Webhook outbox not relayed yet: ${error.message}`);
+        () => {
+          this.schedule();
+        },
+        (error: unknown) => {
+          this.logger.warn(`Webhook outbox not relayed yet: ${errorMessage(error)}`);
           this.schedule(RETRY_AFTER_FAILURE_MS);
         },
       );

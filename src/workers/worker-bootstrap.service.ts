@@ -1,11 +1,19 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  BeforeApplicationShutdown,
+} from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Job, Worker } from 'bullmq';
+import { errorMessage } from '../common/errors/error-message';
+import { WorkerShutdownError } from '../common/errors/task-errors';
 import { settledWithin } from '../common/utils/settled-within';
 import type { AllConfig } from '../config/app.config';
-import { TASK_TYPES, TaskJobData, TaskType } from '../queues/task-types';
+import { TASK_TYPES, TaskJobData } from '../queues/task-types';
 import { TaskCancellationService } from './task-cancellation.service';
-import { WorkerShutdownError } from '../common/errors/task-errors';
 import { TaskLifecycleService } from './task-lifecycle';
 import { TASK_PROCESSOR_HOSTS, type TaskProcessorHosts, workerPerType } from './task-processor';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
@@ -24,7 +32,9 @@ const SHUTDOWN_EPSILON_MS = 2000;
  * taking work and lets running tasks finish.
  */
 @Injectable()
-export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class WorkerBootstrapService
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger(WorkerBootstrapService.name);
   private workers: Worker[] = [];
 
@@ -50,11 +60,22 @@ export class WorkerBootstrapService implements OnApplicationBootstrap, BeforeApp
       // The lock manager copied the lock timings when the worker was built; rebuild it with
       // ours (safe before run(), which is what starts it).
       (worker as unknown as { createLockManager(): void }).createLockManager();
-      worker.on('failed', (job: Job<TaskJobData> | undefined, error: Error) => void this.lifecycle.onJobFailedOutsideHandler(job, error));
-      worker.on('error', (error) => this.logger.warn(`Worker ${type}: ${error.message}`));
+      worker.on(
+        'failed',
+        (job: Job<TaskJobData> | undefined, error: Error) => void this.lifecycle.onJobFailedOutsideHandler(job, error),
+      );
+      worker.on('error', (error) => {
+        this.logger.warn(`Worker ${type}: ${error.message}`);
+      });
       // The job's lock is no longer ours (job id = task id): stop running and writing for it.
-      worker.on('lockRenewalFailed', (jobIds: string[]) => jobIds.forEach((id) => this.cancellation.lockLost(id)));
-      void worker.run().catch((error: Error) => this.logger.error(`Worker ${type} stopped: ${error.message}`));
+      worker.on('lockRenewalFailed', (jobIds: string[]) => {
+        jobIds.forEach((id) => {
+          this.cancellation.lockLost(id);
+        });
+      });
+      void worker.run().catch((error: unknown) => {
+        this.logger.error(`Worker ${type} stopped: ${errorMessage(error)}`);
+      });
     }
     this.workers = Object.values(workers);
     this.logger.log(`Workers started as ${this.heartbeat.workerId} (concurrency ${queue.workerConcurrency})`);

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { round } from '../common/utils/round';
 import type { AllConfig } from '../config/app.config';
 import { WorkerDirectoryService, WorkerSnapshot } from '../queues/worker-directory.service';
 import { WORKER_ID } from './worker-identity';
-import { round } from '../common/utils/round';
 
 /**
  * This process's registration as a worker: counts what it ran and heartbeats a snapshot

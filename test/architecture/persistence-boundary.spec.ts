@@ -32,18 +32,26 @@ function isTypeOnly(node: ts.ImportDeclaration | ts.ExportDeclaration): boolean 
   if (ts.isExportDeclaration(node)) return node.isTypeOnly;
   const clause = node.importClause;
   if (!clause) return false;
-  if (clause.isTypeOnly) return true;
+  if (clause.phaseModifier === ts.SyntaxKind.TypeKeyword) return true;
   const bindings = clause.namedBindings;
-  return !clause.name && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.every((e) => e.isTypeOnly);
+  return (
+    !clause.name &&
+    bindings !== undefined &&
+    ts.isNamedImports(bindings) &&
+    bindings.elements.every((e) => e.isTypeOnly)
+  );
 }
 
 /** Why importing `specifier` from `path` crosses the boundary, or null when it does not. */
 function importProblem(path: string, specifier: string, typeOnly: boolean): string | null {
   if (specifier === 'pg' || specifier.startsWith('@prisma/')) return `imports ${specifier}`;
   if (!specifier.startsWith('.')) return null;
-  const target = relative(ROOT, resolve(ROOT, dirname(path), specifier)).replace(/\\/g, '/').replace(/\.ts$/, '');
+  const target = relative(ROOT, resolve(ROOT, dirname(path), specifier))
+    .replace(/\\/g, '/')
+    .replace(/\.ts$/, '');
   if (target === 'src/prisma/prisma.service') return 'imports PrismaService';
-  if (target === 'src/prisma/unit-of-work') return typeOnly ? null : 'imports UnitOfWork as a value (use `import type`)';
+  if (target === 'src/prisma/unit-of-work')
+    return typeOnly ? null : 'imports UnitOfWork as a value (use `import type`)';
   if (target === 'src/generated/prisma/client' && typeOnly && path.endsWith('-rows.ts')) return null;
   if (target === 'src/generated/prisma/enums' || target === 'src/prisma/prisma.module') return null;
   if (target.startsWith('src/generated/prisma') || target.startsWith('src/prisma/')) return `imports ${target}`;
@@ -54,18 +62,35 @@ function importProblem(path: string, specifier: string, typeOnly: boolean): stri
 function crossings(path: string, text: string): string[] {
   const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
   const found: string[] = [];
-  const at = (node: ts.Node, what: string) => found.push(`${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${what}`);
+  const at = (node: ts.Node, what: string) =>
+    found.push(`${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${what}`);
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       const problem = importProblem(path, node.moduleSpecifier.text, isTypeOnly(node));
       if (problem) at(node, problem);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
       const problem = importProblem(path, node.arguments[0].text, false);
       if (problem) at(node, problem);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       const problem = importProblem(path, node.argument.literal.text, true);
       if (problem) at(node, problem);
-    } else if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node)) && RAW_SQL.test(accessedName(node))) {
+    } else if (
+      (ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node)) &&
+      RAW_SQL.test(accessedName(node))
+    ) {
       at(node, `calls ${accessedName(node)}`);
     }
     ts.forEachChild(node, visit);
@@ -89,10 +114,14 @@ function sourceFiles(dir: string): string[] {
 
 describe('persistence boundary', () => {
   const checked = sourceFiles('src').filter((path) => !isExempt(path));
-  const found = new Map(checked.map((path) => [path, crossings(path, readFileSync(join(ROOT, path), 'utf8'))] as const));
+  const found = new Map(
+    checked.map((path) => [path, crossings(path, readFileSync(join(ROOT, path), 'utf8'))] as const),
+  );
 
   it('finds no Prisma, pg or raw SQL outside repositories, src/prisma and src/generated', () => {
-    const offenders = [...found].filter(([path, list]) => list.length > 0 && !(path in PENDING)).map(([path, list]) => `${path}\n  ${list.join('\n  ')}`);
+    const offenders = [...found]
+      .filter(([path, list]) => list.length > 0 && !(path in PENDING))
+      .map(([path, list]) => `${path}\n  ${list.join('\n  ')}`);
     expect(offenders).toEqual([]);
   });
 

@@ -20,7 +20,8 @@ describe('JWT with an RS256 public key (e2e)', () => {
   const audience = 'task-manager';
   const token = (role: string, extra: Record<string, unknown> = {}, key = privateKey) =>
     signJwt(claims(role, { iss: issuer, aud: audience, ...extra }), { alg: 'RS256', privateKey: key });
-  const get = (path: string, bearer?: string) => call(base, 'GET', path, { headers: bearer ? { Authorization: `Bearer ${bearer}` } : {} });
+  const get = (path: string, bearer?: string) =>
+    call(base, 'GET', path, { headers: bearer ? { Authorization: `Bearer ${bearer}` } : {} });
 
   beforeAll(async () => {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -55,10 +56,26 @@ describe('JWT with an RS256 public key (e2e)', () => {
   });
 
   it.each([
-    ['signed by another key', () => token('admin', {}, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey), 'bad signature'],
-    ['HS256 keyed with the public key (alg confusion)', () => signJwt(claims('admin', { iss: issuer, aud: audience }), { alg: 'HS256', secret: publicPem }), 'algorithm must be RS256'],
-    ['alg none, unsigned', () => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${token('admin').split('.')[1]}.`, 'malformed'],
-    ['alg none, with a signature', () => signJwt(claims('admin', { iss: issuer, aud: audience }), { alg: 'RS256', privateKey }, { alg: 'none' }), 'algorithm must be RS256'],
+    [
+      'signed by another key',
+      () => token('admin', {}, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
+      'bad signature',
+    ],
+    [
+      'HS256 keyed with the public key (alg confusion)',
+      () => signJwt(claims('admin', { iss: issuer, aud: audience }), { alg: 'HS256', secret: publicPem }),
+      'algorithm must be RS256',
+    ],
+    [
+      'alg none, unsigned',
+      () => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${token('admin').split('.')[1]}.`,
+      'malformed',
+    ],
+    [
+      'alg none, with a signature',
+      () => signJwt(claims('admin', { iss: issuer, aud: audience }), { alg: 'RS256', privateKey }, { alg: 'none' }),
+      'algorithm must be RS256',
+    ],
     ['from another issuer', () => token('admin', { iss: 'https://evil.example.com' }), 'wrong issuer'],
     ['for another audience', () => token('admin', { aud: 'someone-else' }), 'wrong audience'],
     ['expired', () => token('admin', { exp: Math.floor(Date.now() / 1000) - 3600 }), 'expired'],
@@ -70,11 +87,14 @@ describe('JWT with an RS256 public key (e2e)', () => {
 
   it('refuses an opaque bearer value: no API keys are configured', async () => {
     expect((await get(`/api/v1/tasks?kb_id=${kb}`, 'some-api-key')).status).toBe(401);
-    expect((await call(base, 'GET', `/api/v1/tasks?kb_id=${kb}`, { headers: { 'X-API-Key': token('admin') } })).status).toBe(401);
+    expect(
+      (await call(base, 'GET', `/api/v1/tasks?kb_id=${kb}`, { headers: { 'X-API-Key': token('admin') } })).status,
+    ).toBe(401);
   });
 
   it('leaves /metrics, /docs and the health probes open by default', async () => {
-    for (const path of ['/metrics', '/docs', '/docs-json', '/health/live']) expect({ path, status: (await get(path)).status }).toEqual({ path, status: 200 });
+    for (const path of ['/metrics', '/docs', '/docs-json', '/health/live'])
+      expect({ path, status: (await get(path)).status }).toEqual({ path, status: 200 });
     expect((await get('/api/v1/queues')).status).toBe(401);
   });
 });

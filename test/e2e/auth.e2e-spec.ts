@@ -55,13 +55,19 @@ describe('Authentication, roles and tenancy (e2e)', () => {
   };
   const asKey = (key: { key: string }) => ({ 'X-API-Key': key.key });
   const asBearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-  const asBasic = (password: string) => ({ Authorization: `Basic ${Buffer.from(`someone:${password}`).toString('base64')}` });
-  const jwt = (role: string, extra: Record<string, unknown> = {}) => signJwt(claims(role, extra), { alg: 'HS256', secret });
+  const asBasic = (password: string) => ({
+    Authorization: `Basic ${Buffer.from(`someone:${password}`).toString('base64')}`,
+  });
+  const jwt = (role: string, extra: Record<string, unknown> = {}) =>
+    signJwt(claims(role, extra), { alg: 'HS256', secret });
   const admin = asKey(keys.admin);
 
   const createTask = async (kbId: string, overrides: Record<string, unknown> = {}): Promise<string> => {
     // Scheduled far ahead: a reconciler of another test run sharing the database must not run it.
-    const res = await call(base, 'POST', '/api/v1/tasks', { headers: admin, json: taskRequest({ kb_id: kbId, schedule_for: FAR_FUTURE, ...overrides }) });
+    const res = await call(base, 'POST', '/api/v1/tasks', {
+      headers: admin,
+      json: taskRequest({ kb_id: kbId, schedule_for: FAR_FUTURE, ...overrides }),
+    });
     expect(res.status).toBe(201);
     return res.body.id;
   };
@@ -75,29 +81,109 @@ describe('Authentication, roles and tenancy (e2e)', () => {
     { route: 'GET /health/live', role: 'public', path: '/health/live', ok: [200] },
     { route: 'GET /health/ready', role: 'public', path: '/health/ready', ok: [200, 503] },
     { route: 'GET /metrics', role: 'read', path: '/metrics', ok: [200] },
-    { route: 'POST /api/v1/tasks', role: 'write', path: '/api/v1/tasks', json: () => taskRequest({ kb_id: kbA }), ok: [201] },
-    { route: 'POST /api/v1/tasks/batch', role: 'write', path: '/api/v1/tasks/batch', json: () => [taskRequest({ kb_id: kbA })], ok: [201] },
+    {
+      route: 'POST /api/v1/tasks',
+      role: 'write',
+      path: '/api/v1/tasks',
+      json: () => taskRequest({ kb_id: kbA }),
+      ok: [201],
+    },
+    {
+      route: 'POST /api/v1/tasks/batch',
+      role: 'write',
+      path: '/api/v1/tasks/batch',
+      json: () => [taskRequest({ kb_id: kbA })],
+      ok: [201],
+    },
     { route: 'GET /api/v1/tasks', role: 'read', path: () => `/api/v1/tasks?kb_id=${kbA}`, ok: [200] },
     { route: 'GET /api/v1/tasks/{task_id}', role: 'read', path: () => `/api/v1/tasks/${ownTask}`, ok: [200] },
-    { route: 'DELETE /api/v1/tasks/{task_id}', role: 'write', path: async () => `/api/v1/tasks/${await createTask(kbA)}`, ok: [200] },
-    { route: 'POST /api/v1/tasks/{task_id}/retry', role: 'write', path: () => `/api/v1/tasks/${ownTask}/retry`, ok: [409] },
-    { route: 'PUT /api/v1/tasks/{task_id}/progress', role: 'worker', path: () => `/api/v1/tasks/${ownTask}/progress`, json: () => ({ progress: 10 }), ok: [409] },
+    {
+      route: 'DELETE /api/v1/tasks/{task_id}',
+      role: 'write',
+      path: async () => `/api/v1/tasks/${await createTask(kbA)}`,
+      ok: [200],
+    },
+    {
+      route: 'POST /api/v1/tasks/{task_id}/retry',
+      role: 'write',
+      path: () => `/api/v1/tasks/${ownTask}/retry`,
+      ok: [409],
+    },
+    {
+      route: 'PUT /api/v1/tasks/{task_id}/progress',
+      role: 'worker',
+      path: () => `/api/v1/tasks/${ownTask}/progress`,
+      json: () => ({ progress: 10 }),
+      ok: [409],
+    },
     { route: 'GET /api/v1/tasks/events', role: 'read', path: () => `/api/v1/tasks/events?kb_id=${kbA}`, ok: [200] },
-    { route: 'GET /api/v1/tasks/{task_id}/events', role: 'read', path: () => `/api/v1/tasks/${ownTask}/events`, ok: [200] },
-    { route: 'GET /api/v1/tasks/{task_id}/history', role: 'read', path: () => `/api/v1/tasks/${ownTask}/history`, ok: [200] },
-    { route: 'POST /api/v1/tasks/bulk/cancel', role: 'write', path: '/api/v1/tasks/bulk/cancel', json: () => ({ kb_id: kbA2 }), ok: [200] },
-    { route: 'POST /api/v1/tasks/bulk/retry', role: 'write', path: '/api/v1/tasks/bulk/retry', json: () => ({ kb_id: kbA2 }), ok: [200] },
-    { route: 'GET /api/v1/tasks/bulk/{operation_id}', role: 'read', path: () => `/api/v1/tasks/bulk/${operationId}`, ok: [200] },
+    {
+      route: 'GET /api/v1/tasks/{task_id}/events',
+      role: 'read',
+      path: () => `/api/v1/tasks/${ownTask}/events`,
+      ok: [200],
+    },
+    {
+      route: 'GET /api/v1/tasks/{task_id}/history',
+      role: 'read',
+      path: () => `/api/v1/tasks/${ownTask}/history`,
+      ok: [200],
+    },
+    {
+      route: 'POST /api/v1/tasks/bulk/cancel',
+      role: 'write',
+      path: '/api/v1/tasks/bulk/cancel',
+      json: () => ({ kb_id: kbA2 }),
+      ok: [200],
+    },
+    {
+      route: 'POST /api/v1/tasks/bulk/retry',
+      role: 'write',
+      path: '/api/v1/tasks/bulk/retry',
+      json: () => ({ kb_id: kbA2 }),
+      ok: [200],
+    },
+    {
+      route: 'GET /api/v1/tasks/bulk/{operation_id}',
+      role: 'read',
+      path: () => `/api/v1/tasks/bulk/${operationId}`,
+      ok: [200],
+    },
     { route: 'GET /api/v1/stats/tasks', role: 'read', path: () => `/api/v1/stats/tasks?kb_id=${kbA}`, ok: [200] },
-    { route: 'GET /api/v1/stats/timeseries', role: 'read', path: () => `/api/v1/stats/timeseries?kb_id=${kbA}`, ok: [200] },
+    {
+      route: 'GET /api/v1/stats/timeseries',
+      role: 'read',
+      path: () => `/api/v1/stats/timeseries?kb_id=${kbA}`,
+      ok: [200],
+    },
     { route: 'GET /api/v1/stats/system', role: 'admin', path: '/api/v1/stats/system', ok: [200] },
     { route: 'GET /api/v1/queues/info', role: 'read', path: '/api/v1/queues/info', ok: [200] },
     { route: 'GET /api/v1/queues', role: 'read', path: '/api/v1/queues', ok: [200] },
-    { route: 'POST /api/v1/queues/{task_type}/pause', role: 'admin', path: '/api/v1/queues/knowledge_indexing/pause', ok: [200] },
-    { route: 'POST /api/v1/queues/{task_type}/resume', role: 'admin', path: '/api/v1/queues/knowledge_indexing/resume', ok: [200] },
+    {
+      route: 'POST /api/v1/queues/{task_type}/pause',
+      role: 'admin',
+      path: '/api/v1/queues/knowledge_indexing/pause',
+      ok: [200],
+    },
+    {
+      route: 'POST /api/v1/queues/{task_type}/resume',
+      role: 'admin',
+      path: '/api/v1/queues/knowledge_indexing/resume',
+      ok: [200],
+    },
     { route: 'GET /api/v1/kbs/{kb_id}/documents', role: 'read', path: () => `/api/v1/kbs/${kbA}/documents`, ok: [200] },
-    { route: 'GET /api/v1/kbs/{kb_id}/documents/{document_id}', role: 'read', path: () => `/api/v1/kbs/${kbA}/documents/${randomUUID()}`, ok: [404] },
-    { route: 'GET /api/v1/kbs/{kb_id}/search', role: 'read', path: () => `/api/v1/kbs/${kbA}/search?q=pelican`, ok: [200] },
+    {
+      route: 'GET /api/v1/kbs/{kb_id}/documents/{document_id}',
+      role: 'read',
+      path: () => `/api/v1/kbs/${kbA}/documents/${randomUUID()}`,
+      ok: [404],
+    },
+    {
+      route: 'GET /api/v1/kbs/{kb_id}/search',
+      role: 'read',
+      path: () => `/api/v1/kbs/${kbA}/search?q=pelican`,
+      ok: [200],
+    },
     { route: 'GET /dashboard', role: 'read', browser: true, path: '/dashboard', ok: [200] },
     { route: 'GET /dashboard/{file}', role: 'read', browser: true, path: '/dashboard/app.js', ok: [200] },
     { route: 'GET /admin/queues', role: 'admin', browser: true, path: '/admin/queues', ok: [200] },
@@ -112,7 +198,12 @@ describe('Authentication, roles and tenancy (e2e)', () => {
   };
   const expectError = (res: Reply, status: number, code: string) => {
     expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-    expect(res.body).toEqual({ error: expect.any(String), message: expect.any(String), code, details: expect.any(Object) });
+    expect(res.body).toEqual({
+      error: expect.any(String),
+      message: expect.any(String),
+      code,
+      details: expect.any(Object),
+    });
   };
 
   beforeAll(async () => {
@@ -140,16 +231,20 @@ describe('Authentication, roles and tenancy (e2e)', () => {
   afterAll(async () => {
     await call(base, 'POST', '/api/v1/queues/knowledge_indexing/resume', { headers: admin }).catch(() => undefined);
     // Nothing of ours may stay queued for another test app's reconciler.
-    await t.prisma.task.updateMany({ where: { kbId: { in: [kbA, kbA2, kbB] }, status: { in: ['queued', 'processing'] } }, data: { status: 'cancelled' } });
+    await t.prisma.task.updateMany({
+      where: { kbId: { in: [kbA, kbA2, kbB] }, status: { in: ['queued', 'processing'] } },
+      data: { status: 'cancelled' },
+    });
     await t.close();
   });
 
   it('covers every operation of the OpenAPI document, with the role the document states', async () => {
     const res = await call(base, 'GET', '/docs-json', { headers: admin });
     expect(res.status).toBe(200);
-    const documented: Array<[string, string | undefined, unknown]> = [];
+    const documented: [string, string | undefined, unknown][] = [];
     for (const [path, item] of Object.entries(res.body.paths as Record<string, Record<string, any>>)) {
-      for (const [method, operation] of Object.entries(item)) documented.push([`${method.toUpperCase()} ${path}`, operation['x-required-role'], operation.security]);
+      for (const [method, operation] of Object.entries(item))
+        documented.push([`${method.toUpperCase()} ${path}`, operation['x-required-role'], operation.security]);
     }
     const table = new Map(routes.map((r) => [r.route, r]));
     const missing = documented.filter(([route]) => !table.has(route)).map(([route]) => route);
@@ -178,7 +273,7 @@ describe('Authentication, roles and tenancy (e2e)', () => {
       const expired = jwt('admin', { exp: Math.floor(Date.now() / 1000) - 120 });
       const unsigned = `${signJwt(claims('admin'), { alg: 'HS256', secret }, { alg: 'none' }).split('.').slice(0, 2).join('.')}.`;
       const noneSigned = signJwt(claims('admin'), { alg: 'HS256', secret }, { alg: 'none' });
-      const cases: Array<[string, Record<string, string>]> = [
+      const cases: [string, Record<string, string>][] = [
         ['no credentials', {}],
         ['wrong key in X-API-Key', { 'X-API-Key': `${keys.admin.key}x` }],
         ['wrong key as Bearer', asBearer(`${keys.admin.key}x`)],
@@ -201,7 +296,7 @@ describe('Authentication, roles and tenancy (e2e)', () => {
       const outcomes: string[] = [];
       for (const role of CALLER_ROLES) {
         const allowed = GRANTS[role].includes(route.role);
-        const credentials: Array<[string, Record<string, string>]> = [
+        const credentials: [string, Record<string, string>][] = [
           ['X-API-Key', asKey(keys[role])],
           ['Bearer key', asBearer(keys[role].key)],
           ['JWT', asBearer(jwt(role))],
@@ -210,7 +305,10 @@ describe('Authentication, roles and tenancy (e2e)', () => {
         for (const [via, headers] of credentials) {
           const res = await send(route, headers);
           const fine = allowed ? route.ok.includes(res.status) : res.status === 403 && res.body?.code === 'FORBIDDEN';
-          if (!fine) outcomes.push(`${role} via ${via}: expected ${allowed ? route.ok.join('|') : '403 FORBIDDEN'}, got ${res.status} ${res.text.slice(0, 200)}`);
+          if (!fine)
+            outcomes.push(
+              `${role} via ${via}: expected ${allowed ? route.ok.join('|') : '403 FORBIDDEN'}, got ${res.status} ${res.text.slice(0, 200)}`,
+            );
         }
       }
       expect(outcomes).toEqual([]);
@@ -221,12 +319,36 @@ describe('Authentication, roles and tenancy (e2e)', () => {
     const scoped = asKey(keys.scopedWrite);
 
     it.each([
-      ['GET /tasks/{other kb\'s task}', 'GET', () => `/api/v1/tasks/${foreignTask}`, undefined, keys.scopedRead],
-      ['DELETE /tasks/{other kb\'s task}', 'DELETE', () => `/api/v1/tasks/${foreignTask}`, undefined, keys.scopedWrite],
-      ['POST /tasks/{other kb\'s task}/retry', 'POST', () => `/api/v1/tasks/${foreignTask}/retry`, undefined, keys.scopedWrite],
-      ['PUT /tasks/{other kb\'s task}/progress', 'PUT', () => `/api/v1/tasks/${foreignTask}/progress`, { progress: 5 }, keys.scopedWorker],
-      ['GET /tasks/{other kb\'s task}/events', 'GET', () => `/api/v1/tasks/${foreignTask}/events`, undefined, keys.scopedRead],
-      ['GET /tasks/{other kb\'s task}/history', 'GET', () => `/api/v1/tasks/${foreignTask}/history`, undefined, keys.scopedRead],
+      ["GET /tasks/{other kb's task}", 'GET', () => `/api/v1/tasks/${foreignTask}`, undefined, keys.scopedRead],
+      ["DELETE /tasks/{other kb's task}", 'DELETE', () => `/api/v1/tasks/${foreignTask}`, undefined, keys.scopedWrite],
+      [
+        "POST /tasks/{other kb's task}/retry",
+        'POST',
+        () => `/api/v1/tasks/${foreignTask}/retry`,
+        undefined,
+        keys.scopedWrite,
+      ],
+      [
+        "PUT /tasks/{other kb's task}/progress",
+        'PUT',
+        () => `/api/v1/tasks/${foreignTask}/progress`,
+        { progress: 5 },
+        keys.scopedWorker,
+      ],
+      [
+        "GET /tasks/{other kb's task}/events",
+        'GET',
+        () => `/api/v1/tasks/${foreignTask}/events`,
+        undefined,
+        keys.scopedRead,
+      ],
+      [
+        "GET /tasks/{other kb's task}/history",
+        'GET',
+        () => `/api/v1/tasks/${foreignTask}/history`,
+        undefined,
+        keys.scopedRead,
+      ],
       ['GET /tasks/not-a-uuid', 'GET', () => `/api/v1/tasks/not-a-uuid`, undefined, keys.scopedRead],
       ['GET /tasks/{unknown uuid}', 'GET', () => `/api/v1/tasks/${randomUUID()}`, undefined, keys.scopedRead],
     ])('%s is 404 TASK_NOT_FOUND, like an unknown id', async (_label, method, toPath, json, key) => {
@@ -236,7 +358,7 @@ describe('Authentication, roles and tenancy (e2e)', () => {
       expect(res.body.details.task_id).toBe(path.split('/')[4]);
     });
 
-    it('never changes another kb\'s task', async () => {
+    it("never changes another kb's task", async () => {
       await call(base, 'DELETE', `/api/v1/tasks/${foreignTask}`, { headers: scoped });
       await call(base, 'POST', `/api/v1/tasks/bulk/cancel`, { headers: scoped, json: { kb_id: kbB } });
       expect((await t.prisma.task.findUniqueOrThrow({ where: { id: foreignTask } })).status).toBe('queued');
@@ -246,7 +368,12 @@ describe('Authentication, roles and tenancy (e2e)', () => {
       ['GET /tasks?kb_id=other', 'GET', () => `/api/v1/tasks?kb_id=${kbB}`, undefined],
       ['GET /tasks?kb_id=own&kb_id=other', 'GET', () => `/api/v1/tasks?kb_id=${kbA}&kb_id=${kbB}`, undefined],
       ['POST /tasks in another kb', 'POST', () => '/api/v1/tasks', () => taskRequest({ kb_id: kbB })],
-      ['POST /tasks/batch with one item in another kb', 'POST', () => '/api/v1/tasks/batch', () => [taskRequest({ kb_id: kbA }), taskRequest({ kb_id: kbB })]],
+      [
+        'POST /tasks/batch with one item in another kb',
+        'POST',
+        () => '/api/v1/tasks/batch',
+        () => [taskRequest({ kb_id: kbA }), taskRequest({ kb_id: kbB })],
+      ],
       ['POST /tasks/bulk/cancel of another kb', 'POST', () => '/api/v1/tasks/bulk/cancel', () => ({ kb_id: kbB })],
       ['POST /tasks/bulk/retry of another kb', 'POST', () => '/api/v1/tasks/bulk/retry', () => ({ kb_id: kbB })],
       ['GET /stats/tasks?kb_id=other', 'GET', () => `/api/v1/stats/tasks?kb_id=${kbB}`, undefined],
@@ -268,14 +395,21 @@ describe('Authentication, roles and tenancy (e2e)', () => {
       const foreign = await call(base, 'GET', `/api/v1/tasks/bulk/${foreignOperationId}`, { headers: scoped });
       expectError(foreign, 404, 'NOT_FOUND');
       expect(foreign.body.details).toEqual({ operation_id: foreignOperationId });
-      expect((await call(base, 'GET', `/api/v1/tasks/bulk/${foreignOperationId}`, { headers: admin })).status).toBe(200);
+      expect((await call(base, 'GET', `/api/v1/tasks/bulk/${foreignOperationId}`, { headers: admin })).status).toBe(
+        200,
+      );
     });
 
     it('works inside its own kbs', async () => {
-      const created = await call(base, 'POST', '/api/v1/tasks', { headers: scoped, json: taskRequest({ kb_id: kbA2 }) });
+      const created = await call(base, 'POST', '/api/v1/tasks', {
+        headers: scoped,
+        json: taskRequest({ kb_id: kbA2 }),
+      });
       expect(created.status).toBe(201);
       expect((await call(base, 'GET', `/api/v1/tasks/${ownTask}`, { headers: scoped })).status).toBe(200);
-      expect((await call(base, 'GET', `/api/v1/tasks/${created.body.id}/history`, { headers: scoped })).status).toBe(200);
+      expect((await call(base, 'GET', `/api/v1/tasks/${created.body.id}/history`, { headers: scoped })).status).toBe(
+        200,
+      );
       expect((await call(base, 'DELETE', `/api/v1/tasks/${created.body.id}`, { headers: scoped })).status).toBe(200);
       expect((await call(base, 'GET', `/api/v1/kbs/${kbA}/search?q=pelican`, { headers: scoped })).status).toBe(200);
     });
@@ -291,7 +425,9 @@ describe('Authentication, roles and tenancy (e2e)', () => {
 
       const stats = await call(base, 'GET', '/api/v1/stats/tasks', { headers: scoped });
       expect(stats.body.total_tasks).toBe(inScope);
-      const series = await call(base, 'GET', '/api/v1/stats/timeseries?bucket=hour&buckets=2', { headers: asKey(keys.scopedRead) });
+      const series = await call(base, 'GET', '/api/v1/stats/timeseries?bucket=hour&buckets=2', {
+        headers: asKey(keys.scopedRead),
+      });
       expect(series.status).toBe(200);
 
       const stream = await openStream(base, '/api/v1/tasks/events', asKey(keys.scopedRead));
@@ -299,7 +435,11 @@ describe('Authentication, roles and tenancy (e2e)', () => {
         expect(stream.status).toBe(200);
         const theirs = await createTask(kbB);
         const mine = await createTask(kbA);
-        await waitFor(async () => stream.events.map((e) => e.task_id), (ids) => ids.includes(mine), { what: 'own task event' });
+        await waitFor(
+          async () => stream.events.map((e) => e.task_id),
+          (ids) => ids.includes(mine),
+          { what: 'own task event' },
+        );
         expect(stream.events.map((e) => e.task_id)).not.toContain(theirs);
         expect(new Set(stream.events.map((e) => e.kb_id))).toEqual(new Set([kbA]));
       } finally {
@@ -316,7 +456,11 @@ describe('Authentication, roles and tenancy (e2e)', () => {
       ]) {
         expectError(await call(base, method, path, { headers: scopedAdmin }), 403, 'FORBIDDEN');
       }
-      expectError(await call(base, 'GET', '/admin/queues', { headers: asBasic(keys.scopedAdmin.key) }), 403, 'FORBIDDEN');
+      expectError(
+        await call(base, 'GET', '/admin/queues', { headers: asBasic(keys.scopedAdmin.key) }),
+        403,
+        'FORBIDDEN',
+      );
       // …while its kb-level powers still work.
       expect((await call(base, 'GET', `/api/v1/tasks/${ownTask}`, { headers: scopedAdmin })).status).toBe(200);
     });
@@ -324,7 +468,11 @@ describe('Authentication, roles and tenancy (e2e)', () => {
     it('applies to JWTs carrying kb_ids the same way', async () => {
       const token = asBearer(jwt('write', { kb_ids: [kbA] }));
       expectError(await call(base, 'GET', `/api/v1/tasks/${foreignTask}`, { headers: token }), 404, 'TASK_NOT_FOUND');
-      expectError(await call(base, 'POST', '/api/v1/tasks', { headers: token, json: taskRequest({ kb_id: kbB }) }), 404, 'NOT_FOUND');
+      expectError(
+        await call(base, 'POST', '/api/v1/tasks', { headers: token, json: taskRequest({ kb_id: kbB }) }),
+        404,
+        'NOT_FOUND',
+      );
       expect((await call(base, 'GET', `/api/v1/tasks/${ownTask}`, { headers: token })).status).toBe(200);
       const bad = asBearer(jwt('write', { kb_ids: [] }));
       expectError(await call(base, 'GET', `/api/v1/tasks/${ownTask}`, { headers: bad }), 401, 'UNAUTHORIZED');
@@ -345,14 +493,20 @@ describe('Authentication, roles and tenancy (e2e)', () => {
     });
 
     it('accepts a token expired within the clock skew', async () => {
-      const res = await call(base, 'GET', `/api/v1/tasks/${ownTask}`, { headers: asBearer(jwt('read', { exp: Math.floor(Date.now() / 1000) - 5 })) });
+      const res = await call(base, 'GET', `/api/v1/tasks/${ownTask}`, {
+        headers: asBearer(jwt('read', { exp: Math.floor(Date.now() / 1000) - 5 })),
+      });
       expect(res.status).toBe(200);
     });
 
     it('refuses a token whose payload was changed after signing', async () => {
       const [header, , signature] = jwt('read').split('.');
       const payload = Buffer.from(JSON.stringify(claims('admin'))).toString('base64url');
-      expectError(await call(base, 'GET', '/api/v1/stats/system', { headers: asBearer(`${header}.${payload}.${signature}`) }), 401, 'UNAUTHORIZED');
+      expectError(
+        await call(base, 'GET', '/api/v1/stats/system', { headers: asBearer(`${header}.${payload}.${signature}`) }),
+        401,
+        'UNAUTHORIZED',
+      );
     });
   });
 

@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { taskRequest } from '../factories/task.factory';
-import { TEST_DATABASE_URL } from '../setup/test-env';
 import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { TEST_DATABASE_URL } from '../setup/test-env';
 
 const FAR_FUTURE = '2999-01-01T00:00:00Z';
 
@@ -44,7 +44,10 @@ describe('Backpressure (e2e)', () => {
     for (const { id } of queued) await request(t.http).delete(`/api/v1/tasks/${id}`).expect(200);
     // The cached count is refreshed at most once a second: poll until admitted.
     const admitted = await waitFor(
-      () => request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb })),
+      () =>
+        request(t.http)
+          .post('/api/v1/tasks')
+          .send(taskRequest({ kb_id: kb })),
       (res) => res.status === 201,
       { intervalMs: 200, what: 'a create to be admitted' },
     );

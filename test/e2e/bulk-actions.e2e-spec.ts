@@ -18,12 +18,17 @@ describe('Bulk actions (e2e)', () => {
   let queues: TaskQueueService;
   const kbs = new KbTracker();
   const kb = kbs.kb;
-  const bulk = (action: 'cancel' | 'retry', filter: Record<string, unknown>) => request(t.http).post(`/api/v1/tasks/bulk/${action}`).send(filter);
+  const bulk = (action: 'cancel' | 'retry', filter: Record<string, unknown>) =>
+    request(t.http).post(`/api/v1/tasks/bulk/${action}`).send(filter);
   const followToEnd = (id: string) =>
-    waitFor(async () => (await request(t.http).get(`/api/v1/tasks/bulk/${id}`).expect(200)).body as Body, (op) => op.status !== 'running', {
-      timeoutMs: 30000,
-      what: `bulk operation ${id}`,
-    });
+    waitFor(
+      async () => (await request(t.http).get(`/api/v1/tasks/bulk/${id}`).expect(200)).body as Body,
+      (op) => op.status !== 'running',
+      {
+        timeoutMs: 30000,
+        what: `bulk operation ${id}`,
+      },
+    );
   const createMany = async (count: number, overrides: Record<string, unknown>): Promise<string[]> => {
     const ids: string[] = [];
     for (let offset = 0; offset < count; offset += 1000) {
@@ -41,7 +46,10 @@ describe('Bulk actions (e2e)', () => {
 
   afterAll(async () => {
     // Nothing of ours may stay waiting for another app's reconciler to pick up.
-    await t.prisma.task.updateMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } }, data: { status: 'cancelled' } });
+    await t.prisma.task.updateMany({
+      where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } },
+      data: { status: 'cancelled' },
+    });
     await t.close();
   });
 
@@ -61,7 +69,11 @@ describe('Bulk actions (e2e)', () => {
     // The API answered while the batches were still being worked through.
     expect(Date.parse(done.finished_at)).toBeGreaterThan(answeredAt);
 
-    const byStatus = await t.prisma.task.groupBy({ by: ['status'], where: { id: { in: ids } }, _count: { _all: true } });
+    const byStatus = await t.prisma.task.groupBy({
+      by: ['status'],
+      where: { id: { in: ids } },
+      _count: { _all: true },
+    });
     expect(byStatus).toEqual([{ status: 'cancelled', _count: { _all: 3000 } }]);
     const sample = await t.prisma.task.findUnique({ where: { id: ids[1234] } });
     expect(sample).toMatchObject({ progressMessage: 'Canceled by request' });
@@ -77,7 +89,11 @@ describe('Bulk actions (e2e)', () => {
     // Retrying them all puts them back in the queue with a counted retry and a new (delayed) job.
     const retried = await followToEnd((await bulk('retry', { kb_id: kbId, status: 'cancelled' }).expect(202)).body.id);
     expect(retried).toMatchObject({ status: 'completed', matched: 3000, affected: 3000 });
-    const requeued = await t.prisma.task.groupBy({ by: ['status', 'retryCount'], where: { id: { in: ids } }, _count: { _all: true } });
+    const requeued = await t.prisma.task.groupBy({
+      by: ['status', 'retryCount'],
+      where: { id: { in: ids } },
+      _count: { _all: true },
+    });
     expect(requeued).toEqual([{ status: 'queued', retryCount: 1, _count: { _all: 3000 } }]);
     expect(await queues.queue('health_check').getJobState(ids[2999])).toBe('delayed');
 
@@ -87,14 +103,27 @@ describe('Bulk actions (e2e)', () => {
 
   it('retries failed tasks synchronously when few match: they run again and complete', async () => {
     const kbId = kb('bulkretry');
-    const ids = await createMany(40, { kb_id: kbId, payload: { samples: 100, interval_ms: 100 }, timeout: 1, max_retries: 0 });
-    await waitFor(() => t.prisma.task.count({ where: { id: { in: ids }, status: 'failed' } }), (n) => n === 40, { what: '40 tasks to fail' });
+    const ids = await createMany(40, {
+      kb_id: kbId,
+      payload: { samples: 100, interval_ms: 100 },
+      timeout: 1,
+      max_retries: 0,
+    });
+    await waitFor(
+      () => t.prisma.task.count({ where: { id: { in: ids }, status: 'failed' } }),
+      (n) => n === 40,
+      { what: '40 tasks to fail' },
+    );
     // Make them succeed this time.
     await t.prisma.task.updateMany({ where: { id: { in: ids } }, data: { payload: { samples: 1 } } });
 
     const res = await bulk('retry', { kb_id: kbId, task_type: 'health_check', priority: 'normal' }).expect(200);
     expect(res.body).toMatchObject({ status: 'completed', matched: 40, affected: 40, batches: 1 });
-    await waitFor(() => t.prisma.task.count({ where: { id: { in: ids }, status: 'completed' } }), (n) => n === 40, { what: 'the retried tasks to complete' });
+    await waitFor(
+      () => t.prisma.task.count({ where: { id: { in: ids }, status: 'completed' } }),
+      (n) => n === 40,
+      { what: 'the retried tasks to complete' },
+    );
     expect(await t.prisma.task.count({ where: { id: { in: ids }, retryCount: 1 } })).toBe(40);
 
     // Nothing left to retry: matched 0, still a 200.
@@ -107,21 +136,46 @@ describe('Bulk actions (e2e)', () => {
     const parent = (
       await request(t.http)
         .post('/api/v1/tasks')
-        .send(taskRequest({ kb_id: kbId, task_type: 'batch_processing', payload: { items: [{ task_type: 'health_check', payload: LONG_RUNNING }, { task_type: 'health_check', schedule_for: FAR_FUTURE, payload: {} }] } }))
+        .send(
+          taskRequest({
+            kb_id: kbId,
+            task_type: 'batch_processing',
+            payload: {
+              items: [
+                { task_type: 'health_check', payload: LONG_RUNNING },
+                { task_type: 'health_check', schedule_for: FAR_FUTURE, payload: {} },
+              ],
+            },
+          }),
+        )
         .expect(201)
     ).body;
-    await waitFor(() => t.prisma.task.count({ where: { id: { in: running }, status: 'processing', progress: { gt: 0 } } }), (n) => n === 2, { what: 'both tasks to run' });
-    const children = await waitFor(() => t.prisma.task.findMany({ where: { parentId: parent.id } }), (rows) => rows.length === 2, { what: 'the batch children' });
+    await waitFor(
+      () => t.prisma.task.count({ where: { id: { in: running }, status: 'processing', progress: { gt: 0 } } }),
+      (n) => n === 2,
+      { what: 'both tasks to run' },
+    );
+    const children = await waitFor(
+      () => t.prisma.task.findMany({ where: { parentId: parent.id } }),
+      (rows) => rows.length === 2,
+      { what: 'the batch children' },
+    );
 
     // Only the parent matches (batch_processing); its children go with it.
     const parentOnly = await bulk('cancel', { kb_id: kbId, task_type: 'batch_processing' }).expect(200);
     expect(parentOnly.body).toMatchObject({ matched: 1, affected: 1 });
-    expect(await t.prisma.task.count({ where: { id: { in: children.map((c) => c.id) }, status: 'cancelled' } })).toBe(2);
+    expect(await t.prisma.task.count({ where: { id: { in: children.map((c) => c.id) }, status: 'cancelled' } })).toBe(
+      2,
+    );
 
     const res = await bulk('cancel', { kb_id: kbId, status: 'processing' }).expect(200);
     expect(res.body).toMatchObject({ matched: 2, affected: 2 });
     for (const id of running) {
-      await waitFor(() => queues.queue('health_check').getJobState(id), (state) => state === 'failed', { timeoutMs: 3000, what: `job ${id} to stop` });
+      await waitFor(
+        () => queues.queue('health_check').getJobState(id),
+        (state) => state === 'failed',
+        { timeoutMs: 3000, what: `job ${id} to stop` },
+      );
     }
     expect(await t.prisma.task.count({ where: { id: { in: running }, status: 'cancelled' } })).toBe(2);
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { AppRole } from '../../src/config/env.validation';
 import { TaskPriority, TaskStatus, TaskType } from '../../src/queues/task-types';
 import { TaskQueryRepository } from '../../src/task-engine/task-query.repository';
 import type { NewTask } from '../../src/task-engine/task-record';
@@ -7,7 +8,6 @@ import { toTaskRecord } from '../../src/task-engine/task-rows';
 import { TaskWriteRepository } from '../../src/task-engine/task-write.repository';
 import { taskRequest } from '../factories/task.factory';
 import { createTestApp, KbTracker, TestApp } from '../setup/test-app';
-import { AppRole } from '../../src/config/env.validation';
 
 /** Every kb these tests make; their tasks are deleted afterwards. */
 const kbs = new KbTracker();
@@ -53,7 +53,14 @@ describe('Coalesced writes', () => {
       Array.from({ length: 200 }, (_, i) =>
         request(t.http)
           .post('/api/v1/tasks')
-          .send(taskRequest({ kb_id: kbId, priority: priorities[i % priorities.length], payload: { checks: ['database'] }, timeout: 10 + i }))
+          .send(
+            taskRequest({
+              kb_id: kbId,
+              priority: priorities[i % priorities.length],
+              payload: { checks: ['database'] },
+              timeout: 10 + i,
+            }),
+          )
           .expect(201),
       ),
     );
@@ -64,10 +71,19 @@ describe('Coalesced writes', () => {
       expect(r.body.priority).toBe(priorities[i % priorities.length]);
       expect(r.body.status).toBe('queued');
     });
-    const rows = await t.prisma.task.findMany({ where: { kbId }, select: { id: true, timeoutSeconds: true, priority: true } });
+    const rows = await t.prisma.task.findMany({
+      where: { kbId },
+      select: { id: true, timeoutSeconds: true, priority: true },
+    });
     expect(rows).toHaveLength(200);
     const stored = new Map(rows.map((row) => [row.id, row]));
-    responses.forEach((r, i) => expect(stored.get(r.body.id)).toEqual({ id: r.body.id, timeoutSeconds: 10 + i, priority: priorities[i % priorities.length] }));
+    responses.forEach((r, i) => {
+      expect(stored.get(r.body.id)).toEqual({
+        id: r.body.id,
+        timeoutSeconds: 10 + i,
+        priority: priorities[i % priorities.length],
+      });
+    });
   });
 
   it('fails only the request whose row the database refuses, not those it shared a statement with', async () => {
@@ -85,7 +101,11 @@ describe('Coalesced writes', () => {
   it('hands a task to one claimer only and keeps the attempt guard inside a shared completion', async () => {
     const kbId = kbs.kb('coalesce_claim');
     const [a, b] = await tasks.insert([newTask(kbId), newTask(kbId)]);
-    const claims = await Promise.all([tasks.claim(a.id, 'worker-1'), tasks.claim(a.id, 'worker-1'), tasks.claim(b.id, 'worker-2')]);
+    const claims = await Promise.all([
+      tasks.claim(a.id, 'worker-1'),
+      tasks.claim(a.id, 'worker-1'),
+      tasks.claim(b.id, 'worker-2'),
+    ]);
     const claimedA = claims.slice(0, 2).filter((c) => c !== null);
     expect(claimedA).toHaveLength(1);
     expect(claimedA[0]).toMatchObject({ id: a.id, status: TaskStatus.processing, attempt: 1, workerId: 'worker-1' });
@@ -109,7 +129,9 @@ describe('Coalesced writes', () => {
 
   it('reads back by id exactly what Prisma reads', async () => {
     const kbId = kbs.kb('coalesce_read');
-    const [created] = await tasks.insert([newTask(kbId, { scheduleFor: new Date(Date.now() + 60_000), callbackUrl: 'https://example.com/hook' })]);
+    const [created] = await tasks.insert([
+      newTask(kbId, { scheduleFor: new Date(Date.now() + 60_000), callbackUrl: 'https://example.com/hook' }),
+    ]);
     const viaPrisma = await t.prisma.task.findUniqueOrThrow({ where: { id: created.id } });
     const viaSql = await reads.findById(created.id);
     expect(viaSql).toEqual(toTaskRecord(viaPrisma));

@@ -20,7 +20,8 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) console.warn(`Skipping the dashboard browser test: ${CHROMIUM} is not installed (apt-get install -y chromium).`);
+if (!haveBrowser)
+  console.warn(`Skipping the dashboard browser test: ${CHROMIUM} is not installed (apt-get install -y chromium).`);
 
 /**
  * The dashboard in a real browser: a person creates a task on the page and watches it
@@ -54,7 +55,12 @@ if (!haveBrowser) console.warn(`Skipping the dashboard browser test: ${CHROMIUM}
     await t.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
     profile = mkdtempSync(join(tmpdir(), 'tm-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 1400 } });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 1400 },
+    });
     page = await context.newPage();
     page.setDefaultTimeout(15000);
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -65,7 +71,10 @@ if (!haveBrowser) console.warn(`Skipping the dashboard browser test: ${CHROMIUM}
   afterAll(async () => {
     await context?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
-    await t.prisma.task.updateMany({ where: { kbId: kb, status: { in: ['queued', 'processing'] } }, data: { status: 'cancelled' } });
+    await t.prisma.task.updateMany({
+      where: { kbId: kb, status: { in: ['queued', 'processing'] } },
+      data: { status: 'cancelled' },
+    });
     await t.close();
   });
 
@@ -80,7 +89,9 @@ if (!haveBrowser) console.warn(`Skipping the dashboard browser test: ${CHROMIUM}
     const id = await createFromPage({ samples: 6, interval_ms: 250 });
     await statusOf(id).filter({ hasText: 'processing' }).waitFor();
     await statusOf(id).filter({ hasText: 'completed' }).waitFor();
-    const barWidth = await page.locator(`tr[data-task-id="${id}"] .progress > div`).evaluate((bar) => (bar as HTMLElement).style.width);
+    const barWidth = await page
+      .locator(`tr[data-task-id="${id}"] .progress > div`)
+      .evaluate((bar) => (bar as HTMLElement).style.width);
     expect(barWidth).toBe('100%');
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     expect((await t.prisma.task.findUnique({ where: { id } }))?.status).toBe('completed');
@@ -152,7 +163,12 @@ if (!haveBrowser) console.warn(`Skipping the dashboard browser test: ${CHROMIUM}
         if (i % 64 === 0) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
       }
       const n = data.length / 4;
-      return { width: image.width, height: image.height, stddev: Math.sqrt(sumSq / n - (sum / n) ** 2), colours: colours.size };
+      return {
+        width: image.width,
+        height: image.height,
+        stddev: Math.sqrt(sumSq / n - (sum / n) ** 2),
+        colours: colours.size,
+      };
     }, png.toString('base64'));
     expect(pixels.width).toBe(1280);
     expect(pixels.stddev).toBeGreaterThan(15);

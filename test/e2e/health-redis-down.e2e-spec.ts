@@ -24,7 +24,7 @@ describe('Health and task intake while Redis is down (e2e)', () => {
 
   /** Whatever an earlier test left, Redis runs again on the same port. */
   const ensureRedis = async () => {
-    if (!redis || redis.child.exitCode !== null || redis.child.signalCode !== null) redis = await startRedis(port);
+    if (redis?.child.exitCode !== null || redis.child.signalCode !== null) redis = await startRedis(port);
   };
 
   afterAll(async () => {
@@ -61,7 +61,10 @@ describe('Health and task intake while Redis is down (e2e)', () => {
 
     // The task is stored in PostgreSQL and answered at once, not hung on Redis.
     const started = Date.now();
-    const created = await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb })).expect(201);
+    const created = await request(t.http)
+      .post('/api/v1/tasks')
+      .send(taskRequest({ kb_id: kb }))
+      .expect(201);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(created.body).toMatchObject({ status: 'queued', kb_id: kb });
     const id = created.body.id as string;
@@ -80,7 +83,11 @@ describe('Health and task intake while Redis is down (e2e)', () => {
       (task) => task.status === 'completed',
       { timeoutMs: 20000, intervalMs: 200, what: 'the task to be dispatched and completed after Redis returned' },
     );
-    expect(done).toMatchObject({ progress: 100, retry_count: 0, result: expect.objectContaining({ status: 'healthy' }) });
+    expect(done).toMatchObject({
+      progress: 100,
+      retry_count: 0,
+      result: expect.objectContaining({ status: 'healthy' }),
+    });
     expect((await t.prisma.task.findUnique({ where: { id } }))?.attempt).toBe(1);
 
     const healthy = await waitFor(
@@ -90,7 +97,11 @@ describe('Health and task intake while Redis is down (e2e)', () => {
     );
     expect(healthy.body).toMatchObject({
       status: 'healthy',
-      details: { database: { status: 'healthy' }, redis: { status: 'healthy', size: expect.any(Number) }, queue: { status: 'healthy' } },
+      details: {
+        database: { status: 'healthy' },
+        redis: { status: 'healthy', size: expect.any(Number) },
+        queue: { status: 'healthy' },
+      },
     });
   });
 
@@ -108,7 +119,11 @@ describe('Health and task intake while Redis is down (e2e)', () => {
     );
     await request(t.http).delete(`/api/v1/tasks/${id}`).expect(200);
     const queue = t.app.get(TaskQueueService).queue('health_check');
-    await waitFor(() => queue.getJobState(id), (state) => state === 'failed', { timeoutMs: 2000, what: 'the running job to stop' });
+    await waitFor(
+      () => queue.getJobState(id),
+      (state) => state === 'failed',
+      { timeoutMs: 2000, what: 'the running job to stop' },
+    );
     expect((await queue.getJob(id))?.failedReason).toBe('Task was canceled');
   });
 });

@@ -33,8 +33,16 @@ describe('Idempotency-Key (e2e)', () => {
   it('answers 409 for the same key with a different body', async () => {
     const kb = uniqueKb('idem409');
     const key = randomUUID();
-    await request(t.http).post('/api/v1/tasks').set('Idempotency-Key', key).send(taskRequest({ kb_id: kb })).expect(201);
-    const res = await request(t.http).post('/api/v1/tasks').set('Idempotency-Key', key).send(taskRequest({ kb_id: kb, priority: 'high' })).expect(409);
+    await request(t.http)
+      .post('/api/v1/tasks')
+      .set('Idempotency-Key', key)
+      .send(taskRequest({ kb_id: kb }))
+      .expect(201);
+    const res = await request(t.http)
+      .post('/api/v1/tasks')
+      .set('Idempotency-Key', key)
+      .send(taskRequest({ kb_id: kb, priority: 'high' }))
+      .expect(409);
     expect(res.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { idempotency_key: key } });
     expect(await t.prisma.task.count({ where: { kbId: kb } })).toBe(1);
   });
@@ -58,7 +66,9 @@ describe('Idempotency-Key (e2e)', () => {
     const first = await request(t.http).post('/api/v1/tasks/batch').set('Idempotency-Key', key).send(items).expect(201);
     const again = await request(t.http).post('/api/v1/tasks/batch').set('Idempotency-Key', key).send(items).expect(201);
     expect(again.body.count).toBe(2);
-    expect(again.body.tasks.map((x: { id: string }) => x.id)).toEqual(first.body.tasks.map((x: { id: string }) => x.id));
+    expect(again.body.tasks.map((x: { id: string }) => x.id)).toEqual(
+      first.body.tasks.map((x: { id: string }) => x.id),
+    );
     await request(t.http).post('/api/v1/tasks').set('Idempotency-Key', key).send(items[0]).expect(409);
     expect(await t.prisma.task.count({ where: { kbId: kb } })).toBe(2);
   });
@@ -67,7 +77,11 @@ describe('Idempotency-Key (e2e)', () => {
     const [kbA, kbB] = [uniqueKb('idemkba'), uniqueKb('idemkbb')];
     const key = randomUUID();
     const post = (kb: string, priority = 'normal') =>
-      request(t.http).post('/api/v1/tasks').set('Idempotency-Key', key).send(taskRequest({ kb_id: kb, priority })).expect(201);
+      request(t.http)
+        .post('/api/v1/tasks')
+        .set('Idempotency-Key', key)
+        .send(taskRequest({ kb_id: kb, priority }))
+        .expect(201);
     const inA = await post(kbA);
     const inB = await post(kbB, 'high');
     expect(inB.headers['idempotent-replayed']).toBeUndefined();
@@ -77,13 +91,21 @@ describe('Idempotency-Key (e2e)', () => {
     expect(againA.headers['idempotent-replayed']).toBe('true');
     expect(againA.body.id).toBe(inA.body.id);
     // A batch over both kbs is a scope of its own.
-    const batch = await request(t.http).post('/api/v1/tasks/batch').set('Idempotency-Key', key).send([taskRequest({ kb_id: kbA }), taskRequest({ kb_id: kbB })]).expect(201);
+    const batch = await request(t.http)
+      .post('/api/v1/tasks/batch')
+      .set('Idempotency-Key', key)
+      .send([taskRequest({ kb_id: kbA }), taskRequest({ kb_id: kbB })])
+      .expect(201);
     expect(batch.headers['idempotent-replayed']).toBeUndefined();
     expect(await t.prisma.task.count({ where: { kbId: { in: [kbA, kbB] } } })).toBe(4);
   });
 
   it('refuses a malformed key', async () => {
-    const res = await request(t.http).post('/api/v1/tasks').set('Idempotency-Key', 'x'.repeat(300)).send(taskRequest()).expect(400);
+    const res = await request(t.http)
+      .post('/api/v1/tasks')
+      .set('Idempotency-Key', 'x'.repeat(300))
+      .send(taskRequest())
+      .expect(400);
     expect(res.body.code).toBe('INVALID_REQUEST');
   });
 

@@ -3,7 +3,6 @@ import { cpSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { HashingEmbedder } from '../../src/pipeline/embedding/hashing-embedder';
 import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -15,10 +14,6 @@ const PHRASES: Record<string, string> = {
   'sample.docx': 'obsidian carousel',
 };
 const codePoints = (s: string) => [...s].length;
-/** The embedder the test app runs with (the default: local hashing, 384 dimensions), to compute the expected vectors. */
-const embedder = new HashingEmbedder({ dimension: 384 });
-/** PostgreSQL's real[] keeps float32 precision: compare vectors at that precision. */
-const f32 = (values: number[]) => Float32Array.from(values);
 
 describe('Knowledge-base pipeline (e2e)', () => {
   let t: TestApp;
@@ -50,24 +45,39 @@ describe('Knowledge-base pipeline (e2e)', () => {
     beforeAll(async () => {
       const ids = await Promise.all(
         Object.keys(PHRASES).map(async (file) => {
-          const res = await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: file, chunk_size: 200, chunk_overlap: 40, pipeline: true } }).expect(201);
+          const res = await create({
+            task_type: 'document_processing',
+            kb_id: kb,
+            payload: { file_path: file, chunk_size: 200, chunk_overlap: 40, pipeline: true },
+          }).expect(201);
           return [file, res.body.id as string] as const;
         }),
       );
       for (const [file, id] of ids) {
         const task = await settled(id);
-        expect({ file, status: task.status, error: task.error_message }).toEqual({ file, status: 'completed', error: '' });
+        expect({ file, status: task.status, error: task.error_message }).toEqual({
+          file,
+          status: 'completed',
+          error: '',
+        });
         documents[file] = task.result.document_id;
       }
     });
 
     it('reports the document and every stage in the parent result', async () => {
-      const tasks = (await request(t.http).get('/api/v1/tasks').query({ kb_id: kb, task_type: 'document_processing' })).body.tasks;
+      const tasks = (await request(t.http).get('/api/v1/tasks').query({ kb_id: kb, task_type: 'document_processing' }))
+        .body.tasks;
       const pdf = tasks.find((task: { payload: { file_path: string } }) => task.payload.file_path === 'sample.pdf');
       expect(pdf.progress).toBe(100);
-      expect(pdf.result).toMatchObject({ format: 'pdf', pages: 2, content_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(pdf.result).toMatchObject({
+        format: 'pdf',
+        pages: 2,
+        content_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
       expect(pdf.result.chunk_count).toBeGreaterThan(1);
-      expect(Object.keys(pdf.result.pipeline)).toEqual(expect.arrayContaining(['embedding_generation', 'vector_storage', 'knowledge_indexing']));
+      expect(Object.keys(pdf.result.pipeline)).toEqual(
+        expect.arrayContaining(['embedding_generation', 'vector_storage', 'knowledge_indexing']),
+      );
       expect(pdf.result.pipeline.vector_storage.result.stored).toBe(pdf.result.chunk_count);
       const stages = await t.prisma.task.findMany({ where: { parentId: pdf.id }, orderBy: { createdAt: 'asc' } });
       expect(stages.map((s) => [s.taskType, s.status])).toEqual([
@@ -77,20 +87,30 @@ describe('Knowledge-base pipeline (e2e)', () => {
       ]);
     });
 
-    it.each(Object.entries(PHRASES))('finds the phrase of %s first in fulltext and hybrid search', async (file, phrase) => {
-      for (const mode of ['fulltext', 'hybrid']) {
-        const res = await request(t.http).get(`/api/v1/kbs/${kb}/search`).query({ q: phrase, mode, limit: 5 }).expect(200);
-        expect(res.body.results.length).toBeGreaterThan(0);
-        const [top] = res.body.results;
-        expect(top.document_id).toBe(documents[file]);
-        expect(top.content.replace(/\s+/g, ' ').toLowerCase()).toContain(phrase);
-      }
-    });
+    it.each(Object.entries(PHRASES))(
+      'finds the phrase of %s first in fulltext and hybrid search',
+      async (file, phrase) => {
+        for (const mode of ['fulltext', 'hybrid']) {
+          const res = await request(t.http)
+            .get(`/api/v1/kbs/${kb}/search`)
+            .query({ q: phrase, mode, limit: 5 })
+            .expect(200);
+          expect(res.body.results.length).toBeGreaterThan(0);
+          const [top] = res.body.results;
+          expect(top.document_id).toBe(documents[file]);
+          expect(top.content.replace(/\s+/g, ' ').toLowerCase()).toContain(phrase);
+        }
+      },
+    );
 
     it('returns the queried chunk first in vector search when querying with its exact text', async () => {
-      const detail = (await request(t.http).get(`/api/v1/kbs/${kb}/documents/${documents['sample.md']}`).expect(200)).body;
+      const detail = (await request(t.http).get(`/api/v1/kbs/${kb}/documents/${documents['sample.md']}`).expect(200))
+        .body;
       const chunk = detail.chunks[1];
-      const res = await request(t.http).get(`/api/v1/kbs/${kb}/search`).query({ q: chunk.content, mode: 'vector', limit: 3 }).expect(200);
+      const res = await request(t.http)
+        .get(`/api/v1/kbs/${kb}/search`)
+        .query({ q: chunk.content, mode: 'vector', limit: 3 })
+        .expect(200);
       expect(res.body.results[0].chunk_id).toBe(chunk.id);
       expect(res.body.results[0].score).toBeCloseTo(1, 5);
     });
@@ -114,7 +134,12 @@ describe('Knowledge-base pipeline (e2e)', () => {
     it('lists the documents of the kb with paging and 404s an unknown one', async () => {
       const page = (await request(t.http).get(`/api/v1/kbs/${kb}/documents`).query({ page_size: 2 }).expect(200)).body;
       expect(page.pagination).toEqual({ page: 1, page_size: 2, total: 5, total_pages: 3 });
-      expect(page.documents[0]).toMatchObject({ kb_id: kb, chunk_size: 200, chunk_overlap: 40, indexed_at: expect.any(String) });
+      expect(page.documents[0]).toMatchObject({
+        kb_id: kb,
+        chunk_size: 200,
+        chunk_overlap: 40,
+        indexed_at: expect.any(String),
+      });
       await request(t.http).get(`/api/v1/kbs/${kb}/documents/00000000-0000-4000-8000-000000000000`).expect(404);
       await request(t.http).get(`/api/v1/kbs/other_kb/documents/${documents['sample.txt']}`).expect(404);
     });
@@ -132,16 +157,26 @@ describe('Knowledge-base pipeline (e2e)', () => {
       const file = join(uploads, `${kb}.txt`);
       writeFileSync(file, 'First version. '.repeat(40));
       const payload = { file_path: `${kb}.txt`, chunk_size: 100, chunk_overlap: 10 };
-      const first = await settled((await create({ task_type: 'document_processing', kb_id: kb, payload }).expect(201)).body.id);
+      const first = await settled(
+        (await create({ task_type: 'document_processing', kb_id: kb, payload }).expect(201)).body.id,
+      );
       expect(first.status).toBe('completed');
       const documentId = first.result.document_id;
       const oldChunkIds = (await t.prisma.chunk.findMany({ where: { documentId } })).map((c) => c.id);
 
-      const same = await settled((await create({ task_type: 'document_processing', kb_id: kb, payload }).expect(201)).body.id);
-      expect(same.result).toMatchObject({ document_id: documentId, unchanged: true, chunk_count: first.result.chunk_count });
+      const same = await settled(
+        (await create({ task_type: 'document_processing', kb_id: kb, payload }).expect(201)).body.id,
+      );
+      expect(same.result).toMatchObject({
+        document_id: documentId,
+        unchanged: true,
+        chunk_count: first.result.chunk_count,
+      });
 
       writeFileSync(file, 'Second, much longer version of the document. '.repeat(60));
-      const second = await settled((await create({ task_type: 'document_processing', kb_id: kb, payload }).expect(201)).body.id);
+      const second = await settled(
+        (await create({ task_type: 'document_processing', kb_id: kb, payload }).expect(201)).body.id,
+      );
       expect(second.result).toMatchObject({ document_id: documentId, unchanged: false });
       expect(second.result.content_hash).not.toBe(first.result.content_hash);
       const chunks = await t.prisma.chunk.findMany({ where: { documentId } });
@@ -164,19 +199,32 @@ describe('Knowledge-base pipeline (e2e)', () => {
         } catch {
           // already linked by an earlier case
         }
-        const res = await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: filePath } }).expect(400);
+        const res = await create({
+          task_type: 'document_processing',
+          kb_id: kb,
+          payload: { file_path: filePath },
+        }).expect(400);
         expect(res.body.code).toBe('INVALID_REQUEST');
         expect(Object.keys(res.body.details.fields)).toEqual(['payload.file_path']);
       },
     );
 
     it('refuses chunk_overlap not smaller than chunk_size', async () => {
-      const res = await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'sample.txt', chunk_size: 100, chunk_overlap: 100 } }).expect(400);
+      const res = await create({
+        task_type: 'document_processing',
+        kb_id: kb,
+        payload: { file_path: 'sample.txt', chunk_size: 100, chunk_overlap: 100 },
+      }).expect(400);
       expect(res.body.details.fields['payload.chunk_overlap']).toBeDefined();
     });
 
     it('fails a task whose file is missing with a clear message', async () => {
-      const res = await create({ task_type: 'document_processing', kb_id: kb, max_retries: 1, payload: { file_path: 'missing/report.pdf' } }).expect(201);
+      const res = await create({
+        task_type: 'document_processing',
+        kb_id: kb,
+        max_retries: 1,
+        payload: { file_path: 'missing/report.pdf' },
+      }).expect(201);
       const task = await settled(res.body.id);
       expect(task.status).toBe('failed');
       expect(task.error_message).toBe('File not found: missing/report.pdf');
@@ -188,12 +236,30 @@ describe('Knowledge-base pipeline (e2e)', () => {
       const fifos = Array.from({ length: 6 }, (_, i) => `pipe-${i}.txt`);
       for (const fifo of fifos) execFileSync('mkfifo', [join(uploads, fifo)]);
       const ids = await Promise.all(
-        fifos.map(async (file) => (await create({ task_type: 'document_processing', kb_id: kb, max_retries: 3, payload: { file_path: file } }).expect(201)).body.id as string),
+        fifos.map(
+          async (file) =>
+            (
+              await create({
+                task_type: 'document_processing',
+                kb_id: kb,
+                max_retries: 3,
+                payload: { file_path: file },
+              }).expect(201)
+            ).body.id as string,
+        ),
       );
       for (const [i, id] of ids.entries()) {
-        expect(await settled(id)).toMatchObject({ status: 'failed', retry_count: 0, error_message: `Not a regular file: ${fifos[i]}` });
+        expect(await settled(id)).toMatchObject({
+          status: 'failed',
+          retry_count: 0,
+          error_message: `Not a regular file: ${fifos[i]}`,
+        });
       }
-      const after = await create({ task_type: 'document_processing', kb_id: uniqueKb('after_fifo'), payload: { file_path: 'sample.txt' } }).expect(201);
+      const after = await create({
+        task_type: 'document_processing',
+        kb_id: uniqueKb('after_fifo'),
+        payload: { file_path: 'sample.txt' },
+      }).expect(201);
       expect((await settled(after.body.id)).status).toBe('completed');
     });
 
@@ -201,17 +267,29 @@ describe('Knowledge-base pipeline (e2e)', () => {
       const outside = mkdtempSync(join(tmpdir(), 'tm-outside-'));
       writeFileSync(join(outside, 'shadow.txt'), 'root:secret-hash');
       linkSync(join(outside, 'shadow.txt'), join(uploads, 'planted.txt'));
-      const res = await create({ task_type: 'document_processing', kb_id: kb, max_retries: 3, payload: { file_path: 'planted.txt' } }).expect(201);
+      const res = await create({
+        task_type: 'document_processing',
+        kb_id: kb,
+        max_retries: 3,
+        payload: { file_path: 'planted.txt' },
+      }).expect(201);
       const task = await settled(res.body.id);
       expect(task).toMatchObject({ status: 'failed', retry_count: 0 });
-      expect(task.error_message).toBe('File has 2 hard links; hard-linked uploads are refused (UPLOAD_ALLOW_HARD_LINKS): planted.txt');
+      expect(task.error_message).toBe(
+        'File has 2 hard links; hard-linked uploads are refused (UPLOAD_ALLOW_HARD_LINKS): planted.txt',
+      );
       rmSync(outside, { recursive: true, force: true });
     });
 
     it('fails a corrupt PDF at once, naming the format', async () => {
       mkdirSync(join(uploads, 'bad'), { recursive: true });
       writeFileSync(join(uploads, 'bad', 'broken.pdf'), 'this is not a pdf');
-      const res = await create({ task_type: 'document_processing', kb_id: kb, max_retries: 3, payload: { file_path: 'bad/broken.pdf' } }).expect(201);
+      const res = await create({
+        task_type: 'document_processing',
+        kb_id: kb,
+        max_retries: 3,
+        payload: { file_path: 'bad/broken.pdf' },
+      }).expect(201);
       const task = await settled(res.body.id);
       expect(task.status).toBe('failed');
       expect(task.error_message).toMatch(/PDF/);
@@ -244,13 +322,23 @@ describe('Knowledge-base pipeline (e2e)', () => {
       const bad = await create({
         task_type: 'batch_processing',
         kb_id: kb,
-        payload: { items: [{ task_type: 'health_check', payload: {} }, { task_type: 'nope', payload: {} }] },
+        payload: {
+          items: [
+            { task_type: 'health_check', payload: {} },
+            { task_type: 'nope', payload: {} },
+          ],
+        },
       }).expect(400);
       expect(Object.keys(bad.body.details.fields)).toContain('payload.items[1].task_type');
       const res = await create({
         task_type: 'batch_processing',
         kb_id: kb,
-        payload: { items: [{ task_type: 'health_check', payload: {} }, { task_type: 'health_check', priority: 'high', payload: { checks: ['database'] } }] },
+        payload: {
+          items: [
+            { task_type: 'health_check', payload: {} },
+            { task_type: 'health_check', priority: 'high', payload: { checks: ['database'] } },
+          ],
+        },
       }).expect(201);
       const parent = await settled(res.body.id);
       expect(parent.result).toMatchObject({ total: 2, completed: 2 });
@@ -259,8 +347,16 @@ describe('Knowledge-base pipeline (e2e)', () => {
     it('cancels its children when it is cancelled', async () => {
       const kb = uniqueKb('cancelbatch');
       const slow = { task_type: 'health_check', payload: { samples: 300, interval_ms: 100 } };
-      const res = await create({ task_type: 'batch_processing', kb_id: kb, payload: { items: [slow, slow, slow] } }).expect(201);
-      await waitFor(() => t.prisma.task.count({ where: { parentId: res.body.id } }), (n) => n === 3, { what: 'children' });
+      const res = await create({
+        task_type: 'batch_processing',
+        kb_id: kb,
+        payload: { items: [slow, slow, slow] },
+      }).expect(201);
+      await waitFor(
+        () => t.prisma.task.count({ where: { parentId: res.body.id } }),
+        (n) => n === 3,
+        { what: 'children' },
+      );
       await request(t.http).delete(`/api/v1/tasks/${res.body.id}`).expect(200);
       const children = await waitFor(
         () => t.prisma.task.findMany({ where: { parentId: res.body.id } }),
@@ -277,35 +373,75 @@ describe('Knowledge-base pipeline (e2e)', () => {
       const ok = await create({
         task_type: 'vector_storage',
         kb_id: kb,
-        payload: { vectors: [{ id: 'a', values: [1, 0, 0] }, { id: 'b', values: [0, 1, 0], metadata: { tag: 'x' } }], model: 'external-3d' },
+        payload: {
+          vectors: [
+            { id: 'a', values: [1, 0, 0] },
+            { id: 'b', values: [0, 1, 0], metadata: { tag: 'x' } },
+          ],
+          model: 'external-3d',
+        },
       }).expect(201);
       const task = await settled(ok.body.id);
       expect(task.result).toMatchObject({ stored: 2, dimension: 3 });
       expect(await t.prisma.vector.count({ where: { kbId: kb } })).toBe(2);
-      const bad = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: [{ id: 'c', values: [1, 2] }] } }).expect(400);
+      const bad = await create({
+        task_type: 'vector_storage',
+        kb_id: kb,
+        payload: { vectors: [{ id: 'c', values: [1, 2] }] },
+      }).expect(400);
       expect(bad.body.details.fields.payload).toBeUndefined();
       expect(Object.keys(bad.body.details.fields)).toContain('payload.vectors');
-      const mixed = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: [{ values: [1, 2, 3] }, { values: [1] }] } }).expect(400);
+      const mixed = await create({
+        task_type: 'vector_storage',
+        kb_id: kb,
+        payload: { vectors: [{ values: [1, 2, 3] }, { values: [1] }] },
+      }).expect(400);
       expect(Object.keys(mixed.body.details.fields)).toContain('payload.vectors[1].values');
     });
 
     // A pipeline run whose document was reprocessed (other chunking) between its stages reads
     // a newer generation of chunks that nothing embedded yet: its vector_storage stage must
     // embed them and store the document's current vectors, not fail (found by an outside run).
-    it('stores a document\'s current vectors by document_id, embedding chunks that have none first', async () => {
+    it("stores a document's current vectors by document_id, embedding chunks that have none first", async () => {
       const kb = uniqueKb('docvectors');
-      const ingested = await settled((await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'sample.md', chunk_size: 300, chunk_overlap: 30 } }).expect(201)).body.id);
+      const ingested = await settled(
+        (
+          await create({
+            task_type: 'document_processing',
+            kb_id: kb,
+            payload: { file_path: 'sample.md', chunk_size: 300, chunk_overlap: 30 },
+          }).expect(201)
+        ).body.id,
+      );
       expect(ingested.status).toBe('completed');
       const documentId = ingested.result.document_id as string;
-      const reprocessed = await settled((await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'sample.md', document_id: documentId, chunk_size: 200, chunk_overlap: 20 } }).expect(201)).body.id);
+      const reprocessed = await settled(
+        (
+          await create({
+            task_type: 'document_processing',
+            kb_id: kb,
+            payload: { file_path: 'sample.md', document_id: documentId, chunk_size: 200, chunk_overlap: 20 },
+          }).expect(201)
+        ).body.id,
+      );
       expect(reprocessed.status).toBe('completed');
       const chunkCount = reprocessed.result.chunk_count as number;
       expect(await t.prisma.embedding.count({ where: { chunk: { documentId } } })).toBe(0);
 
-      const stored = await settled((await create({ task_type: 'vector_storage', kb_id: kb, payload: { document_id: documentId } }).expect(201)).body.id);
-      expect({ status: stored.status, error: stored.error_message, stored: stored.result?.stored }).toEqual({ status: 'completed', error: '', stored: chunkCount });
+      const stored = await settled(
+        (await create({ task_type: 'vector_storage', kb_id: kb, payload: { document_id: documentId } }).expect(201))
+          .body.id,
+      );
+      expect({ status: stored.status, error: stored.error_message, stored: stored.result?.stored }).toEqual({
+        status: 'completed',
+        error: '',
+        stored: chunkCount,
+      });
       const document = await t.prisma.document.findUniqueOrThrow({ where: { id: documentId } });
-      const currentChunks = await t.prisma.chunk.findMany({ where: { documentId, generation: document.generation }, select: { id: true } });
+      const currentChunks = await t.prisma.chunk.findMany({
+        where: { documentId, generation: document.generation },
+        select: { id: true },
+      });
       const vectors = await t.prisma.vector.findMany({ where: { kbId: kb }, select: { chunkId: true } });
       expect(vectors.map((v) => v.chunkId).sort()).toEqual(currentChunks.map((c) => c.id).sort());
     });
@@ -313,9 +449,14 @@ describe('Knowledge-base pipeline (e2e)', () => {
   describe('content that is not shown is not indexed', () => {
     it('drops script, style, noscript and template text from an HTML page, so search does not find it', async () => {
       const kb = uniqueKb('hidden');
-      const res = await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'hidden-content.html', pipeline: true } }).expect(201);
+      const res = await create({
+        task_type: 'document_processing',
+        kb_id: kb,
+        payload: { file_path: 'hidden-content.html', pipeline: true },
+      }).expect(201);
       expect((await settled(res.body.id)).status).toBe('completed');
-      const search = async (q: string) => (await request(t.http).get(`/api/v1/kbs/${kb}/search`).query({ q, mode: 'fulltext' }).expect(200)).body.results;
+      const search = async (q: string) =>
+        (await request(t.http).get(`/api/v1/kbs/${kb}/search`).query({ q, mode: 'fulltext' }).expect(200)).body.results;
       expect(await search('lanterns')).toHaveLength(1);
       for (const hidden of ['marzipanwolf', 'tangerinequokka', 'gravelmoose', 'cobaltherring', 'saffronyak']) {
         expect({ hidden, results: await search(hidden) }).toEqual({ hidden, results: [] });
@@ -326,17 +467,24 @@ describe('Knowledge-base pipeline (e2e)', () => {
   describe('progress', () => {
     it('only ever rises within an attempt of a many-page PDF pipeline task, in its history and its messages', async () => {
       const kb = uniqueKb('pdfprogress');
-      const res = await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'long.pdf', chunk_size: 300, pipeline: true } }).expect(201);
+      const res = await create({
+        task_type: 'document_processing',
+        kb_id: kb,
+        payload: { file_path: 'long.pdf', chunk_size: 300, pipeline: true },
+      }).expect(201);
       const task = await settled(res.body.id, 60000);
       expect(task.status).toBe('completed');
       const history = (await request(t.http).get(`/api/v1/tasks/${res.body.id}/history`).expect(200)).body;
-      const events: Array<{ attempt: number; progress: number; message: string | null }> = history.events;
+      const events: { attempt: number; progress: number; message: string | null }[] = history.events;
       const pages = events.filter((e) => /^Extracted page \d+ of 40$/.test(e.message ?? ''));
       expect(pages.length).toBeGreaterThan(1);
-      expect(pages.map((e) => e.message)).toEqual([...pages.map((e) => e.message)].sort((a, b) => Number(a!.split(' ')[2]) - Number(b!.split(' ')[2])));
+      expect(pages.map((e) => e.message)).toEqual(
+        [...pages.map((e) => e.message)].sort((a, b) => Number(a!.split(' ')[2]) - Number(b!.split(' ')[2])),
+      );
       for (const [i, event] of events.entries()) {
         const previous = events[i - 1];
-        if (previous && previous.attempt === event.attempt) expect({ i, progress: event.progress }).toEqual({ i, progress: Math.max(event.progress, previous.progress) });
+        if (previous?.attempt === event.attempt)
+          expect({ i, progress: event.progress }).toEqual({ i, progress: Math.max(event.progress, previous.progress) });
       }
       expect(events.map((e) => e.message)).toContain(`Storing ${task.result.chunk_count} chunks`);
     });
@@ -344,168 +492,14 @@ describe('Knowledge-base pipeline (e2e)', () => {
     it('says "1 chunk", not "1 chunks"', async () => {
       const kb = uniqueKb('onechunk');
       writeFileSync(join(uploads, `${kb}.txt`), 'One short line.');
-      const res = await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: `${kb}.txt` } }).expect(201);
+      const res = await create({
+        task_type: 'document_processing',
+        kb_id: kb,
+        payload: { file_path: `${kb}.txt` },
+      }).expect(201);
       expect((await settled(res.body.id)).result.chunk_count).toBe(1);
       const history = (await request(t.http).get(`/api/v1/tasks/${res.body.id}/history`).expect(200)).body;
       expect(history.events.map((e: { message: string | null }) => e.message)).toContain('Storing 1 chunk');
-    });
-  });
-
-  describe('embedding_generation over texts given inline', () => {
-    const texts = ['What is a vector database?', 'Vectors are stored with their ids.', 'Café crème ☕ is not an embedding.'];
-
-    it('returns the vectors of the configured embedder, in order', async () => {
-      const kb = uniqueKb('texts');
-      const res = await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts, batch_size: 2 } }).expect(201);
-      const task = await settled(res.body.id);
-      expect(task.status).toBe('completed');
-      expect(task.result).toEqual({ model: embedder.model, dimension: 384, embedded: 3, vectors: await embedder.embed(texts), stored: null });
-      expect(await t.prisma.vector.count({ where: { kbId: kb } })).toBe(0);
-    });
-
-    it('with store: true, upserts them into the kb under the given ids and says where they are', async () => {
-      const kb = uniqueKb('textstore');
-      const payload = { texts, store: true, ids: ['q1', 'q2', 'q3'], metadatas: [{ lang: 'en' }, { lang: 'en' }, { lang: 'fr', text: 'own text' }] };
-      const task = await settled((await create({ task_type: 'embedding_generation', kb_id: kb, payload }).expect(201)).body.id);
-      expect(task.status).toBe('completed');
-      expect(task.result).toEqual({ model: embedder.model, dimension: 384, embedded: 3, vectors: null, stored: { kb_id: kb, backend: expect.any(String), ids: ['q1', 'q2', 'q3'] } });
-      const rows = await t.prisma.vector.findMany({ where: { kbId: kb }, orderBy: { id: 'asc' } });
-      const expected = await embedder.embed(texts);
-      expect(rows.map((r) => [r.id, r.model, r.metadata])).toEqual([
-        ['q1', embedder.model, { text: texts[0], lang: 'en' }],
-        ['q2', embedder.model, { text: texts[1], lang: 'en' }],
-        ['q3', embedder.model, { text: 'own text', lang: 'fr' }],
-      ]);
-      rows.forEach((r, i) => expect(f32(r.values)).toEqual(f32(expected[i])));
-      // The kb is searchable with them: the query embeds to the stored vector of its text.
-      const hits = (await request(t.http).get(`/api/v1/kbs/${kb}/search`).query({ q: texts[1], mode: 'vector', limit: 1 }).expect(200)).body.results;
-      expect(hits[0].score).toBeCloseTo(1, 5);
-    });
-
-    it('without ids, stores each text under a hash of model and text, so embedding it again updates it', async () => {
-      const kb = uniqueKb('texthash');
-      for (let run = 0; run < 2; run++) {
-        expect((await settled((await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts: texts.slice(0, 2), store: true } }).expect(201)).body.id)).status).toBe('completed');
-      }
-      expect(await t.prisma.vector.count({ where: { kbId: kb } })).toBe(2);
-    });
-
-    it.each([
-      ['no texts', { texts: [] }, ['payload.texts']],
-      ['a text that is not a string', { texts: ['a', 7] }, ['payload.texts']],
-      ['an empty text', { texts: [''] }, ['payload.texts']],
-      ['a text over the length limit', { texts: ['x'.repeat(32_001)] }, ['payload.texts']],
-      ['more texts than the limit', { texts: Array.from({ length: 1001 }, () => 'x'), store: true }, ['payload.texts']],
-      ['more vectors than a result may hold', { texts: Array.from({ length: 342 }, (_, i) => `text ${i}`) }, ['payload.texts']],
-      ['texts and document_id', { texts: ['a'], document_id: '00000000-0000-4000-8000-000000000000' }, ['payload']],
-      ['ids without store', { texts: ['a'], ids: ['x'] }, ['payload.ids']],
-      ['ids of another length', { texts: ['a', 'b'], store: true, ids: ['x'] }, ['payload.ids']],
-      ['a repeated id', { texts: ['a', 'b'], store: true, ids: ['x', 'x'] }, ['payload.ids[1]']],
-      ['metadatas that are not objects', { texts: ['a'], store: true, metadatas: ['m'] }, ['payload.metadatas']],
-      ['store without texts', { document_id: '00000000-0000-4000-8000-000000000000', store: true }, ['payload.store']],
-    ])('refuses %s, naming the field', async (_name, payload, fields) => {
-      const res = await create({ task_type: 'embedding_generation', kb_id: uniqueKb('badtexts'), payload }).expect(400);
-      expect(Object.keys(res.body.details.fields).sort()).toEqual(fields);
-    });
-
-    it('refuses to store texts in a kb of another dimension', async () => {
-      const kb = uniqueKb('textdim');
-      expect((await settled((await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: [[1, 0, 0]] } }).expect(201)).body.id)).status).toBe('completed');
-      const res = await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts: ['a'], store: true } }).expect(400);
-      expect(res.body.details.fields['payload.texts'][0]).toMatch(/stores 3-dimensional vectors; got 384/);
-    });
-  });
-
-  describe('vector_storage with vectors as number arrays', () => {
-    it('stores them with the parallel ids and metadatas', async () => {
-      const kb = uniqueKb('arrays');
-      const payload = { vectors: [[1, 0, 0], [0, 1, 0], [0, 0.6, 0.8]], ids: ['a', 'b', 'c'], metadatas: [{ n: 1 }, { n: 2 }, { n: 3, nested: { ok: true } }], model: 'external-3d' };
-      const task = await settled((await create({ task_type: 'vector_storage', kb_id: kb, payload }).expect(201)).body.id);
-      expect(task.status).toBe('completed');
-      expect(task.result).toMatchObject({ stored: 3, dimension: 3, model: 'external-3d' });
-      const rows = await t.prisma.vector.findMany({ where: { kbId: kb }, orderBy: { id: 'asc' } });
-      expect(rows.map((r) => [r.id, f32(r.values), r.metadata, r.model])).toEqual([
-        ['a', f32([1, 0, 0]), { n: 1 }, 'external-3d'],
-        ['b', f32([0, 1, 0]), { n: 2 }, 'external-3d'],
-        ['c', f32([0, 0.6, 0.8]), { n: 3, nested: { ok: true } }, 'external-3d'],
-      ]);
-    });
-
-    it('without ids, stores each under a hash of its values', async () => {
-      const kb = uniqueKb('arrayhash');
-      const task = await settled((await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: [[1, 2], [3, 4]] } }).expect(201)).body.id);
-      expect(task.result).toMatchObject({ stored: 2, dimension: 2 });
-      expect((await t.prisma.vector.findMany({ where: { kbId: kb } })).map((r) => r.id)).toEqual(expect.arrayContaining([expect.stringMatching(/^[0-9a-f]{32}$/)]));
-    });
-
-    it.each([
-      ['ids of another length', { vectors: [[1, 0], [0, 1]], ids: ['a'] }, ['payload.ids']],
-      ['metadatas of another length', { vectors: [[1, 0]], metadatas: [{}, {}] }, ['payload.metadatas']],
-      ['a repeated id', { vectors: [[1, 0], [0, 1]], ids: ['a', 'a'] }, ['payload.ids[1]']],
-      ['vectors of different dimensions', { vectors: [[1, 0], [0, 1, 0]] }, ['payload.vectors[1]']],
-      ['a value that is not a number', { vectors: [[1, 'x']] }, ['payload.vectors[0]']],
-      ['an empty vector', { vectors: [[1], []] }, ['payload.vectors[1]']],
-      ['arrays and objects mixed', { vectors: [[1, 0], { values: [0, 1] }] }, ['payload.vectors[1]']],
-      ['ids with vector objects', { vectors: [{ values: [1, 0] }], ids: ['a'] }, ['payload.ids']],
-      ['a repeated id among vector objects', { vectors: [{ id: 'a', values: [1, 0] }, { id: 'a', values: [0, 1] }] }, ['payload.vectors[1].id']],
-      ['a vector that is neither', { vectors: [[1, 0], 5] }, ['payload.vectors[1]']],
-    ])('refuses %s, naming the field', async (_name, payload, fields) => {
-      const res = await create({ task_type: 'vector_storage', kb_id: uniqueKb('badarrays'), payload }).expect(400);
-      expect(Object.keys(res.body.details.fields).sort()).toEqual(fields);
-    });
-  });
-
-  describe('knowledge_indexing of several documents', () => {
-    it('indexes the documents given in document_ids, and only them', async () => {
-      const kb = uniqueKb('docids');
-      const ids: string[] = [];
-      for (const file of ['sample.txt', 'sample.md', 'sample.html']) {
-        ids.push((await settled((await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: file } }).expect(201)).body.id)).result.document_id);
-      }
-      const task = await settled((await create({ task_type: 'knowledge_indexing', kb_id: kb, payload: { document_ids: ids.slice(0, 2) } }).expect(201)).body.id);
-      expect(task.status).toBe('completed');
-      expect(task.result).toMatchObject({ documents: 2, document_ids: ids.slice(0, 2), document_id: null });
-      const documents = await t.prisma.document.findMany({ where: { kbId: kb } });
-      expect(documents.filter((d) => d.indexedAt !== null).map((d) => d.id).sort()).toEqual(ids.slice(0, 2).sort());
-      const one = await settled((await create({ task_type: 'knowledge_indexing', kb_id: kb, payload: { document_id: ids[2] } }).expect(201)).body.id);
-      expect(one.result).toMatchObject({ documents: 1, document_id: ids[2], document_ids: null });
-    });
-
-    it('fails at once naming documents that are not in the kb, and refuses both fields or bad ids', async () => {
-      const kb = uniqueKb('docidsbad');
-      const missing = '00000000-0000-4000-8000-00000000abcd';
-      const task = await settled((await create({ task_type: 'knowledge_indexing', kb_id: kb, max_retries: 2, payload: { document_ids: [missing] } }).expect(201)).body.id);
-      expect(task).toMatchObject({ status: 'failed', retry_count: 0, error_message: `Document ${missing} not found in knowledge base ${kb}` });
-      const both = await create({ task_type: 'knowledge_indexing', kb_id: kb, payload: { document_id: missing, document_ids: [missing] } }).expect(400);
-      expect(Object.keys(both.body.details.fields)).toEqual(['payload']);
-      const bad = await create({ task_type: 'knowledge_indexing', kb_id: kb, payload: { document_ids: ['nope'] } }).expect(400);
-      expect(Object.keys(bad.body.details.fields)).toEqual(['payload.document_ids']);
-      const empty = await create({ task_type: 'knowledge_indexing', kb_id: kb, payload: { document_ids: [] } }).expect(400);
-      expect(Object.keys(empty.body.details.fields)).toEqual(['payload.document_ids']);
-    });
-  });
-
-  describe('batch_processing items are task requests', () => {
-    it('runs items of every kind with their own priority, retries and timeout, in the batch\'s kb', async () => {
-      const kb = uniqueKb('typeditems');
-      const res = await create({
-        task_type: 'batch_processing',
-        kb_id: kb,
-        payload: {
-          items: [
-            { task_type: 'vector_storage', kb_id: kb, priority: 'critical', max_retries: 0, timeout: 60, payload: { vectors: [[1, 0]], ids: ['v'] } },
-            { task_type: 'embedding_generation', payload: { texts: ['inline in a batch'] } },
-          ],
-        },
-      }).expect(201);
-      const parent = await settled(res.body.id);
-      expect(parent.result).toMatchObject({ total: 2, completed: 2 });
-      const children = await t.prisma.task.findMany({ where: { parentId: parent.id }, orderBy: { taskType: 'asc' } });
-      expect(children.map((c) => [c.taskType, c.kbId, c.priority])).toEqual([
-        ['embedding_generation', kb, 'normal'],
-        ['vector_storage', kb, 'critical'],
-      ]);
-      expect(children[1]).toMatchObject({ maxRetries: 0, timeoutSeconds: 60 });
     });
   });
 });

@@ -10,7 +10,18 @@ const MAX_FILE_BYTES = 20_000_000;
 
 /** About `bytes` of English-like text in paragraphs, each line tagged with `marker`. */
 function generatedText(bytes: number, marker: string): string {
-  const words = ['harbour', 'lantern', 'granite', 'meadow', 'copper', 'willow', 'signal', 'orchard', 'thunder', 'pelican'];
+  const words = [
+    'harbour',
+    'lantern',
+    'granite',
+    'meadow',
+    'copper',
+    'willow',
+    'signal',
+    'orchard',
+    'thunder',
+    'pelican',
+  ];
   const lines: string[] = [];
   let size = 0;
   for (let i = 0; size < bytes; i++) {
@@ -49,21 +60,34 @@ describe('Large documents (e2e)', () => {
     writeFileSync(file, generatedText(19_500_000, 'line'));
     const expected = splitText((await extractText(file)).text, { chunkSize: 1000, chunkOverlap: 200 }).length;
 
-    const { body } = await create({ task_type: 'document_processing', kb_id: kb, max_retries: 0, timeout: 1200, payload: { file_path: 'large.txt' } });
+    const { body } = await create({
+      task_type: 'document_processing',
+      kb_id: kb,
+      max_retries: 0,
+      timeout: 1200,
+      payload: { file_path: 'large.txt' },
+    });
     const task = await settled(body.id, 600000);
     expect({ status: task.status, error: task.error_message }).toEqual({ status: 'completed', error: '' });
     expect(task.result.chunk_count).toBe(expected);
     expect(await t.prisma.chunk.count({ where: { kbId: kb } })).toBe(expected);
     const page = (await request(t.http).get(`/api/v1/kbs/${kb}/documents`).expect(200)).body;
     expect(page.documents[0]).toMatchObject({ id: task.result.document_id, chunk_count: expected });
-    const hits = (await request(t.http).get(`/api/v1/kbs/${kb}/search`).query({ q: 'line 123456', mode: 'fulltext' }).expect(200)).body.results;
+    const hits = (
+      await request(t.http).get(`/api/v1/kbs/${kb}/search`).query({ q: 'line 123456', mode: 'fulltext' }).expect(200)
+    ).body.results;
     expect(hits.length).toBeGreaterThan(0);
   }, 700000);
 
   it('fails a file over MAX_FILE_BYTES at once, naming the limit', async () => {
     const kb = uniqueKb('too_large');
     writeFileSync(join(uploads, 'too-large.txt'), 'x'.repeat(MAX_FILE_BYTES + 1));
-    const { body } = await create({ task_type: 'document_processing', kb_id: kb, max_retries: 3, payload: { file_path: 'too-large.txt' } });
+    const { body } = await create({
+      task_type: 'document_processing',
+      kb_id: kb,
+      max_retries: 3,
+      payload: { file_path: 'too-large.txt' },
+    });
     const task = await settled(body.id, 60000);
     expect(task).toMatchObject({ status: 'failed', retry_count: 0 });
     expect(task.error_message).toMatch(/^File is too large: too-large.txt .* the limit is/);
@@ -73,18 +97,28 @@ describe('Large documents (e2e)', () => {
     const kb = uniqueKb('generations');
     const file = join(uploads, 'versions.txt');
     writeFileSync(file, generatedText(2_500_000, 'alpha'));
-    const first = await settled((await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'versions.txt' } })).body.id, 300000);
+    const first = await settled(
+      (await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'versions.txt' } })).body.id,
+      300000,
+    );
     expect(first.status).toBe('completed');
     const documentId = first.result.document_id;
 
     writeFileSync(file, generatedText(3_000_000, 'bravo'));
-    const second = (await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'versions.txt' } })).body.id;
+    const second = (
+      await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: 'versions.txt' } })
+    ).body.id;
     const seen = new Set<string>();
     let task: { status: string; result: { chunk_count: number } };
     do {
       const document = (await request(t.http).get(`/api/v1/kbs/${kb}/documents/${documentId}`).expect(200)).body;
-      const markers = new Set<string>(document.chunks.map((c: { content: string }) => c.content.match(/\b(alpha|bravo) \d+:/)?.[1] ?? 'none'));
-      expect({ chunks: document.chunks.length, markers: markers.size }).toEqual({ chunks: document.chunk_count, markers: 1 });
+      const markers = new Set<string>(
+        document.chunks.map((c: { content: string }) => /\b(alpha|bravo) \d+:/.exec(c.content)?.[1] ?? 'none'),
+      );
+      expect({ chunks: document.chunks.length, markers: markers.size }).toEqual({
+        chunks: document.chunk_count,
+        markers: 1,
+      });
       seen.add([...markers][0]);
       task = (await request(t.http).get(`/api/v1/tasks/${second}`)).body;
     } while (!['completed', 'failed', 'cancelled'].includes(task.status));

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { AppRole } from '../../src/config/env.validation';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../../src/queues/task-types';
 import { taskRequest } from '../factories/task.factory';
-import { AppRole } from '../../src/config/env.validation';
 import { freePort, ServiceProcess, startRedis, startService } from '../setup/processes';
 import { createTestApp, KbTracker, TestApp, waitFor } from '../setup/test-app';
 
@@ -37,11 +37,14 @@ function parse(text: string): Sample[] {
 
 /** The sum of a metric's samples whose labels include `where`. */
 const sum = (samples: Sample[], name: string, where: Labels = {}) =>
-  samples.filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v)).reduce((total, s) => total + s.value, 0);
+  samples
+    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
+    .reduce((total, s) => total + s.value, 0);
 
 /** In and out of the system per task type: created + resumed + retried = completed + failed + cancelled + in flight. */
 function balance(samples: Sample[]): Record<string, { entered: number; left_or_in_flight: number }> {
-  const counter = (event: string, task_type: string) => sum(samples, `task_manager_tasks_${event}_total`, { task_type });
+  const counter = (event: string, task_type: string) =>
+    sum(samples, `task_manager_tasks_${event}_total`, { task_type });
   return Object.fromEntries(
     TASK_TYPES.map((task_type) => [
       task_type,
@@ -63,8 +66,10 @@ function balance(samples: Sample[]): Record<string, { entered: number; left_or_i
  */
 function promtoolProblems(text: string): { status: number | null; problems: string } {
   const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if ((check.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    if (process.env.CI === 'true') throw new Error('promtool is not installed; CI installs it (.ci/run ensure_promtool)');
+  const error: NodeJS.ErrnoException | undefined = check.error;
+  if (error?.code === 'ENOENT') {
+    if (process.env.CI === 'true')
+      throw new Error('promtool is not installed; CI installs it (.ci/run ensure_promtool)');
     console.warn('SKIPPED: promtool is not installed (apt-get install prometheus); /metrics was not linted');
     return { status: 0, problems: '' };
   }
@@ -111,7 +116,9 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
   });
 
   afterAll(async () => {
-    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } } });
+    const open = await t.prisma.task.findMany({
+      where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } },
+    });
     for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
     await t.close();
     rmSync(uploads, { recursive: true, force: true });
@@ -125,20 +132,27 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
     for (const task_type of TASK_TYPES) {
       for (const priority of TASK_PRIORITIES) {
         for (const event of ['created', 'resumed', 'retried', 'completed', 'failed', 'cancelled']) {
-          if (!has(`task_manager_tasks_${event}_total`, { task_type, priority })) missing.push(`${event} ${task_type} ${priority}`);
+          if (!has(`task_manager_tasks_${event}_total`, { task_type, priority }))
+            missing.push(`${event} ${task_type} ${priority}`);
         }
         for (const reason of ['error', 'timeout', 'permanent', 'stalled']) {
-          if (!has('task_manager_task_attempts_failed_total', { task_type, priority, reason })) missing.push(`attempt ${task_type} ${priority} ${reason}`);
+          if (!has('task_manager_task_attempts_failed_total', { task_type, priority, reason }))
+            missing.push(`attempt ${task_type} ${priority} ${reason}`);
         }
-        if (!has('task_manager_task_queue_wait_seconds_count', { task_type, priority })) missing.push(`queue wait ${task_type} ${priority}`);
+        if (!has('task_manager_task_queue_wait_seconds_count', { task_type, priority }))
+          missing.push(`queue wait ${task_type} ${priority}`);
       }
       for (const status of ['completed', 'failed']) {
-        if (!has('task_manager_task_duration_seconds_count', { task_type, status })) missing.push(`duration ${task_type} ${status}`);
+        if (!has('task_manager_task_duration_seconds_count', { task_type, status }))
+          missing.push(`duration ${task_type} ${status}`);
       }
-      for (const status of TASK_STATUSES) if (!has('task_manager_tasks', { task_type, status })) missing.push(`tasks ${task_type} ${status}`);
+      for (const status of TASK_STATUSES)
+        if (!has('task_manager_tasks', { task_type, status })) missing.push(`tasks ${task_type} ${status}`);
     }
-    for (const status of ['busy', 'idle', 'stopping']) if (!has('task_manager_workers', { status })) missing.push(`workers ${status}`);
-    for (const state of ['busy', 'idle']) if (!has('task_manager_worker_slots', { state })) missing.push(`slots ${state}`);
+    for (const status of ['busy', 'idle', 'stopping'])
+      if (!has('task_manager_workers', { status })) missing.push(`workers ${status}`);
+    for (const state of ['busy', 'idle'])
+      if (!has('task_manager_worker_slots', { state })) missing.push(`slots ${state}`);
     if (!has('task_manager_redis_up', {})) missing.push('redis_up');
     expect(missing).toEqual([]);
     await balanced();
@@ -159,11 +173,26 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
       kb_id: kb,
       task_type: 'batch_processing',
       priority: 'high',
-      payload: { items: [{ task_type: 'health_check', payload: {} }, { task_type: 'health_check', payload: { samples: 2 } }] },
+      payload: {
+        items: [
+          { task_type: 'health_check', payload: {} },
+          { task_type: 'health_check', payload: { samples: 2 } },
+        ],
+      },
     });
-    const pipeline = await create({ kb_id: kb, task_type: 'document_processing', payload: { file_path: join(uploads, 'note.txt'), pipeline: true } });
+    const pipeline = await create({
+      kb_id: kb,
+      task_type: 'document_processing',
+      payload: { file_path: join(uploads, 'note.txt'), pipeline: true },
+    });
     // Times out on each of its two attempts: one automatic retry, then failed for good.
-    const failing = await create({ kb_id: kb, priority: 'critical', payload: LONG_RUNNING, timeout: 1, max_retries: 1 });
+    const failing = await create({
+      kb_id: kb,
+      priority: 'critical',
+      payload: LONG_RUNNING,
+      timeout: 1,
+      max_retries: 1,
+    });
     const queued = await create({ kb_id: kb, schedule_for: FAR_FUTURE });
     const running = await create({ kb_id: kb, payload: LONG_RUNNING, timeout: 60 });
 
@@ -193,20 +222,46 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
     const delta = (name: string, where: Labels = {}) => sum(after, name, where) - sum(before, name, where);
     const events = (task_type: string, where: Labels = {}) =>
       Object.fromEntries(
-        ['created', 'retried', 'completed', 'failed', 'cancelled'].map((e) => [e, delta(`task_manager_tasks_${e}_total`, { task_type, ...where })]),
+        ['created', 'retried', 'completed', 'failed', 'cancelled'].map((e) => [
+          e,
+          delta(`task_manager_tasks_${e}_total`, { task_type, ...where }),
+        ]),
       );
     // health_check: 2 singles + 2 batch + 2 children + failing + queued + running.
     expect(events('health_check')).toEqual({ created: 9, retried: 1, completed: 6, failed: 2, cancelled: 2 });
     // The failing task: failed, retried by hand, failed again; four attempts timed out.
-    expect(events('health_check', { priority: 'critical' })).toEqual({ created: 1, retried: 1, completed: 0, failed: 2, cancelled: 0 });
-    expect(delta('task_manager_task_attempts_failed_total', { task_type: 'health_check', priority: 'critical', reason: 'timeout' })).toBe(4);
+    expect(events('health_check', { priority: 'critical' })).toEqual({
+      created: 1,
+      retried: 1,
+      completed: 0,
+      failed: 2,
+      cancelled: 0,
+    });
+    expect(
+      delta('task_manager_task_attempts_failed_total', {
+        task_type: 'health_check',
+        priority: 'critical',
+        reason: 'timeout',
+      }),
+    ).toBe(4);
     // Parents end when their children do, with a run time.
     expect(events('batch_processing')).toEqual({ created: 1, retried: 0, completed: 1, failed: 0, cancelled: 0 });
-    expect(delta('task_manager_task_duration_seconds_count', { task_type: 'batch_processing', status: 'completed' })).toBe(1);
+    expect(
+      delta('task_manager_task_duration_seconds_count', { task_type: 'batch_processing', status: 'completed' }),
+    ).toBe(1);
     expect(events('document_processing')).toEqual({ created: 1, retried: 0, completed: 1, failed: 0, cancelled: 0 });
-    expect(delta('task_manager_task_duration_seconds_count', { task_type: 'document_processing', status: 'completed' })).toBe(1);
+    expect(
+      delta('task_manager_task_duration_seconds_count', { task_type: 'document_processing', status: 'completed' }),
+    ).toBe(1);
     for (const stage of ['embedding_generation', 'vector_storage', 'knowledge_indexing']) {
-      expect({ stage, ...events(stage) }).toEqual({ stage, created: 1, retried: 0, completed: 1, failed: 0, cancelled: 0 });
+      expect({ stage, ...events(stage) }).toEqual({
+        stage,
+        created: 1,
+        retried: 0,
+        completed: 1,
+        failed: 0,
+        cancelled: 0,
+      });
     }
     // First attempts only: the failing task's retries waited for a backoff or a person, not for a worker.
     expect(delta('task_manager_task_queue_wait_seconds_count', { task_type: 'health_check' })).toBe(8);
@@ -214,8 +269,17 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
 
     // The tasks gauge is PostgreSQL's count, across processes.
     const rows = await t.prisma.task.groupBy({ by: ['taskType', 'status'], _count: { _all: true } });
-    const gauge = Object.fromEntries(TASK_TYPES.flatMap((task_type) => TASK_STATUSES.map((status) => [`${task_type} ${status}`, sum(after, 'task_manager_tasks', { task_type, status })])));
-    const counted = Object.fromEntries(TASK_TYPES.flatMap((task_type) => TASK_STATUSES.map((status) => [`${task_type} ${status}`, 0])));
+    const gauge = Object.fromEntries(
+      TASK_TYPES.flatMap((task_type) =>
+        TASK_STATUSES.map((status) => [
+          `${task_type} ${status}`,
+          sum(after, 'task_manager_tasks', { task_type, status }),
+        ]),
+      ),
+    );
+    const counted = Object.fromEntries(
+      TASK_TYPES.flatMap((task_type) => TASK_STATUSES.map((status) => [`${task_type} ${status}`, 0])),
+    );
     for (const row of rows) counted[`${row.taskType} ${row.status}`] = row._count._all;
     expect(gauge).toEqual(counted);
 
@@ -229,15 +293,24 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
     const kb = kbs.kb('bulk');
     const before = (await scrape()).samples;
     for (let i = 0; i < 3; i++) await create({ kb_id: kb, priority: 'low', schedule_for: FAR_FUTURE });
-    const bulk = (action: string, filter: Record<string, unknown>) => request(t.http).post(`/api/v1/tasks/bulk/${action}`).send(filter).expect(200);
+    const bulk = (action: string, filter: Record<string, unknown>) =>
+      request(t.http).post(`/api/v1/tasks/bulk/${action}`).send(filter).expect(200);
     expect((await bulk('cancel', { kb_id: kb })).body).toMatchObject({ status: 'completed', affected: 3 });
-    expect((await bulk('retry', { kb_id: kb, status: 'cancelled' })).body).toMatchObject({ status: 'completed', affected: 3 });
+    expect((await bulk('retry', { kb_id: kb, status: 'cancelled' })).body).toMatchObject({
+      status: 'completed',
+      affected: 3,
+    });
     await balanced();
     expect((await bulk('cancel', { kb_id: kb })).body).toMatchObject({ status: 'completed', affected: 3 });
     const after = (await scrape()).samples;
     const delta = (event: string) =>
-      sum(after, `task_manager_tasks_${event}_total`, LOW_HEALTH_CHECKS) - sum(before, `task_manager_tasks_${event}_total`, LOW_HEALTH_CHECKS);
-    expect({ created: delta('created'), cancelled: delta('cancelled'), retried: delta('retried') }).toEqual({ created: 3, cancelled: 6, retried: 3 });
+      sum(after, `task_manager_tasks_${event}_total`, LOW_HEALTH_CHECKS) -
+      sum(before, `task_manager_tasks_${event}_total`, LOW_HEALTH_CHECKS);
+    expect({ created: delta('created'), cancelled: delta('cancelled'), retried: delta('retried') }).toEqual({
+      created: 3,
+      cancelled: 6,
+      retried: 3,
+    });
     await balanced();
   });
 
@@ -258,7 +331,11 @@ describe('GET /metrics while Redis is down (e2e)', () => {
   afterAll(async () => {
     // BullMQ's workers close only once they reach Redis again.
     if (redis.child.exitCode !== null || redis.child.signalCode !== null) redis = await startRedis(redis.port);
-    await waitFor(() => request(t.http).get('/health'), (res) => res.status === 200, { what: 'the app to see Redis again' });
+    await waitFor(
+      () => request(t.http).get('/health'),
+      (res) => res.status === 200,
+      { what: 'the app to see Redis again' },
+    );
     await t.close();
     await redis.stop('SIGKILL');
   });
@@ -272,7 +349,9 @@ describe('GET /metrics while Redis is down (e2e)', () => {
       (text) => value(text, 'task_manager_redis_up') === 0,
       { what: 'task_manager_redis_up to fall to 0' },
     );
-    expect(parse(down).filter((s) => s.name === 'task_manager_tasks')).toHaveLength(TASK_TYPES.length * TASK_STATUSES.length);
+    expect(parse(down).filter((s) => s.name === 'task_manager_tasks')).toHaveLength(
+      TASK_TYPES.length * TASK_STATUSES.length,
+    );
 
     redis = await startRedis(redis.port);
     await waitFor(
@@ -298,12 +377,18 @@ describe('GET /metrics with API and worker processes apart (e2e)', () => {
   beforeAll(async () => {
     t = await createTestApp({}, AppRole.Api);
     const port = await freePort();
-    worker = await startService('worker', { QUEUE_PREFIX: t.prefix, WORKER_METRICS_PORT: String(port), HOST: '127.0.0.1' });
+    worker = await startService('worker', {
+      QUEUE_PREFIX: t.prefix,
+      WORKER_METRICS_PORT: String(port),
+      HOST: '127.0.0.1',
+    });
     workerMetrics = `http://127.0.0.1:${port}/metrics`;
   });
 
   afterAll(async () => {
-    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } } });
+    const open = await t.prisma.task.findMany({
+      where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } },
+    });
     for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
     await worker?.stop();
     await t.close();
@@ -313,7 +398,11 @@ describe('GET /metrics with API and worker processes apart (e2e)', () => {
     const res = await fetch(workerMetrics);
     expect(res.status).toBe(200);
     const workerText = await res.text();
-    return { api: parse((await request(t.http).get('/metrics').expect(200)).text), worker: parse(workerText), workerText };
+    return {
+      api: parse((await request(t.http).get('/metrics').expect(200)).text),
+      worker: parse(workerText),
+      workerText,
+    };
   };
   const create = async (overrides: Record<string, unknown>): Promise<Body> =>
     (await request(t.http).post('/api/v1/tasks').send(taskRequest(overrides)).expect(201)).body;
@@ -329,7 +418,11 @@ describe('GET /metrics with API and worker processes apart (e2e)', () => {
     const before = await scrapeBoth();
 
     const singles = [await create({ kb_id: kb }), await create({ kb_id: kb })];
-    const parent = await create({ kb_id: kb, task_type: 'batch_processing', payload: { items: [{ task_type: 'health_check', payload: {} }] } });
+    const parent = await create({
+      kb_id: kb,
+      task_type: 'batch_processing',
+      payload: { items: [{ task_type: 'health_check', payload: {} }] },
+    });
     const failing = await create({ kb_id: kb, payload: LONG_RUNNING, timeout: 1, max_retries: 0 });
     const queued = await create({ kb_id: kb, schedule_for: FAR_FUTURE });
     await request(t.http).delete(`/api/v1/tasks/${queued.id}`).expect(200);
@@ -341,11 +434,14 @@ describe('GET /metrics with API and worker processes apart (e2e)', () => {
     // Polled: the worker's last counter increments may trail the task's visible end by a moment.
     const after = await waitFor(
       () => scrapeBoth(),
-      (now) => sum(now.worker, 'task_manager_tasks_completed_total', { task_type: 'batch_processing' }) > sum(before.worker, 'task_manager_tasks_completed_total', { task_type: 'batch_processing' }),
+      (now) =>
+        sum(now.worker, 'task_manager_tasks_completed_total', { task_type: 'batch_processing' }) >
+        sum(before.worker, 'task_manager_tasks_completed_total', { task_type: 'batch_processing' }),
       { what: "the worker's count of the parent's completion" },
     );
     const delta = (process: 'api' | 'worker', event: string, task_type = 'health_check') =>
-      sum(after[process], `task_manager_tasks_${event}_total`, { task_type }) - sum(before[process], `task_manager_tasks_${event}_total`, { task_type });
+      sum(after[process], `task_manager_tasks_${event}_total`, { task_type }) -
+      sum(before[process], `task_manager_tasks_${event}_total`, { task_type });
     const perProcess = (process: 'api' | 'worker') =>
       Object.fromEntries(['created', 'retried', 'completed', 'failed', 'cancelled'].map((e) => [e, delta(process, e)]));
     // health_check: the API created 2 singles, the failing and the queued task, cancelled one and retried one;
@@ -354,10 +450,13 @@ describe('GET /metrics with API and worker processes apart (e2e)', () => {
     expect(perProcess('worker')).toEqual({ created: 1, retried: 0, completed: 3, failed: 2, cancelled: 0 });
 
     for (const task_type of TASK_TYPES) {
-      const increase = (event: string) => (['api', 'worker'] as const).reduce((n, p) => n + delta(p, event, task_type), 0);
-      const inFlight = (samples: Sample[]) => IN_FLIGHT.reduce((n, status) => n + sum(samples, 'task_manager_tasks', { task_type, status }), 0);
+      const increase = (event: string) =>
+        (['api', 'worker'] as const).reduce((n, p) => n + delta(p, event, task_type), 0);
+      const inFlight = (samples: Sample[]) =>
+        IN_FLIGHT.reduce((n, status) => n + sum(samples, 'task_manager_tasks', { task_type, status }), 0);
       const entered = increase('created') + increase('retried');
-      const leftOrInFlight = increase('completed') + increase('failed') + increase('cancelled') + inFlight(after.api) - inFlight(before.api);
+      const leftOrInFlight =
+        increase('completed') + increase('failed') + increase('cancelled') + inFlight(after.api) - inFlight(before.api);
       expect({ task_type, entered }).toEqual({ task_type, entered: leftOrInFlight });
     }
     expect(promtoolProblems(after.workerText)).toEqual({ status: 0, problems: '' });

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import Redis from 'ioredis';
+import { Client } from 'pg';
 import { createThroughApis, ServiceProcess, startService } from '../setup/processes';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { deleteRedisKeys, uniqueKb, waitFor } from '../setup/test-app';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 
 const TASKS = 10_000;
 const BATCH = 500;
@@ -55,34 +55,48 @@ describe('Two APIs, three workers, one killed (e2e)', () => {
   });
 
   const statusCounts = async () => {
-    const { rows } = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM tasks WHERE kb_id = $1 GROUP BY status', [kb]);
+    const { rows } = await db.query<{ status: string; n: string }>(
+      'SELECT status, count(*) AS n FROM tasks WHERE kb_id = $1 GROUP BY status',
+      [kb],
+    );
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])) as Record<string, number>;
   };
   const workerSnapshots = async () => {
     const ids = await redis.smembers(`${prefix}:workers`);
     const values = ids.length ? await redis.mget(ids.map((id) => `${prefix}:worker:${id}`)) : [];
-    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as { id: string; pid: number; tasks_succeeded: number });
+    return values
+      .filter((v): v is string => v !== null)
+      .map((v) => JSON.parse(v) as { id: string; pid: number; tasks_succeeded: number });
   };
 
   it('completes all 10,000 tasks exactly once although a worker is killed mid-run', async () => {
     const [apiA, apiB, victim] = processes;
     // Paused while the tasks go in, so the kill lands mid-run however fast the workers are:
     // unpaused, they finished all 10,000 before the 30 % poll noticed on a quiet machine.
-    const queueControl = (action: 'pause' | 'resume') => fetch(`${apiA.url}/api/v1/queues/health_check/${action}`, { method: 'POST' });
+    const queueControl = (action: 'pause' | 'resume') =>
+      fetch(`${apiA.url}/api/v1/queues/health_check/${action}`, { method: 'POST' });
     expect((await queueControl('pause')).status).toBe(200);
     const started = Date.now();
     await createThroughApis([apiA, apiB], kb, TASKS, BATCH);
 
     expect((await queueControl('resume')).status).toBe(200);
 
-    await waitFor(statusCounts, (c) => (c.completed ?? 0) >= TASKS * 0.3, { timeoutMs: 120000, intervalMs: 20, what: '30% completed' });
+    await waitFor(statusCounts, (c) => (c.completed ?? 0) >= TASKS * 0.3, {
+      timeoutMs: 120000,
+      intervalMs: 20,
+      what: '30% completed',
+    });
     const victimSnapshot = (await workerSnapshots()).find((w) => w.pid === victim.child.pid);
     await victim.stop('SIGKILL');
     const killedAt = await statusCounts();
     // The fault must land while there is work left, or this test proves nothing about it.
     expect(killedAt.completed ?? 0).toBeLessThan(TASKS);
 
-    const final = await waitFor(statusCounts, (c) => c.completed === TASKS, { timeoutMs: 180000, intervalMs: 250, what: 'all tasks completed' });
+    const final = await waitFor(statusCounts, (c) => c.completed === TASKS, {
+      timeoutMs: 180000,
+      intervalMs: 250,
+      what: 'all tasks completed',
+    });
     const seconds = (Date.now() - started) / 1000;
     expect(final).toEqual({ completed: TASKS });
 
@@ -115,8 +129,13 @@ describe('Two APIs, three workers, one killed (e2e)', () => {
     );
     const victimInDatabase = victimSnapshot ? (inDatabase.get(victimSnapshot.id) ?? 0) : 0;
     // Shown when an expectation below fails, to tell which side is off.
-    const diagnosis = { inDatabase: [...inDatabase], victim: victimSnapshot?.id, victimHeartbeat: victimSnapshot?.tasks_succeeded };
-    if ((victimSnapshot?.tasks_succeeded ?? 0) > victimInDatabase) console.log('[diagnosis]', JSON.stringify(diagnosis));
+    const diagnosis = {
+      inDatabase: [...inDatabase],
+      victim: victimSnapshot?.id,
+      victimHeartbeat: victimSnapshot?.tasks_succeeded,
+    };
+    if ((victimSnapshot?.tasks_succeeded ?? 0) > victimInDatabase)
+      console.log('[diagnosis]', JSON.stringify(diagnosis));
     expect(victimSnapshot?.tasks_succeeded ?? 0).toBeLessThanOrEqual(victimInDatabase);
     const handlerCompletions = survivors.reduce((s, w) => s + w.tasks_succeeded, 0) + victimInDatabase;
     const recordedCompletions = [...inDatabase.values()].reduce((s, n) => s + n, 0);

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import request from 'supertest';
 import { AppRole } from '../../src/config/env.validation';
 import { freePort } from '../setup/processes';
-import { applyTestEnv } from '../setup/test-env';
 import { createTestApp, TestApp, waitFor } from '../setup/test-app';
+import { applyTestEnv } from '../setup/test-env';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -37,7 +37,10 @@ describe('The OpenAPI document of the built service (e2e)', () => {
     // nest build reads nest-cli.json and the tsconfig from its working folder: the repository's,
     // pointed at the repository's sources and this folder's dist (package.json sits next to
     // dist as it does in the repository, since /health reads the version from it).
-    const cli = JSON.parse(readFileSync(path.join(ROOT, 'nest-cli.json'), 'utf8')) as { sourceRoot: string; compilerOptions: Record<string, unknown> };
+    const cli = JSON.parse(readFileSync(path.join(ROOT, 'nest-cli.json'), 'utf8')) as {
+      sourceRoot: string;
+      compilerOptions: Record<string, unknown>;
+    };
     cli.sourceRoot = path.join(ROOT, 'src');
     cli.compilerOptions = { ...cli.compilerOptions, assets: [], tsConfigPath: 'tsconfig.build.json' };
     writeFileSync(path.join(dir, 'nest-cli.json'), JSON.stringify(cli));
@@ -52,13 +55,23 @@ describe('The OpenAPI document of the built service (e2e)', () => {
     );
     copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-    await promisify(execFile)(path.join(ROOT, 'node_modules', '.bin', 'nest'), ['build'], { cwd: dir, timeout: 240000 });
+    await promisify(execFile)(path.join(ROOT, 'node_modules', '.bin', 'nest'), ['build'], {
+      cwd: dir,
+      timeout: 240000,
+    });
 
     applyTestEnv();
     const port = await freePort();
     const child = spawn(process.execPath, [path.join(dir, 'dist', 'main.js')], {
       cwd: dir,
-      env: { ...process.env, APP_ROLE: 'api', PORT: String(port), QUEUE_PREFIX: t.prefix, LOG_LEVEL: 'log', NODE_OPTIONS: '' },
+      env: {
+        ...process.env,
+        APP_ROLE: 'api',
+        PORT: String(port),
+        QUEUE_PREFIX: t.prefix,
+        LOG_LEVEL: 'log',
+        NODE_OPTIONS: '',
+      },
       stdio: 'pipe',
     });
     const output: string[] = [];
@@ -67,8 +80,9 @@ describe('The OpenAPI document of the built service (e2e)', () => {
     try {
       await waitFor(
         async () => {
-          if (child.exitCode !== null) throw new Error(`the built service exited with ${child.exitCode}:\n${output.join('')}`);
-          return /listening on/.test(output.join(''));
+          if (child.exitCode !== null)
+            throw new Error(`the built service exited with ${child.exitCode}:\n${output.join('')}`);
+          return output.join('').includes('listening on');
         },
         Boolean,
         { timeoutMs: 60000, intervalMs: 200, what: 'the built service to listen' },
@@ -78,7 +92,10 @@ describe('The OpenAPI document of the built service (e2e)', () => {
       expect(built).toEqual(tested);
     } finally {
       child.kill('SIGTERM');
-      await new Promise((resolve) => (child.exitCode === null && child.signalCode === null ? child.once('exit', resolve) : resolve(null)));
+      await new Promise((resolve) => {
+        if (child.exitCode === null && child.signalCode === null) child.once('exit', resolve);
+        else resolve(null);
+      });
     }
   }, 360000);
 });

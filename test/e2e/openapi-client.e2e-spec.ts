@@ -146,7 +146,19 @@ describe('A client generated from /docs-json with openapi-typescript (e2e)', () 
     execFileSync(bin('openapi-typescript'), ['openapi.json', '-o', 'api.d.ts'], { cwd: dir, stdio: 'pipe' });
     writeFileSync(path.join(dir, 'client.ts'), CLIENT);
 
-    const tsc = ['--strict', '--noEmit', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', 'client.ts'];
+    const tsc = [
+      '--strict',
+      '--noEmit',
+      '--target',
+      'es2022',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--types',
+      'node',
+      'client.ts',
+    ];
     try {
       execFileSync(bin('tsc'), tsc, { cwd: dir, stdio: 'pipe' });
     } catch (error) {
@@ -180,7 +192,17 @@ describe('A client generated from /docs-json with openapi-typescript (e2e)', () 
       cancel: { status: 200, task_id: expect.any(String) },
       retry: { status: 200, task_status: 'queued' },
       missing: { status: 404, code: 'TASK_NOT_FOUND' },
-      list: { total: 8, types: expect.arrayContaining(['batch_processing', 'document_processing', 'embedding_generation', 'health_check', 'knowledge_indexing', 'vector_storage']) },
+      list: {
+        total: 8,
+        types: expect.arrayContaining([
+          'batch_processing',
+          'document_processing',
+          'embedding_generation',
+          'health_check',
+          'knowledge_indexing',
+          'vector_storage',
+        ]),
+      },
       stats: { total_tasks: expect.any(Number) },
       health: { status: 200 },
     });

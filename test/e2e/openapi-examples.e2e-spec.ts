@@ -3,13 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
-import { EXAMPLE_BULK_OPERATION_ID, EXAMPLE_DOCUMENT_ID, EXAMPLE_TASK_ID } from '../../src/common/decorators/path-param.decorator';
+import {
+  EXAMPLE_BULK_OPERATION_ID,
+  EXAMPLE_DOCUMENT_ID,
+  EXAMPLE_TASK_ID,
+} from '../../src/common/decorators/path-param.decorator';
 import { SAMPLE_DOCUMENT_PATH } from '../../src/kbs/sample-document.service';
 import { ApiExamplesService, EXAMPLE_DOCUMENT_TASK_ID } from '../../src/tasks/api-examples.service';
 import { createTestApp, TestApp, waitFor } from '../setup/test-app';
 import { TEST_DATABASE_URL } from '../setup/test-env';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 /** The kbs the documented examples use; emptied first, so the run starts as a fresh install would. */
@@ -88,8 +92,10 @@ describe('OpenAPI request examples (e2e)', () => {
     rmSync(uploads, { recursive: true, force: true });
   });
 
-  const operations = (): Array<{ method: string; path: string; op: Json }> =>
-    Object.entries<Json>(document.paths).flatMap(([p, item]) => METHODS.filter((m) => item[m]).map((method) => ({ method, path: p, op: item[method] })));
+  const operations = (): { method: string; path: string; op: Json }[] =>
+    Object.entries<Json>(document.paths).flatMap(([p, item]) =>
+      METHODS.filter((m) => item[m]).map((method) => ({ method, path: p, op: item[method] })),
+    );
 
   const settled = (id: string) =>
     waitFor(
@@ -110,18 +116,32 @@ describe('OpenAPI request examples (e2e)', () => {
       if (route.includes('{')) continue; // operations on an existing resource: see the next test
       for (const [name, example] of Object.entries(examples)) {
         const res = await request(t.http)[method as 'post'](route).send(example.value);
-        if (res.status < 200 || res.status > 299) throw new Error(`${method.toUpperCase()} ${route} example ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+        if (res.status < 200 || res.status > 299)
+          throw new Error(
+            `${method.toUpperCase()} ${route} example ${name}: ${res.status} ${JSON.stringify(res.body)}`,
+          );
         executed.push(`${method} ${route} ${name}`);
         if (route === '/api/v1/tasks') created.push(res.body.id);
         if (route === '/api/v1/tasks/batch') created.push(...res.body.tasks.map((task: Json) => task.id));
       }
     }
     // The create examples cover every task type; a doc without examples would pass vacuously.
-    expect(executed).toEqual(expect.arrayContaining(['post /api/v1/tasks document_processing', 'post /api/v1/tasks health_check', 'post /api/v1/tasks/batch mixed']));
+    expect(executed).toEqual(
+      expect.arrayContaining([
+        'post /api/v1/tasks document_processing',
+        'post /api/v1/tasks health_check',
+        'post /api/v1/tasks/batch mixed',
+      ]),
+    );
     expect(executed.filter((e) => e.startsWith('post /api/v1/tasks ')).length).toBe(6);
     for (const id of created) {
       const task = await settled(id);
-      expect({ id, task_type: task.task_type, status: task.status, error_message: task.error_message }).toEqual({ id, task_type: task.task_type, status: 'completed', error_message: '' });
+      expect({ id, task_type: task.task_type, status: task.status, error_message: task.error_message }).toEqual({
+        id,
+        task_type: task.task_type,
+        status: 'completed',
+        error_message: '',
+      });
     }
   });
 
@@ -135,33 +155,53 @@ describe('OpenAPI request examples (e2e)', () => {
       if (param.in === 'query' && value !== undefined) query[param.name] = String(value);
     }
     const content: Json | undefined = op.requestBody?.content?.['application/json'];
-    const body = content?.examples ? Object.values<Json>(content.examples)[0].value : content ? schemaExample(content.schema) : undefined;
+    const body = content?.examples
+      ? Object.values<Json>(content.examples)[0].value
+      : content
+        ? schemaExample(content.schema)
+        : undefined;
     return { url, query, body };
   };
 
   const schemaExample = (schema: Json): Json => {
     const resolved: Json = schema.$ref ? document.components.schemas[String(schema.$ref).split('/').pop()!] : schema;
     const properties = Object.entries<Json>(resolved.properties ?? {});
-    return Object.fromEntries(properties.flatMap(([name, property]) => (property.example === undefined ? [] : [[name, property.example]])));
+    return Object.fromEntries(
+      properties.flatMap(([name, property]) => (property.example === undefined ? [] : [[name, property.example]])),
+    );
   };
 
   it('runs every path-parameter example as it is: reads answer 2xx, state changes their documented answer, never 5xx', async () => {
     const routes = operations().filter(({ path: route }) => route.includes('{'));
-    expect(routes.map(({ method, path: route }) => `${method} ${route}`).sort()).toEqual(Object.keys(PATH_EXAMPLE_OUTCOMES).sort());
+    expect(routes.map(({ method, path: route }) => `${method} ${route}`).sort()).toEqual(
+      Object.keys(PATH_EXAMPLE_OUTCOMES).sort(),
+    );
     for (const { method, path: route, op } of routes) {
       const { url, query, body } = prefilled(route, op);
       expect(url).not.toContain('{');
       const res = await request(t.http)[method as 'get'](url).query(query).send(body);
       const where = `${method.toUpperCase()} ${url}`;
       const expected = PATH_EXAMPLE_OUTCOMES[`${method} ${route}`];
-      expect({ where, status: res.status, code: res.body?.code }).toEqual({ where, status: expected.status, code: expected.code });
+      expect({ where, status: res.status, code: res.body?.code }).toEqual({
+        where,
+        status: expected.status,
+        code: expected.code,
+      });
       expect(Object.keys(op.responses)).toContain(String(res.status));
       // An error answer is the very example the docs show for its code.
-      if (expected.code) expect(res.body).toEqual(op.responses[String(res.status)].content['application/json'].examples[expected.code].value);
+      if (expected.code)
+        expect(res.body).toEqual(
+          op.responses[String(res.status)].content['application/json'].examples[expected.code].value,
+        );
     }
     const task = (await request(t.http).get(`/api/v1/tasks/${EXAMPLE_TASK_ID}`).expect(200)).body as Json;
     // The state changes above left the example task as it was.
-    expect({ status: task.status, retry_count: task.retry_count, task_type: task.task_type, kb_id: task.kb_id }).toEqual({
+    expect({
+      status: task.status,
+      retry_count: task.retry_count,
+      task_type: task.task_type,
+      kb_id: task.kb_id,
+    }).toEqual({
       status: 'completed',
       retry_count: 0,
       task_type: 'health_check',
@@ -170,9 +210,15 @@ describe('OpenAPI request examples (e2e)', () => {
   });
 
   it('the example document, bulk operation and task are real: processed from the sample, a finished operation, a task with its history', async () => {
-    const doc = (await request(t.http).get(`/api/v1/kbs/${EXAMPLE_KBS[0]}/documents/${EXAMPLE_DOCUMENT_ID}`).expect(200)).body as Json;
-    expect({ file_path: doc.file_path, chunks: doc.chunks.length > 0 }).toEqual({ file_path: SAMPLE_DOCUMENT_PATH, chunks: true });
-    const operation = (await request(t.http).get(`/api/v1/tasks/bulk/${EXAMPLE_BULK_OPERATION_ID}`).expect(200)).body as Json;
+    const doc = (
+      await request(t.http).get(`/api/v1/kbs/${EXAMPLE_KBS[0]}/documents/${EXAMPLE_DOCUMENT_ID}`).expect(200)
+    ).body as Json;
+    expect({ file_path: doc.file_path, chunks: doc.chunks.length > 0 }).toEqual({
+      file_path: SAMPLE_DOCUMENT_PATH,
+      chunks: true,
+    });
+    const operation = (await request(t.http).get(`/api/v1/tasks/bulk/${EXAMPLE_BULK_OPERATION_ID}`).expect(200))
+      .body as Json;
     expect(operation).toMatchObject({ id: EXAMPLE_BULK_OPERATION_ID, status: 'completed', matched: 0, affected: 0 });
     const history = (await request(t.http).get(`/api/v1/tasks/${EXAMPLE_TASK_ID}/history`).expect(200)).body as Json;
     expect(JSON.stringify(history)).toContain('completed');
@@ -199,7 +245,10 @@ describe('OpenAPI request examples (e2e)', () => {
   });
 
   it('a task response carries exactly the fields its schema lists, and the schema requires each (a generated client sees none as optional)', async () => {
-    const created = await request(t.http).post('/api/v1/tasks').send({ task_type: 'health_check', kb_id: EXAMPLE_KBS[0], payload: {} }).expect(201);
+    const created = await request(t.http)
+      .post('/api/v1/tasks')
+      .send({ task_type: 'health_check', kb_id: EXAMPLE_KBS[0], payload: {} })
+      .expect(201);
     const task = (await request(t.http).get(`/api/v1/tasks/${created.body.id}`).expect(200)).body as Json;
     const schema: Json = document.components.schemas.HealthCheckTask;
     expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(task).sort());
@@ -209,8 +258,20 @@ describe('OpenAPI request examples (e2e)', () => {
 
   it('documents an example for every code of every error response, each code one of the enum', () => {
     const code: Json = document.components.schemas.ErrorResponseDto.properties.code;
-    const codes: string[] = document.components.schemas[String(code.allOf?.[0]?.$ref ?? code.$ref).split('/').pop()!].enum;
-    expect(codes).toEqual(expect.arrayContaining(['IDEMPOTENCY_KEY_REUSED', 'METHOD_NOT_ALLOWED', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE']));
+    const codes: string[] =
+      document.components.schemas[
+        String(code.allOf?.[0]?.$ref ?? code.$ref)
+          .split('/')
+          .pop()!
+      ].enum;
+    expect(codes).toEqual(
+      expect.arrayContaining([
+        'IDEMPOTENCY_KEY_REUSED',
+        'METHOD_NOT_ALLOWED',
+        'UNSUPPORTED_MEDIA_TYPE',
+        'PAYLOAD_TOO_LARGE',
+      ]),
+    );
     for (const { method, path: route, op } of operations()) {
       for (const [status, response] of Object.entries<Json>(op.responses)) {
         if (!/^[45]/.test(status)) continue;
@@ -220,7 +281,10 @@ describe('OpenAPI request examples (e2e)', () => {
         expect(json?.schema?.$ref).toBe('#/components/schemas/ErrorResponseDto');
         const examples: Json = json?.examples ?? {};
         const where = `${method.toUpperCase()} ${route} ${status}`;
-        expect({ where, codes: Object.keys(examples) }).toEqual({ where, codes: String(response.description).split(' | ') });
+        expect({ where, codes: Object.keys(examples) }).toEqual({
+          where,
+          codes: String(response.description).split(' | '),
+        });
         for (const example of Object.values<Json>(examples)) {
           expect(codes).toContain(example.value.code);
           expect(Object.keys(example.value)).toEqual(['error', 'message', 'code', 'details']);

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { taskRequest } from '../factories/task.factory';
 import { TcpProxy } from '../setup/processes';
-import { TEST_DATABASE_URL } from '../setup/test-env';
 import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { TEST_DATABASE_URL } from '../setup/test-env';
 
 /**
  * PostgreSQL cut off by a TCP proxy in front of it: the API must answer 503
@@ -28,10 +28,15 @@ describe('PostgreSQL faults (e2e)', () => {
   });
 
   it('answers 503 while PostgreSQL is unreachable and recovers when it is back', async () => {
-    const before = await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb })).expect(201);
+    const before = await request(t.http)
+      .post('/api/v1/tasks')
+      .send(taskRequest({ kb_id: kb }))
+      .expect(201);
 
     await proxy.cut();
-    const create = await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb }));
+    const create = await request(t.http)
+      .post('/api/v1/tasks')
+      .send(taskRequest({ kb_id: kb }));
     expect(create.status).toBe(503);
     expect(create.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { component: 'database' } });
     expect(JSON.stringify(create.body)).not.toMatch(/postgres(ql)?:\/\/|SELECT|INSERT/i);
@@ -48,7 +53,10 @@ describe('PostgreSQL faults (e2e)', () => {
 
     await proxy.restore();
     const after = await waitFor(
-      () => request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb })),
+      () =>
+        request(t.http)
+          .post('/api/v1/tasks')
+          .send(taskRequest({ kb_id: kb })),
       (res) => res.status === 201,
       { timeoutMs: 15000, intervalMs: 200, what: 'creates to succeed again' },
     );
@@ -59,6 +67,8 @@ describe('PostgreSQL faults (e2e)', () => {
     );
     expect(done.map((r) => r.id).sort()).toEqual([before.body.id, after.body.id].sort());
     await request(t.http).get('/health').expect(200);
-    console.log('[faults] PostgreSQL cut: creates answered 503 SERVICE_UNAVAILABLE (not 500), recovered without restart, lost 0 accepted tasks');
+    console.log(
+      '[faults] PostgreSQL cut: creates answered 503 SERVICE_UNAVAILABLE (not 500), recovered without restart, lost 0 accepted tasks',
+    );
   });
 });

@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
+import {
+  freePortIn,
+  OwnedPostgres,
+  PG_BIN_DIR,
+  postgresBinariesPresent,
+  startPostgres,
+} from '../setup/postgres-cluster';
 import { createThroughApis, migrateInChildProcess, ServiceProcess, startService } from '../setup/processes';
-import { freePortIn, OwnedPostgres, PG_BIN_DIR, postgresBinariesPresent, startPostgres } from '../setup/postgres-cluster';
-import { TEST_REDIS_URL } from '../setup/test-env';
 import { deleteRedisKeys, uniqueKb, waitFor } from '../setup/test-app';
+import { TEST_REDIS_URL } from '../setup/test-env';
 
 const TASKS = 300;
 const CONCURRENCY = 10;
@@ -58,7 +64,9 @@ interface Snapshot {
       RECONCILE_INTERVAL_MS: '2000',
       DATABASE_POOL_SIZE: '10',
     };
-    processes.push(...(await Promise.all([startService('api', env), startService('worker', env), startService('worker', env)])));
+    processes.push(
+      ...(await Promise.all([startService('api', env), startService('worker', env), startService('worker', env)])),
+    );
   }, 120000);
 
   afterAll(async () => {
@@ -70,7 +78,10 @@ interface Snapshot {
   });
 
   const statusCounts = async () => {
-    const { rows } = await db!.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM tasks WHERE kb_id = $1 GROUP BY status', [kb]);
+    const { rows } = await db!.query<{ status: string; n: string }>(
+      'SELECT status, count(*) AS n FROM tasks WHERE kb_id = $1 GROUP BY status',
+      [kb],
+    );
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])) as Record<string, number>;
   };
   const snapshots = async (): Promise<Snapshot[]> => {
@@ -81,7 +92,8 @@ interface Snapshot {
 
   it('completes every task once PostgreSQL is back, none lost, none run twice at once', async () => {
     const [api] = processes;
-    const queueControl = (action: 'pause' | 'resume') => fetch(`${api.url}/api/v1/queues/health_check/${action}`, { method: 'POST' });
+    const queueControl = (action: 'pause' | 'resume') =>
+      fetch(`${api.url}/api/v1/queues/health_check/${action}`, { method: 'POST' });
 
     // Both workers' heartbeats, sampled all along: a task listed by two workers at once ran twice at once.
     const overlaps = new Set<string>();
@@ -139,10 +151,14 @@ interface Snapshot {
       );
       expect(Number(rows[0].distinct_ids)).toBe(TASKS);
       // No worker lists a task it no longer runs once everything is done.
-      const idle = await waitFor(snapshots, (ws) => ws.length === 2 && ws.every((w) => w.current_task_ids.length === 0), {
-        timeoutMs: 10000,
-        what: 'both workers to list no running task',
-      });
+      const idle = await waitFor(
+        snapshots,
+        (ws) => ws.length === 2 && ws.every((w) => w.current_task_ids.length === 0),
+        {
+          timeoutMs: 10000,
+          what: 'both workers to list no running task',
+        },
+      );
       expect(idle).toHaveLength(2);
       expect([...overlaps]).toEqual([]);
       console.log(

@@ -17,7 +17,12 @@ describe('Queue controls (e2e)', () => {
   const kb = uniqueKb('queues');
 
   const create = async (overrides: Record<string, unknown>): Promise<Body> =>
-    (await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, ...overrides })).expect(201)).body;
+    (
+      await request(t.http)
+        .post('/api/v1/tasks')
+        .send(taskRequest({ kb_id: kb, ...overrides }))
+        .expect(201)
+    ).body;
   const status = async (id: string) => (await t.prisma.task.findUnique({ where: { id } }))?.status;
   const queueOf = async (type: string): Promise<Body> =>
     (await request(t.http).get('/api/v1/queues').expect(200)).body.queues.find((q: Body) => q.task_type === type);
@@ -29,21 +34,34 @@ describe('Queue controls (e2e)', () => {
 
   afterAll(async () => {
     await t.app.get(TaskQueueService).resume('health_check');
-    await t.prisma.task.updateMany({ where: { kbId: kb, status: { in: ['queued', 'processing'] } }, data: { status: 'cancelled' } });
+    await t.prisma.task.updateMany({
+      where: { kbId: kb, status: { in: ['queued', 'processing'] } },
+      data: { status: 'cancelled' },
+    });
     await worker?.stop();
     await t.close();
   });
 
   it('lists every task queue with its counts', async () => {
     const { queues } = (await request(t.http).get('/api/v1/queues').expect(200)).body;
-    expect(queues.map((q: Body) => q.task_type).sort()).toEqual(
-      ['batch_processing', 'document_processing', 'embedding_generation', 'health_check', 'knowledge_indexing', 'vector_storage'],
-    );
+    expect(queues.map((q: Body) => q.task_type).sort()).toEqual([
+      'batch_processing',
+      'document_processing',
+      'embedding_generation',
+      'health_check',
+      'knowledge_indexing',
+      'vector_storage',
+    ]);
     expect(queues[0]).toEqual({
       task_type: expect.any(String),
       paused: false,
       waiting: expect.any(Number),
-      waiting_by_priority: { critical: expect.any(Number), high: expect.any(Number), normal: expect.any(Number), low: expect.any(Number) },
+      waiting_by_priority: {
+        critical: expect.any(Number),
+        high: expect.any(Number),
+        normal: expect.any(Number),
+        low: expect.any(Number),
+      },
       delayed: expect.any(Number),
       active: expect.any(Number),
       failed: expect.any(Number),
@@ -59,21 +77,38 @@ describe('Queue controls (e2e)', () => {
     const heldToo = await create({ priority: 'low', payload: {} });
     // Another task type keeps flowing through the same worker: proof the worker is taking jobs.
     const control = await create({ task_type: 'knowledge_indexing', payload: {} });
-    await waitFor(() => status(control.id), (s) => s === 'completed', { what: 'the knowledge_indexing task in the unpaused queue' });
+    await waitFor(
+      () => status(control.id),
+      (s) => s === 'completed',
+      { what: 'the knowledge_indexing task in the unpaused queue' },
+    );
     // Two more rounds of the worker's polling of the paused queue leave the held tasks waiting.
     const control2 = await create({ task_type: 'knowledge_indexing', payload: {} });
-    await waitFor(() => status(control2.id), (s) => s === 'completed', { what: 'a second unpaused task' });
+    await waitFor(
+      () => status(control2.id),
+      (s) => s === 'completed',
+      { what: 'a second unpaused task' },
+    );
 
     expect(await status(held.id)).toBe('queued');
     expect(await status(heldToo.id)).toBe('queued');
     const queue = await queueOf('health_check');
-    expect(queue).toMatchObject({ paused: true, waiting: 2, active: 0, waiting_by_priority: { critical: 0, high: 1, normal: 0, low: 1 } });
+    expect(queue).toMatchObject({
+      paused: true,
+      waiting: 2,
+      active: 0,
+      waiting_by_priority: { critical: 0, high: 1, normal: 0, low: 1 },
+    });
 
     const resumed = await request(t.http).post('/api/v1/queues/health_check/resume').expect(200);
     expect(resumed.body.paused).toBe(false);
-    await waitFor(async () => [await status(held.id), await status(heldToo.id)], (s) => s.every((x) => x === 'completed'), {
-      what: 'the held tasks to run after resume',
-    });
+    await waitFor(
+      async () => [await status(held.id), await status(heldToo.id)],
+      (s) => s.every((x) => x === 'completed'),
+      {
+        what: 'the held tasks to run after resume',
+      },
+    );
     const task = (await request(t.http).get(`/api/v1/tasks/${held.id}`).expect(200)).body;
     // Run by another process: this one has no workers.
     expect(task.worker_id).toMatch(/^worker_/);

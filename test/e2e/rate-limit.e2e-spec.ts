@@ -36,10 +36,16 @@ describe('Rate limiting (e2e)', () => {
     // X-Forwarded-For names the client, so each case can come from its own address.
     TRUST_PROXY: 'true',
   });
-  const get = (url: string, path: string, key?: { key: string }) => call(url, 'GET', path, { headers: key ? { 'X-API-Key': key.key } : {} });
+  const get = (url: string, path: string, key?: { key: string }) =>
+    call(url, 'GET', path, { headers: key ? { 'X-API-Key': key.key } : {} });
   const expectLimited = (res: Reply) => {
     expect(res.status).toBe(429);
-    expect(res.body).toEqual({ error: 'Too many requests', message: expect.stringContaining('Rate limit'), code: 'RATE_LIMITED', details: { limit: LIMIT, window_seconds: 60 } });
+    expect(res.body).toEqual({
+      error: 'Too many requests',
+      message: expect.stringContaining('Rate limit'),
+      code: 'RATE_LIMITED',
+      details: { limit: LIMIT, window_seconds: 60 },
+    });
     const retryAfter = Number(res.headers['retry-after']);
     expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
   };
@@ -85,7 +91,8 @@ describe('Rate limiting (e2e)', () => {
       });
       const guesser = `198.51.100.${10 + n}`;
       const statuses: number[] = [];
-      for (let i = 0; i < FAILURES + 2; i++) statuses.push((await call(base, 'GET', path, { headers: from(guesser, `guess-${i}`) })).status);
+      for (let i = 0; i < FAILURES + 2; i++)
+        statuses.push((await call(base, 'GET', path, { headers: from(guesser, `guess-${i}`) })).status);
       expect(statuses).toEqual([...Array(FAILURES).fill(401), 429, 429]);
 
       // A right key from that address waits too, or a correct guess would stand out.
@@ -101,7 +108,9 @@ describe('Rate limiting (e2e)', () => {
       expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= FAILURE_WINDOW_SECONDS).toBe(true);
 
       // Another address, and a request without credentials (a browser's first), are not affected.
-      expect((await call(base, 'GET', path, { headers: from(`198.51.100.${20 + n}`, admins[n].key) })).status).toBe(200);
+      expect((await call(base, 'GET', path, { headers: from(`198.51.100.${20 + n}`, admins[n].key) })).status).toBe(
+        200,
+      );
       expect((await call(base, 'GET', path, { headers: { 'X-Forwarded-For': guesser } })).status).toBe(401);
     });
   });
@@ -109,26 +118,42 @@ describe('Rate limiting (e2e)', () => {
   it('holds one budget across two API instances sharing Redis', async () => {
     second = await startService('api', { ...env(), QUEUE_PREFIX: t.prefix });
     const statuses: number[] = [];
-    for (let i = 0; i < LIMIT + 2; i++) statuses.push((await get(i % 2 === 0 ? base : second.url, '/api/v1/queues/info', keys.shared)).status);
+    for (let i = 0; i < LIMIT + 2; i++)
+      statuses.push((await get(i % 2 === 0 ? base : second.url, '/api/v1/queues/info', keys.shared)).status);
     expect(statuses).toEqual([...Array(LIMIT).fill(200), 429, 429]);
     expectLimited(await get(second.url, '/api/v1/queues/info', keys.shared));
   });
 
   it('answers 503 with Retry-After, and says so in the log, when Redis stops answering', async () => {
     const redis = await startRedis();
-    const lonely = await startService('api', { ...env(), RATE_LIMIT_PER_MINUTE: '2', REDIS_URL: redis.url, QUEUE_PREFIX: `${t.prefix}_lonely` });
+    const lonely = await startService('api', {
+      ...env(),
+      RATE_LIMIT_PER_MINUTE: '2',
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: `${t.prefix}_lonely`,
+    });
     // A server error shows its body and the service's log, so the cause is in the failure message.
-    const status = (r: Reply) => (r.status === 500 ? `${r.status} ${r.text}\n${lonely.output.join('').slice(-3000)}` : r.status);
+    const status = (r: Reply) =>
+      r.status === 500 ? `${r.status} ${r.text}\n${lonely.output.join('').slice(-3000)}` : r.status;
     try {
       const path = `/api/v1/tasks?kb_id=${kb}`;
-      const before = [await get(lonely.url, path, keys.a), await get(lonely.url, path, keys.a), await get(lonely.url, path, keys.a)].map(status);
+      const before = [
+        await get(lonely.url, path, keys.a),
+        await get(lonely.url, path, keys.a),
+        await get(lonely.url, path, keys.a),
+      ].map(status);
       expect(before).toEqual([200, 200, 429]);
       await redis.stop();
-      const after: Array<number | string> = [];
+      const after: (number | string)[] = [];
       for (const key of [keys.a, keys.b, { key: 'a-wrong-key' }]) {
         const res = await get(lonely.url, path, key);
         after.push(status(res));
-        expect(res.body).toEqual({ error: 'Service unavailable', message: expect.any(String), code: 'SERVICE_UNAVAILABLE', details: { component: 'redis' } });
+        expect(res.body).toEqual({
+          error: 'Service unavailable',
+          message: expect.any(String),
+          code: 'SERVICE_UNAVAILABLE',
+          details: { component: 'redis' },
+        });
         expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       }
       // Right keys, and wrong ones (their failures cannot be counted): none goes through unlimited.
@@ -147,7 +172,8 @@ describe('Rate limiting (e2e)', () => {
       for (let i = 0; i < n; i++) statuses.push((await request(app.http).get('/api/v1/queues/info')).status);
       return statuses;
     };
-    const open = (extra: Record<string, string>) => createTestApp({ API_KEYS: '', RATE_LIMIT_PER_MINUTE: String(LIMIT), ...extra }, AppRole.Api);
+    const open = (extra: Record<string, string>) =>
+      createTestApp({ API_KEYS: '', RATE_LIMIT_PER_MINUTE: String(LIMIT), ...extra }, AppRole.Api);
 
     it('limits no IP by default, so the main caller is never throttled (RATE_LIMIT_PER_MINUTE is per key)', async () => {
       const app = await open({ RATE_LIMIT_PER_IP_PER_MINUTE: '0' });

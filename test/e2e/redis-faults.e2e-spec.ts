@@ -38,12 +38,20 @@ describe('Redis faults (e2e)', () => {
     const soon = new Date(Date.now() + 1500).toISOString();
     for (let i = 0; i < 4; i++) await batch(kb, 100);
     await batch(kb, 100, { schedule_for: soon });
-    await waitFor(() => counts(kb), (c) => (c.completed ?? 0) >= 50, { what: 'some tasks to complete' });
+    await waitFor(
+      () => counts(kb),
+      (c) => (c.completed ?? 0) >= 50,
+      { what: 'some tasks to complete' },
+    );
     const admin = new Redis(redis.port, '127.0.0.1');
     const before = await counts(kb);
     await admin.flushall();
     admin.disconnect();
-    const after = await waitFor(() => counts(kb), (c) => c.completed === 500, { timeoutMs: 60000, what: 'all 500 tasks to complete' });
+    const after = await waitFor(
+      () => counts(kb),
+      (c) => c.completed === 500,
+      { timeoutMs: 60000, what: 'all 500 tasks to complete' },
+    );
     expect(after).toEqual({ completed: 500 });
     const attempts = await t.prisma.task.aggregate({ where: { kbId: kb }, _max: { attempt: true } });
     console.log(
@@ -58,13 +66,21 @@ describe('Redis faults (e2e)', () => {
     await redis.stop('SIGKILL');
     const whileDown = [];
     for (let i = 0; i < 20; i++) {
-      const res = await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, payload: { checks: ['database'] } }));
+      const res = await request(t.http)
+        .post('/api/v1/tasks')
+        .send(taskRequest({ kb_id: kb, payload: { checks: ['database'] } }));
       whileDown.push(res.status);
     }
     expect(whileDown).toEqual(Array(20).fill(201));
     redis = await startRedis(redis.port);
-    const after = await waitFor(() => counts(kb), (c) => c.completed === 120, { timeoutMs: 60000, what: 'all 120 tasks to complete' });
+    const after = await waitFor(
+      () => counts(kb),
+      (c) => c.completed === 120,
+      { timeoutMs: 60000, what: 'all 120 tasks to complete' },
+    );
     expect(after).toEqual({ completed: 120 });
-    console.log('[faults] Redis killed and restarted empty: 120 tasks (20 created while down, all 201), completed 120, lost 0');
+    console.log(
+      '[faults] Redis killed and restarted empty: 120 tasks (20 created while down, all 201), completed 120, lost 0',
+    );
   });
 });

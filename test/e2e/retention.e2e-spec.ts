@@ -19,9 +19,13 @@ describe('Retention (e2e)', () => {
     const kb = uniqueKb('retention');
     const created = await request(t.http)
       .post('/api/v1/tasks/batch')
-      .send([taskRequest({ kb_id: kb }), taskRequest({ kb_id: kb }), taskRequest({ kb_id: kb, schedule_for: '2999-01-01T00:00:00Z' })])
+      .send([
+        taskRequest({ kb_id: kb }),
+        taskRequest({ kb_id: kb }),
+        taskRequest({ kb_id: kb, schedule_for: '2999-01-01T00:00:00Z' }),
+      ])
       .expect(201);
-    const [old, recent, waiting] = created.body.tasks.map((x: { id: string }) => x.id as string);
+    const [old, recent, waiting] = created.body.tasks.map((x: { id: string }) => x.id);
     await waitFor(
       () => t.prisma.task.count({ where: { id: { in: [old, recent] }, status: 'completed' } }),
       (n) => n === 2,
@@ -29,7 +33,17 @@ describe('Retention (e2e)', () => {
     );
     await t.prisma.task.update({ where: { id: old }, data: { completedAt: new Date(Date.now() - 8 * 86400 * 1000) } });
     const key = randomUUID();
-    await t.prisma.idempotencyKey.create({ data: { caller: 'anonymous', kbScope: kb, key, requestHash: 'x', kind: 'single', taskIds: [], expiresAt: new Date(Date.now() - 1000) } });
+    await t.prisma.idempotencyKey.create({
+      data: {
+        caller: 'anonymous',
+        kbScope: kb,
+        key,
+        requestHash: 'x',
+        kind: 'single',
+        taskIds: [],
+        expiresAt: new Date(Date.now() - 1000),
+      },
+    });
 
     const removed = await t.app.get(TaskRetentionService).sweep();
 

@@ -17,7 +17,7 @@ type OpenApiPaths = Record<string, Record<string, OpenApiOperation>>;
 type OpenApiSchemas = Record<string, { properties?: Record<string, { example?: unknown }> }>;
 
 /** What a bad id looks like on the wire, each already as it is put into the URL. */
-const BAD_IDS: Array<[string, string]> = [
+const BAD_IDS: [string, string][] = [
   ['not-a-uuid', 'not-a-uuid'],
   ['..', '..'],
   ['very long', 'x'.repeat(4000)],
@@ -30,7 +30,7 @@ const BAD_IDS: Array<[string, string]> = [
 ];
 
 /** Bodies of the wrong shape: wrong types, empty, arrays instead of objects, objects instead of arrays. */
-const BAD_BODIES: Array<[string, string]> = [
+const BAD_BODIES: [string, string][] = [
   ['no body', ''],
   ['an empty object', '{}'],
   ['an empty array', '[]'],
@@ -39,7 +39,10 @@ const BAD_BODIES: Array<[string, string]> = [
   ['a number', '42'],
   ['a string', '"text"'],
   ['null', 'null'],
-  ['wrong field types', '{"task_type":5,"kb_id":[],"payload":"x","priority":{},"progress":"half","status":7,"created_after":true}'],
+  [
+    'wrong field types',
+    '{"task_type":5,"kb_id":[],"payload":"x","priority":{},"progress":"half","status":7,"created_after":true}',
+  ],
   ['wrong types in a batch', '[{"task_type":["health_check"],"kb_id":{"a":1},"payload":[]}]'],
   ['malformed JSON', '{"task_type":'],
 ];
@@ -55,7 +58,10 @@ function problem(method: string, url: string, body: string | undefined, res: Rep
   const shapeOk =
     res.status < 400 ||
     !String(res.headers['content-type']).includes('application/json') ||
-    (typeof res.body?.error === 'string' && typeof res.body?.message === 'string' && typeof res.body?.code === 'string' && typeof res.body?.details === 'object');
+    (typeof res.body?.error === 'string' &&
+      typeof res.body?.message === 'string' &&
+      typeof res.body?.code === 'string' &&
+      typeof res.body?.details === 'object');
   if (res.status < 500 && shapeOk) return null;
   return `${method} ${url.slice(0, 120)} body=${String(body).slice(0, 80)} → ${res.status} ${res.text.slice(0, 200)}`;
 }
@@ -85,7 +91,12 @@ describe('Route walk from /docs-json (e2e)', () => {
     await t.close();
   });
 
-  const operations = (): Array<{ method: string; path: string; params: OpenApiParameter[]; example: Record<string, unknown> }> =>
+  const operations = (): {
+    method: string;
+    path: string;
+    params: OpenApiParameter[];
+    example: Record<string, unknown>;
+  }[] =>
     Object.entries(paths).flatMap(([path, item]) =>
       Object.entries(item).map(([method, op]) => ({
         method: method.toUpperCase(),
@@ -99,14 +110,21 @@ describe('Route walk from /docs-json (e2e)', () => {
   const exampleBody = (op: OpenApiOperation): Record<string, unknown> => {
     const ref = op.requestBody?.content?.['application/json']?.schema?.$ref;
     const properties = ref ? (schemas[ref.split('/').pop()!]?.properties ?? {}) : {};
-    return Object.fromEntries(Object.entries(properties).filter(([, p]) => p.example !== undefined).map(([name, p]) => [name, p.example]));
+    return Object.fromEntries(
+      Object.entries(properties)
+        .filter(([, p]) => p.example !== undefined)
+        .map(([name, p]) => [name, p.example]),
+    );
   };
 
-  const fill = (path: string, values: Record<string, string>) => path.replace(/\{(\w+)\}/g, (_m, name: string) => values[name] ?? validValue(name, kb));
+  const fill = (path: string, values: Record<string, string>) =>
+    path.replace(/\{(\w+)\}/g, (_m, name: string) => values[name] ?? validValue(name, kb));
 
   it('documents every path parameter with a pattern, a format or an enum, and a maximum length', () => {
     const undocumented = operations().flatMap(({ method, path, params }) =>
-      params.filter((p) => !(p.schema?.enum || ((p.schema?.pattern || p.schema?.format) && p.schema?.maxLength))).map((p) => `${method} ${path} {${p.name}}`),
+      params
+        .filter((p) => !(p.schema?.enum ?? ((p.schema?.pattern || p.schema?.format) && p.schema?.maxLength)))
+        .map((p) => `${method} ${path} {${p.name}}`),
     );
     expect(operations().some((op) => op.params.length > 0)).toBe(true);
     expect(undocumented).toEqual([]);
@@ -158,7 +176,12 @@ describe('Route walk from /docs-json (e2e)', () => {
         expect({ route: `${method} ${path}`, status: res.status, body: res.body }).toEqual({
           route: `${method} ${path}`,
           status: 404,
-          body: { error: 'Task not found', message: 'Task with specified ID does not exist', code: 'TASK_NOT_FOUND', details: { task_id: decodeURIComponent(id) } },
+          body: {
+            error: 'Task not found',
+            message: 'Task with specified ID does not exist',
+            code: 'TASK_NOT_FOUND',
+            details: { task_id: decodeURIComponent(id) },
+          },
         });
       }
     }
@@ -175,7 +198,12 @@ describe('Route walk from /docs-json (e2e)', () => {
       ['POST', '/api/v1/queues/no_such_type/pause', 'task_type'],
     ]) {
       const res = await call(base, method, url);
-      expect({ url, status: res.status, code: res.body.code, fields: Object.keys(res.body.details.fields ?? {}) }).toEqual({ url, status: 400, code: 'INVALID_REQUEST', fields: [field] });
+      expect({
+        url,
+        status: res.status,
+        code: res.body.code,
+        fields: Object.keys(res.body.details.fields ?? {}),
+      }).toEqual({ url, status: 400, code: 'INVALID_REQUEST', fields: [field] });
     }
   });
 });
@@ -201,32 +229,80 @@ describe('Hostile JSON values (e2e)', () => {
     await t.close();
   });
 
-  const task = (payload: string, extra = '') => `{"task_type":"health_check","kb_id":"${kb}","payload":${payload}${extra}}`;
+  const task = (payload: string, extra = '') =>
+    `{"task_type":"health_check","kb_id":"${kb}","payload":${payload}${extra}}`;
 
   it.each([
-    ['a constructor key in a batch payload', '/api/v1/tasks/batch', `[${task('{"constructor":"x"}')}]`, '[0].payload.constructor'],
-    ['a constructor object in a batch payload', '/api/v1/tasks/batch', `[${task('{"samples":1}')},${task('{"constructor":{"prototype":{"polluted":1}}}')}]`, '[1].payload.constructor'],
+    [
+      'a constructor key in a batch payload',
+      '/api/v1/tasks/batch',
+      `[${task('{"constructor":"x"}')}]`,
+      '[0].payload.constructor',
+    ],
+    [
+      'a constructor object in a batch payload',
+      '/api/v1/tasks/batch',
+      `[${task('{"samples":1}')},${task('{"constructor":{"prototype":{"polluted":1}}}')}]`,
+      '[1].payload.constructor',
+    ],
     ['a constructor key in a payload', '/api/v1/tasks', task('{"constructor":"x"}'), 'payload.constructor'],
     ['a __proto__ key in a payload', '/api/v1/tasks', task('{"__proto__":{"polluted":1}}'), 'payload.__proto__'],
-    ['a prototype key deep in a payload', '/api/v1/tasks', task('{"note":{"list":[{"prototype":1}]}}'), 'payload.note.list[0].prototype'],
+    [
+      'a prototype key deep in a payload',
+      '/api/v1/tasks',
+      task('{"note":{"list":[{"prototype":1}]}}'),
+      'payload.note.list[0].prototype',
+    ],
     ['a __proto__ key at the top', '/api/v1/tasks', task('{}', ',"__proto__":{"x":1}'), '__proto__'],
     ['a lone high surrogate in a payload value', '/api/v1/tasks', task('{"note":"a\\ud800b"}'), 'payload.note'],
-    ['a lone low surrogate in a batch payload', '/api/v1/tasks/batch', `[${task('{"note":["ok","\\udc00"]}')}]`, '[0].payload.note[1]'],
+    [
+      'a lone low surrogate in a batch payload',
+      '/api/v1/tasks/batch',
+      `[${task('{"note":["ok","\\udc00"]}')}]`,
+      '[0].payload.note[1]',
+    ],
     ['a lone surrogate in a payload key', '/api/v1/tasks', task('{"k\\ud800":1}'), 'payload.k\\ud800'],
-    ['a lone surrogate in the kb id', '/api/v1/tasks', `{"task_type":"health_check","kb_id":"\\ud800","payload":{}}`, 'kb_id'],
+    [
+      'a lone surrogate in the kb id',
+      '/api/v1/tasks',
+      `{"task_type":"health_check","kb_id":"\\ud800","payload":{}}`,
+      'kb_id',
+    ],
     ['a NUL in a payload value', '/api/v1/tasks', task('{"note":"a\\u0000b"}'), 'payload.note'],
-    ['a NUL in a batch payload', '/api/v1/tasks/batch', `[${task('{}')},${task('{"a":{"b":"\\u0000"}}')}]`, '[1].payload.a.b'],
-    ['a lone surrogate in a progress message', '/api/v1/tasks/00000000-0000-4000-8000-000000000000/progress', '{"progress":5,"message":"\\ud83d"}', 'message'],
+    [
+      'a NUL in a batch payload',
+      '/api/v1/tasks/batch',
+      `[${task('{}')},${task('{"a":{"b":"\\u0000"}}')}]`,
+      '[1].payload.a.b',
+    ],
+    [
+      'a lone surrogate in a progress message',
+      '/api/v1/tasks/00000000-0000-4000-8000-000000000000/progress',
+      '{"progress":5,"message":"\\ud83d"}',
+      'message',
+    ],
   ])('refuses %s with 400 INVALID_REQUEST naming the field, storing nothing', async (_label, path, raw, field) => {
     const method = path.endsWith('/progress') ? 'PUT' : 'POST';
     const res = await call(base, method, path, { headers: { 'Content-Type': 'application/json' }, raw });
-    expect({ status: res.status, code: res.body?.code, fields: Object.keys(res.body?.details?.fields ?? {}) }).toEqual({ status: 400, code: 'INVALID_REQUEST', fields: [field] });
+    expect({ status: res.status, code: res.body?.code, fields: Object.keys(res.body?.details?.fields ?? {}) }).toEqual({
+      status: 400,
+      code: 'INVALID_REQUEST',
+      fields: [field],
+    });
     expect(await t.prisma.task.count({ where: { kbId: kb } })).toBe(0);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('keeps well-formed surrogate pairs and ordinary keys', async () => {
-    const res = await call(base, 'POST', '/api/v1/tasks', { json: { task_type: 'health_check', kb_id: kb, payload: {}, schedule_for: '2999-01-01T00:00:00Z', callback_secret: 'emoji 😀 ok' } });
+    const res = await call(base, 'POST', '/api/v1/tasks', {
+      json: {
+        task_type: 'health_check',
+        kb_id: kb,
+        payload: {},
+        schedule_for: '2999-01-01T00:00:00Z',
+        callback_secret: 'emoji 😀 ok',
+      },
+    });
     expect(res.status).toBe(201);
     await t.prisma.task.deleteMany({ where: { kbId: kb } });
   });

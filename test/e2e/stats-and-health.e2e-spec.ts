@@ -36,7 +36,9 @@ describe('Stats, health, metrics and docs (e2e)', () => {
   });
 
   afterAll(async () => {
-    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } } });
+    const open = await t.prisma.task.findMany({
+      where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } },
+    });
     for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
     await t.close();
   });
@@ -44,7 +46,10 @@ describe('Stats, health, metrics and docs (e2e)', () => {
   describe('GET /api/v1/stats/tasks', () => {
     it('counts one knowledge base exactly: statuses, types, success rate and mean run time', async () => {
       const label = kb('stats');
-      const completed = [await create({ kb_id: label }), await create({ kb_id: label, payload: { samples: 3, interval_ms: 50 } })];
+      const completed = [
+        await create({ kb_id: label }),
+        await create({ kb_id: label, payload: { samples: 3, interval_ms: 50 } }),
+      ];
       const failed = await create({ kb_id: label, ...FAILING });
       const cancelled = await create({ kb_id: label, schedule_for: FAR_FUTURE });
       await create({ kb_id: label, schedule_for: FAR_FUTURE });
@@ -71,8 +76,17 @@ describe('Stats, health, metrics and docs (e2e)', () => {
     });
 
     it('answers zeros for a knowledge base without tasks', async () => {
-      const res = await request(t.http).get('/api/v1/stats/tasks').query({ kb_id: uniqueKb('empty') }).expect(200);
-      expect(res.body).toMatchObject({ total_tasks: 0, completed_tasks: 0, avg_process_time: 0, success_rate: 0, type_breakdown: {} });
+      const res = await request(t.http)
+        .get('/api/v1/stats/tasks')
+        .query({ kb_id: uniqueKb('empty') })
+        .expect(200);
+      expect(res.body).toMatchObject({
+        total_tasks: 0,
+        completed_tasks: 0,
+        avg_process_time: 0,
+        success_rate: 0,
+        type_breakdown: {},
+      });
     });
 
     it('counts every knowledge base without a filter', async () => {
@@ -85,7 +99,10 @@ describe('Stats, health, metrics and docs (e2e)', () => {
     });
 
     it('refuses an invalid kb_id with 400', async () => {
-      const res = await request(t.http).get('/api/v1/stats/tasks').query({ kb_id: 'x'.repeat(129) }).expect(400);
+      const res = await request(t.http)
+        .get('/api/v1/stats/tasks')
+        .query({ kb_id: 'x'.repeat(129) })
+        .expect(400);
       expect(res.body.code).toBe('INVALID_REQUEST');
     });
   });
@@ -98,7 +115,10 @@ describe('Stats, health, metrics and docs (e2e)', () => {
       expect(res.body.active_workers + res.body.idle_workers).toBe(res.body.total_workers);
       expect(res.body.queue_size).toEqual(expect.any(Number));
       expect(res.body.processing_rate).toBeGreaterThanOrEqual(0);
-      expect(res.body.task_stats).toMatchObject({ total_tasks: expect.any(Number), status_breakdown: expect.any(Object) });
+      expect(res.body.task_stats).toMatchObject({
+        total_tasks: expect.any(Number),
+        status_breakdown: expect.any(Object),
+      });
       expect(before).toMatchObject({
         id: workerId,
         status: expect.stringMatching(/^(idle|busy)$/),
@@ -116,7 +136,10 @@ describe('Stats, health, metrics and docs (e2e)', () => {
       // The heartbeat (1 s in tests) carries the new counts to Redis.
       const after = (await waitFor(
         thisWorker,
-        (w) => w !== undefined && w.tasks_succeeded >= before!.tasks_succeeded + 1 && w.tasks_failed >= before!.tasks_failed + 1,
+        (w) =>
+          w !== undefined &&
+          w.tasks_succeeded >= before!.tasks_succeeded + 1 &&
+          w.tasks_failed >= before!.tasks_failed + 1,
         { what: 'the heartbeat to report the finished tasks' },
       ))!;
       expect(after.tasks_processed).toBeGreaterThanOrEqual(before!.tasks_processed + 2);
@@ -150,7 +173,10 @@ describe('Stats, health, metrics and docs (e2e)', () => {
       const live = await request(t.http).get('/health/live').expect(200);
       expect(live.body).toMatchObject({ status: 'healthy', service: 'task-manager' });
       const ready = await request(t.http).get('/health/ready').expect(200);
-      expect(ready.body).toMatchObject({ status: 'healthy', details: { database: { status: 'healthy' }, redis: { status: 'healthy' } } });
+      expect(ready.body).toMatchObject({
+        status: 'healthy',
+        details: { database: { status: 'healthy' }, redis: { status: 'healthy' } },
+      });
     });
   });
 
@@ -169,14 +195,28 @@ describe('Stats, health, metrics and docs (e2e)', () => {
         const line = text.split('\n').find((l) => l.startsWith(`${series} `));
         return line === undefined ? undefined : Number(line.slice(series.length + 1));
       };
-      expect(value('task_manager_tasks_created_total{task_type="health_check",priority="normal"}')).toBeGreaterThanOrEqual(1);
-      expect(value('task_manager_tasks_completed_total{task_type="health_check",priority="normal"}')).toBeGreaterThanOrEqual(1);
-      expect(value('task_manager_tasks_failed_total{task_type="health_check",priority="high"}')).toBeGreaterThanOrEqual(1);
-      expect(value('task_manager_task_attempts_failed_total{task_type="health_check",priority="high",reason="timeout"}')).toBeGreaterThanOrEqual(1);
-      expect(value('task_manager_task_duration_seconds_count{task_type="health_check",status="completed"}')).toBeGreaterThanOrEqual(1);
-      expect(text).toMatch(/^task_manager_task_duration_seconds_bucket\{le="[^"]+",task_type="health_check",status="completed"\} \d+$/m);
+      expect(
+        value('task_manager_tasks_created_total{task_type="health_check",priority="normal"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        value('task_manager_tasks_completed_total{task_type="health_check",priority="normal"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(value('task_manager_tasks_failed_total{task_type="health_check",priority="high"}')).toBeGreaterThanOrEqual(
+        1,
+      );
+      expect(
+        value('task_manager_task_attempts_failed_total{task_type="health_check",priority="high",reason="timeout"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        value('task_manager_task_duration_seconds_count{task_type="health_check",status="completed"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(text).toMatch(
+        /^task_manager_task_duration_seconds_bucket\{le="[^"]+",task_type="health_check",status="completed"\} \d+$/m,
+      );
       expect(value('task_manager_queue_depth{queue="health_check",state="waiting"}')).toEqual(expect.any(Number));
-      expect(text).toMatch(/^task_manager_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/tasks",status_code="201"\} \d+$/m);
+      expect(text).toMatch(
+        /^task_manager_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/tasks",status_code="201"\} \d+$/m,
+      );
       expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     });
   });
@@ -184,7 +224,11 @@ describe('Stats, health, metrics and docs (e2e)', () => {
   describe('API docs', () => {
     it('GET /docs-json documents every path of the spec and the shared error schema', async () => {
       const res = await request(t.http).get('/docs-json').expect(200);
-      const doc = res.body as { openapi: string; paths: Record<string, Record<string, any>>; components: { schemas: Record<string, any> } };
+      const doc = res.body as {
+        openapi: string;
+        paths: Record<string, Record<string, any>>;
+        components: { schemas: Record<string, any> };
+      };
       expect(doc.openapi).toMatch(/^3\./);
       const expected: Record<string, string[]> = {
         '/api/v1/tasks': ['post', 'get'],
@@ -202,7 +246,12 @@ describe('Stats, health, metrics and docs (e2e)', () => {
         for (const method of methods) expect(Object.keys(doc.paths[path])).toContain(method);
       }
       expect(doc.components.schemas.ErrorResponseDto).toMatchObject({
-        properties: expect.objectContaining({ error: expect.any(Object), message: expect.any(Object), code: expect.any(Object), details: expect.any(Object) }),
+        properties: expect.objectContaining({
+          error: expect.any(Object),
+          message: expect.any(Object),
+          code: expect.any(Object),
+          details: expect.any(Object),
+        }),
       });
       const notFound = doc.paths['/api/v1/tasks/{task_id}'].delete.responses['404'];
       expect(JSON.stringify(notFound)).toContain('#/components/schemas/ErrorResponseDto');

@@ -11,7 +11,14 @@ const kbs = new KbTracker();
 
 type Body = Record<string, any>;
 
-const TYPES = ['document_processing', 'batch_processing', 'knowledge_indexing', 'embedding_generation', 'vector_storage', 'health_check'];
+const TYPES = [
+  'document_processing',
+  'batch_processing',
+  'knowledge_indexing',
+  'embedding_generation',
+  'vector_storage',
+  'health_check',
+];
 const PRIORITIES = ['low', 'normal', 'high', 'critical'];
 const STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'];
 /** Far-future tasks are only ever dispatched as delayed jobs, so no worker (of any test run sharing the database) touches them. */
@@ -57,7 +64,7 @@ describe('Task counters (e2e)', () => {
    * One worker-like statement moving many tasks at once (`UPDATE … FROM unnest(…)`), each to
    * its own status with the timestamps a worker would write; run times differ per task.
    */
-  const transition = async (db: Pool | PoolClient, moves: Array<[id: string, status: string]>): Promise<number> => {
+  const transition = async (db: Pool | PoolClient, moves: [id: string, status: string][]): Promise<number> => {
     const result = await db.query(
       `UPDATE tasks t SET
          status = m.status::task_status,
@@ -136,17 +143,27 @@ describe('Task counters (e2e)', () => {
     (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE ${where}`, params)).rows[0].n;
 
   const listTotal = async (query: Record<string, string>): Promise<number> =>
-    (await request(t.http).get('/api/v1/tasks').query({ page: 1, page_size: 20, ...query }).expect(200)).body.pagination.total;
+    (
+      await request(t.http)
+        .get('/api/v1/tasks')
+        .query({ page: 1, page_size: 20, ...query })
+        .expect(200)
+    ).body.pagination.total;
 
   const statusesOf = async (ids: string[]): Promise<Map<string, string>> => {
-    const { rows } = await pool.query<{ id: string; status: string }>('SELECT id, status FROM tasks WHERE id = ANY($1::uuid[])', [ids]);
+    const { rows } = await pool.query<{ id: string; status: string }>(
+      'SELECT id, status FROM tasks WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
     return new Map(rows.map((r) => [r.id, r.status]));
   };
 
   it('count nothing for a kb without tasks', async () => {
     const kb = kbs.kb('counters_empty');
     expect(await counterMismatches([kb])).toEqual([]);
-    expect((await request(t.http).get('/api/v1/stats/tasks').query({ kb_id: kb }).expect(200)).body).toEqual(await statsFromTasks(kb));
+    expect((await request(t.http).get('/api/v1/stats/tasks').query({ kb_id: kb }).expect(200)).body).toEqual(
+      await statsFromTasks(kb),
+    );
     expect(await listTotal({ kb_id: kb, status: 'completed' })).toBe(0);
   });
 
@@ -161,16 +178,33 @@ describe('Task counters (e2e)', () => {
       .expect(201);
     const apiIds: string[] = batch.body.tasks.map((task: Body) => task.id);
     for (const priority of PRIORITIES) {
-      apiIds.push((await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, priority, schedule_for: FAR_FUTURE })).expect(201)).body.id);
+      apiIds.push(
+        (
+          await request(t.http)
+            .post('/api/v1/tasks')
+            .send(taskRequest({ kb_id: kb, priority, schedule_for: FAR_FUTURE }))
+            .expect(201)
+        ).body.id,
+      );
     }
 
     // One multi-row INSERT of every type and priority, then worker-like multi-row transitions.
     const ids = await insertTasks(pool, kb, 240);
-    expect(await transition(pool, ids.slice(0, 200).map((id) => [id, 'processing']))).toBe(200);
-    const finish = ids.slice(0, 200).map((id, i): [string, string] => [id, ['completed', 'completed', 'failed', 'queued', 'processing'][i % 5]]);
+    expect(
+      await transition(
+        pool,
+        ids.slice(0, 200).map((id) => [id, 'processing']),
+      ),
+    ).toBe(200);
+    const finish = ids
+      .slice(0, 200)
+      .map((id, i): [string, string] => [id, ['completed', 'completed', 'failed', 'queued', 'processing'][i % 5]]);
     expect(await transition(pool, finish)).toBe(200);
     // Progress reports change no counted column: the trigger must write nothing for them.
-    await pool.query("UPDATE tasks SET progress = 50, progress_message = 'half', updated_at = now() WHERE kb_id = $1 AND status = 'processing'", [kb]);
+    await pool.query(
+      "UPDATE tasks SET progress = 50, progress_message = 'half', updated_at = now() WHERE kb_id = $1 AND status = 'processing'",
+      [kb],
+    );
     expect(await counterMismatches([kb])).toEqual([]);
 
     // Several connections at once, each its own tasks, every statement spanning many counter
@@ -182,7 +216,10 @@ describe('Task counters (e2e)', () => {
         clients.map(async (client, c) => {
           const own = await insertTasks(client, kb, 60, c);
           for (let round = 0; round < 8; round++) {
-            await transition(client, own.map((id, i) => [id, STATUSES[(i * (c + 1) + round * (c + 2)) % STATUSES.length]]));
+            await transition(
+              client,
+              own.map((id, i) => [id, STATUSES[(i * (c + 1) + round * (c + 2)) % STATUSES.length]]),
+            );
             // Single-row statements interleaved with the multi-row ones, as the API writes.
             await transition(client, [[own[round], 'processing']]);
             await insertTasks(client, kb, 3, round + c);
@@ -202,7 +239,10 @@ describe('Task counters (e2e)', () => {
     for (const id of failed.slice(0, 2)) await request(t.http).post(`/api/v1/tasks/${id}/retry`).expect(200);
 
     // A task that moves to another kb leaves one kb's counters for the other's.
-    await pool.query("UPDATE tasks SET kb_id = $2 WHERE kb_id = $1 AND task_type = 'batch_processing' AND priority = 'high'", [kb, otherKb]);
+    await pool.query(
+      "UPDATE tasks SET kb_id = $2 WHERE kb_id = $1 AND task_type = 'batch_processing' AND priority = 'high'",
+      [kb, otherKb],
+    );
 
     // Retention deletes finished tasks past the retention period, in one multi-row DELETE.
     const aged = await pool.query(
@@ -230,7 +270,10 @@ describe('Task counters (e2e)', () => {
     expect(expected.type_breakdown).not.toHaveProperty('vector_storage');
     expect(expected.completed_tasks).toBeGreaterThan(0);
     expect(expected.avg_process_time).toBeGreaterThan(0);
-    for (const [id, want] of [[kb, expected], [otherKb, await statsFromTasks(otherKb)]] as const) {
+    for (const [id, want] of [
+      [kb, expected],
+      [otherKb, await statsFromTasks(otherKb)],
+    ] as const) {
       const body: Body = (await request(t.http).get('/api/v1/stats/tasks').query({ kb_id: id }).expect(200)).body;
       // The mean comes from integer milliseconds here and from exact seconds in SQL: both
       // round to the same 3 decimals but for a tie the two floats may break differently.
@@ -238,15 +281,27 @@ describe('Task counters (e2e)', () => {
       expect(Math.abs(body.avg_process_time - want.avg_process_time)).toBeLessThanOrEqual(0.001);
     }
 
-    const keyFilters: Array<[Record<string, string>, string, unknown[]]> = [
+    const keyFilters: [Record<string, string>, string, unknown[]][] = [
       [{ kb_id: kb }, 'kb_id = $1', [kb]],
       [{ kb_id: kb, status: 'completed' }, "kb_id = $1 AND status = 'completed'", [kb]],
       [{ kb_id: kb, status: 'queued' }, "kb_id = $1 AND status = 'queued'", [kb]],
-      [{ kb_id: kb, task_type: 'health_check', priority: 'high' }, "kb_id = $1 AND task_type = 'health_check' AND priority = 'high'", [kb]],
-      [{ kb_id: kb, status: 'failed', task_type: 'document_processing' }, "kb_id = $1 AND status = 'failed' AND task_type = 'document_processing'", [kb]],
+      [
+        { kb_id: kb, task_type: 'health_check', priority: 'high' },
+        "kb_id = $1 AND task_type = 'health_check' AND priority = 'high'",
+        [kb],
+      ],
+      [
+        { kb_id: kb, status: 'failed', task_type: 'document_processing' },
+        "kb_id = $1 AND status = 'failed' AND task_type = 'document_processing'",
+        [kb],
+      ],
       [{ kb_id: otherKb, status: 'processing' }, "kb_id = $1 AND status = 'processing'", [otherKb]],
       // Not a counter key: still counted over the tasks.
-      [{ kb_id: kb, status: 'completed', completed_after: new Date(Date.now() - 86400 * 1000).toISOString() }, "kb_id = $1 AND status = 'completed' AND completed_at >= now() - interval '1 day'", [kb]],
+      [
+        { kb_id: kb, status: 'completed', completed_after: new Date(Date.now() - 86400 * 1000).toISOString() },
+        "kb_id = $1 AND status = 'completed' AND completed_at >= now() - interval '1 day'",
+        [kb],
+      ],
     ];
     for (const [query, where, params] of keyFilters) {
       expect({ query, total: await listTotal(query) }).toEqual({ query, total: await sqlCount(where, params) });
@@ -257,11 +312,16 @@ describe('Task counters (e2e)', () => {
     const kb = kbs.kb('counters_bulk');
     const target = kbs.kb('counters_bulk_target');
     const ids = await insertTasks(pool, kb, 50);
-    await transition(pool, ids.map((id, i) => [id, i % 2 ? 'processing' : 'queued']));
+    await transition(
+      pool,
+      ids.map((id, i) => [id, i % 2 ? 'processing' : 'queued']),
+    );
     const before = (await pool.query('SELECT * FROM task_counters WHERE kb_id = $1 ORDER BY 2, 3, 4', [kb])).rows;
     // Touches every row without changing a counted column: the counters do not move.
     await pool.query('UPDATE tasks SET updated_at = now(), progress = 10 WHERE kb_id = $1', [kb]);
-    expect((await pool.query('SELECT * FROM task_counters WHERE kb_id = $1 ORDER BY 2, 3, 4', [kb])).rows).toEqual(before);
+    expect((await pool.query('SELECT * FROM task_counters WHERE kb_id = $1 ORDER BY 2, 3, 4', [kb])).rows).toEqual(
+      before,
+    );
     await pool.query('UPDATE tasks SET kb_id = $2 WHERE kb_id = $1', [kb, target]);
     expect(await counterMismatches([kb, target])).toEqual([]);
     expect(await listTotal({ kb_id: kb })).toBe(0);

@@ -27,7 +27,8 @@ describe('Task events over SSE, and task history (e2e)', () => {
   };
   const create = async (overrides: Record<string, unknown>): Promise<Body> =>
     (await request(t.http).post('/api/v1/tasks').send(taskRequest(overrides)).expect(201)).body;
-  const history = async (id: string): Promise<Body> => (await request(t.http).get(`/api/v1/tasks/${id}/history`).expect(200)).body;
+  const history = async (id: string): Promise<Body> =>
+    (await request(t.http).get(`/api/v1/tasks/${id}/history`).expect(200)).body;
 
   beforeAll(async () => {
     t = await createTestApp({ EVENTS_HEARTBEAT_MS: '1000', EVENTS_POLL_INTERVAL_MS: '50' }, AppRole.Api);
@@ -38,7 +39,9 @@ describe('Task events over SSE, and task history (e2e)', () => {
 
   afterAll(async () => {
     for (const client of clients) client.close();
-    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } } });
+    const open = await t.prisma.task.findMany({
+      where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } },
+    });
     for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
     await worker?.stop();
     await t.close();
@@ -55,7 +58,10 @@ describe('Task events over SSE, and task history (e2e)', () => {
     const task = await create({ kb_id: kbId, payload: { samples: 4, interval_ms: 150 } });
     const taskStream = await open(`/api/v1/tasks/${task.id}/events`);
     await taskStream.waitFor((c) => c.ended, 'the task stream to end with the task');
-    await kbStream.waitFor((c) => c.events.some((e) => e.status === 'completed'), 'the completed event on the kb stream');
+    await kbStream.waitFor(
+      (c) => c.events.some((e) => e.status === 'completed'),
+      'the completed event on the kb stream',
+    );
 
     const events = taskStream.events;
     expect(events.map((e) => [e.type, e.status, e.progress])).toEqual([
@@ -67,7 +73,12 @@ describe('Task events over SSE, and task history (e2e)', () => {
       ['progress', 'processing', 100],
       ['status', 'completed', 100],
     ]);
-    expect(events.slice(2, 6).map((e) => e.message)).toEqual(['Probe round 1 of 4', 'Probe round 2 of 4', 'Probe round 3 of 4', 'Probe round 4 of 4']);
+    expect(events.slice(2, 6).map((e) => e.message)).toEqual([
+      'Probe round 1 of 4',
+      'Probe round 2 of 4',
+      'Probe round 3 of 4',
+      'Probe round 4 of 4',
+    ]);
     // Written by another process: this one has no workers at all. (The spawned worker, unless a
     // concurrent test run sharing the database took the task over: the pid is not asserted.)
     expect(events[1].worker_id).toMatch(/^worker_/);
@@ -83,7 +94,13 @@ describe('Task events over SSE, and task history (e2e)', () => {
     const stored = await history(task.id);
     expect(stored.events.map((e: Body) => e.event_id)).toEqual(ids);
     expect(stored.attempts).toEqual([
-      expect.objectContaining({ attempt: 1, outcome: 'completed', worker_id: events[1].worker_id, error: null, duration_seconds: expect.any(Number) }),
+      expect.objectContaining({
+        attempt: 1,
+        outcome: 'completed',
+        worker_id: events[1].worker_id,
+        error: null,
+        duration_seconds: expect.any(Number),
+      }),
     ]);
     expect(stored.attempts[0].duration_seconds).toBeGreaterThanOrEqual(0.4);
   });
@@ -96,7 +113,11 @@ describe('Task events over SSE, and task history (e2e)', () => {
     const resumeFrom = first.lastId!;
 
     // Everything after the disconnect happens while no one listens.
-    await waitFor(() => t.prisma.task.findUnique({ where: { id: task.id } }), (row) => row?.status === 'completed', { what: 'the task to finish' });
+    await waitFor(
+      () => t.prisma.task.findUnique({ where: { id: task.id } }),
+      (row) => row?.status === 'completed',
+      { what: 'the task to finish' },
+    );
     const second = await open(`/api/v1/tasks/${task.id}/events`, resumeFrom);
     await second.waitFor((c) => c.ended, 'the resumed stream to end');
 
@@ -113,7 +134,10 @@ describe('Task events over SSE, and task history (e2e)', () => {
     const first = await open(`/api/v1/tasks/events?kb_id=${kbId}&task_type=health_check`);
     await first.waitFor((c) => c.lastId !== undefined, 'the ready message');
     const a = await create({ kb_id: kbId, payload: { samples: 2, interval_ms: 100 } });
-    await first.waitFor((c) => c.events.some((e) => e.task_id === a.id && e.status === 'completed'), 'task a to complete');
+    await first.waitFor(
+      (c) => c.events.some((e) => e.task_id === a.id && e.status === 'completed'),
+      'task a to complete',
+    );
     first.close();
 
     const b = await create({ kb_id: kbId, payload: { samples: 3, interval_ms: 50 } });
@@ -140,7 +164,12 @@ describe('Task events over SSE, and task history (e2e)', () => {
   });
 
   it('records each attempt with its error and duration when a task fails', async () => {
-    const task = await create({ kb_id: kb('attempts'), payload: { samples: 200, interval_ms: 100 }, timeout: 1, max_retries: 1 });
+    const task = await create({
+      kb_id: kb('attempts'),
+      payload: { samples: 200, interval_ms: 100 },
+      timeout: 1,
+      max_retries: 1,
+    });
     const stream = await open(`/api/v1/tasks/${task.id}/events`);
     await stream.waitFor((c) => c.ended, 'the task to fail for good');
     expect(stream.messages.at(-1)).toEqual({ event: 'end', data: { task_id: task.id, status: 'failed' } });

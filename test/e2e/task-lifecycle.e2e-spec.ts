@@ -19,10 +19,15 @@ describe('Task lifecycle (e2e)', () => {
   const create = async (overrides: Record<string, unknown>): Promise<TaskBody> =>
     (await request(t.http).post('/api/v1/tasks').send(taskRequest(overrides)).expect(201)).body;
 
-  const get = async (id: string): Promise<TaskBody> => (await request(t.http).get(`/api/v1/tasks/${id}`).expect(200)).body;
+  const get = async (id: string): Promise<TaskBody> =>
+    (await request(t.http).get(`/api/v1/tasks/${id}`).expect(200)).body;
 
   const waitForStatus = (id: string, status: string, timeoutMs = 15000) =>
-    waitFor(() => get(id), (task) => task.status === status, { timeoutMs, what: `task ${id} to be ${status}` });
+    waitFor(
+      () => get(id),
+      (task) => task.status === status,
+      { timeoutMs, what: `task ${id} to be ${status}` },
+    );
 
   const expectError = (body: TaskBody, code: string) => {
     expect(body).toEqual({ error: expect.any(String), message: expect.any(String), code, details: expect.any(Object) });
@@ -35,7 +40,9 @@ describe('Task lifecycle (e2e)', () => {
 
   afterAll(async () => {
     // Leave nothing running or waiting for the next file's app to pick up.
-    const open = await t.prisma.task.findMany({ where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } } });
+    const open = await t.prisma.task.findMany({
+      where: { kbId: { in: kbs.ids }, status: { in: ['queued', 'processing'] } },
+    });
     for (const task of open) await request(t.http).delete(`/api/v1/tasks/${task.id}`);
     await t.close();
   });
@@ -66,7 +73,12 @@ describe('Task lifecycle (e2e)', () => {
     expect(done.result).toMatchObject({
       status: 'healthy',
       checks: {
-        database: { status: 'healthy', samples: 5, failures: 0, latency_ms: expect.objectContaining({ avg: expect.any(Number) }) },
+        database: {
+          status: 'healthy',
+          samples: 5,
+          failures: 0,
+          latency_ms: expect.objectContaining({ avg: expect.any(Number) }),
+        },
         redis: { status: 'healthy', samples: 5, failures: 0 },
         queues: { status: 'healthy', samples: 5, failures: 0 },
       },
@@ -128,9 +140,13 @@ describe('Task lifecycle (e2e)', () => {
 
     it('cancels a running task: the handler stops, the result is discarded and the status stays cancelled', async () => {
       const created = await create({ kb_id: kb('cancelrun'), payload: LONG_RUNNING });
-      const running = await waitFor(() => get(created.id), (task) => task.status === 'processing' && task.progress > 0, {
-        what: 'the task to run and report progress',
-      });
+      const running = await waitFor(
+        () => get(created.id),
+        (task) => task.status === 'processing' && task.progress > 0,
+        {
+          what: 'the task to run and report progress',
+        },
+      );
       expect(running.progress).toBeLessThan(100);
       const job = await queues.queue('health_check').getJob(created.id);
       expect(await job?.getState()).toBe('active');
@@ -140,10 +156,14 @@ describe('Task lifecycle (e2e)', () => {
       const cancelledAt = Date.now();
 
       // The handler honours the signal: the job ends (instead of running its remaining ~20 s) within ~2 s.
-      await waitFor(() => queues.queue('health_check').getJobState(created.id), (state) => state === 'failed', {
-        timeoutMs: 2000,
-        what: 'the running job to stop',
-      });
+      await waitFor(
+        () => queues.queue('health_check').getJobState(created.id),
+        (state) => state === 'failed',
+        {
+          timeoutMs: 2000,
+          what: 'the running job to stop',
+        },
+      );
       expect(Date.now() - cancelledAt).toBeLessThan(2000);
       const stoppedJob = await queues.queue('health_check').getJob(created.id);
       expect(stoppedJob?.failedReason).toBe('Task was canceled');
@@ -216,9 +236,13 @@ describe('Task lifecycle (e2e)', () => {
       const created = await create({ kb_id: kb('retryrun'), payload: LONG_RUNNING });
       await waitForStatus(created.id, 'processing');
       await request(t.http).delete(`/api/v1/tasks/${created.id}`).expect(200);
-      await waitFor(() => queues.queue('health_check').getJobState(created.id), (state) => state === 'failed', {
-        what: 'the cancelled job to end',
-      });
+      await waitFor(
+        () => queues.queue('health_check').getJobState(created.id),
+        (state) => state === 'failed',
+        {
+          what: 'the cancelled job to end',
+        },
+      );
 
       const retriedAt = Date.now();
       const res = await request(t.http).post(`/api/v1/tasks/${created.id}/retry`).expect(200);
@@ -251,14 +275,21 @@ describe('Task lifecycle (e2e)', () => {
     });
 
     it('re-queues a task cancelled before it ran, which then completes', async () => {
-      const created = await create({ kb_id: kb('retrycancel'), schedule_for: new Date(Date.now() + 500).toISOString() });
+      const created = await create({
+        kb_id: kb('retrycancel'),
+        schedule_for: new Date(Date.now() + 500).toISOString(),
+      });
       await request(t.http).delete(`/api/v1/tasks/${created.id}`).expect(200);
 
       const res = await request(t.http).post(`/api/v1/tasks/${created.id}/retry`).expect(200);
       expect(res.body).toMatchObject({ status: 'queued', retry_count: 1, completed_at: null });
 
       const done = await waitForStatus(created.id, 'completed');
-      expect(done).toMatchObject({ retry_count: 1, progress: 100, result: expect.objectContaining({ status: 'healthy' }) });
+      expect(done).toMatchObject({
+        retry_count: 1,
+        progress: 100,
+        result: expect.objectContaining({ status: 'healthy' }),
+      });
     });
 
     it('refuses to retry a completed task with 409 TASK_NOT_RETRYABLE', async () => {
@@ -267,7 +298,11 @@ describe('Task lifecycle (e2e)', () => {
       const res = await request(t.http).post(`/api/v1/tasks/${created.id}/retry`).expect(409);
       expectError(res.body, 'TASK_NOT_RETRYABLE');
       expect(res.body.details).toMatchObject({ task_id: created.id, status: 'completed' });
-      expect(await get(created.id)).toMatchObject({ status: 'completed', retry_count: 0, completed_at: done.completed_at });
+      expect(await get(created.id)).toMatchObject({
+        status: 'completed',
+        retry_count: 0,
+        completed_at: done.completed_at,
+      });
     });
 
     it('refuses to retry a queued task with 409 TASK_NOT_RETRYABLE', async () => {
@@ -283,7 +318,12 @@ describe('Task lifecycle (e2e)', () => {
     it('holds a task scheduled for later until its time, then runs it', async () => {
       const scheduleFor = new Date(Date.now() + 1500);
       const created = await create({ kb_id: kb('delayed'), schedule_for: scheduleFor.toISOString() });
-      expect(created).toMatchObject({ status: 'queued', schedule_for: scheduleFor.toISOString(), queue_position: null, started_at: null });
+      expect(created).toMatchObject({
+        status: 'queued',
+        schedule_for: scheduleFor.toISOString(),
+        queue_position: null,
+        started_at: null,
+      });
       expect(await queues.queue('health_check').getJobState(created.id)).toBe('delayed');
 
       const early: TaskBody[] = [];
@@ -298,7 +338,8 @@ describe('Task lifecycle (e2e)', () => {
         { what: 'the scheduled task to complete' },
       );
       expect(early.length).toBeGreaterThan(3);
-      for (const task of early) expect(task).toMatchObject({ status: 'queued', queue_position: null, started_at: null, worker_id: null });
+      for (const task of early)
+        expect(task).toMatchObject({ status: 'queued', queue_position: null, started_at: null, worker_id: null });
       expect(Date.parse(done.started_at)).toBeGreaterThanOrEqual(scheduleFor.getTime());
       expect(done.result).toMatchObject({ status: 'healthy' });
     });
@@ -309,9 +350,13 @@ describe('Task lifecycle (e2e)', () => {
 
       // A task scheduled for later has no position, but an estimate of schedule time plus the mean run time.
       const later = await create({ kb_id: label, schedule_for: FAR_FUTURE });
-      const estimated = await waitFor(() => get(later.id), (task) => task.estimated_completion !== null, {
-        what: 'run times to be known to the estimator',
-      });
+      const estimated = await waitFor(
+        () => get(later.id),
+        (task) => task.estimated_completion !== null,
+        {
+          what: 'run times to be known to the estimator',
+        },
+      );
       expect(estimated.queue_position).toBeNull();
       expect(Date.parse(estimated.estimated_completion)).toBeGreaterThan(Date.parse(FAR_FUTURE));
 

@@ -14,7 +14,7 @@ const CALLER_KEYS = {
   'ключ ✓': 'значение',
 };
 
-describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
+describe("Task payloads: the caller's keys, one-pass validation (e2e)", () => {
   let t: TestApp;
   let uploads: string;
   const kbs = new KbTracker();
@@ -31,7 +31,10 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
     rmSync(uploads, { recursive: true, force: true });
   });
 
-  const create = (body: unknown) => request(t.http).post('/api/v1/tasks').send(body as object);
+  const create = (body: unknown) =>
+    request(t.http)
+      .post('/api/v1/tasks')
+      .send(body as object);
   const batch = (body: unknown[]) => request(t.http).post('/api/v1/tasks/batch').send(body);
   const settled = (id: string) =>
     waitFor(
@@ -41,7 +44,7 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
     );
   const fieldsOf = (res: request.Response) => Object.keys(res.body.details.fields).sort();
 
-  describe('keys the service does not read are the caller\'s data', () => {
+  describe("keys the service does not read are the caller's data", () => {
     it('stores the example of the issue and runs it', async () => {
       const kb = kbs.kb('source');
       const res = await create({ task_type: 'health_check', kb_id: kb, payload: { source: 'upload-svc' } }).expect(201);
@@ -57,26 +60,35 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       ['vector_storage', { vectors: [{ id: 'a', values: [1, 0], client_ref: { row: 7 } }] }],
       ['embedding_generation', { texts: ['hello payload'] }],
       ['batch_processing', { items: [{ task_type: 'health_check', payload: { ...CALLER_KEYS } }] }],
-    ])('%s: unknown keys, nested ones included, are stored and returned exactly as sent, and the task runs', async (taskType, known) => {
-      const kb = kbs.kb('echo');
-      const payload = { ...known, ...CALLER_KEYS };
-      const res = await create({ task_type: taskType, kb_id: kb, payload }).expect(201);
-      expect(res.body.payload).toStrictEqual(payload);
-      const task = await settled(res.body.id);
-      expect({ status: task.status, error: task.error_message }).toEqual({ status: 'completed', error: '' });
-      expect(task.payload).toStrictEqual(payload);
-      const stored = await t.prisma.task.findUniqueOrThrow({ where: { id: res.body.id } });
-      expect(stored.payload).toStrictEqual(payload);
-    });
+    ])(
+      '%s: unknown keys, nested ones included, are stored and returned exactly as sent, and the task runs',
+      async (taskType, known) => {
+        const kb = kbs.kb('echo');
+        const payload = { ...known, ...CALLER_KEYS };
+        const res = await create({ task_type: taskType, kb_id: kb, payload }).expect(201);
+        expect(res.body.payload).toStrictEqual(payload);
+        const task = await settled(res.body.id);
+        expect({ status: task.status, error: task.error_message }).toEqual({ status: 'completed', error: '' });
+        expect(task.payload).toStrictEqual(payload);
+        const stored = await t.prisma.task.findUniqueOrThrow({ where: { id: res.body.id } });
+        expect(stored.payload).toStrictEqual(payload);
+      },
+    );
 
-    it('keeps a batch_processing child\'s payload as sent', async () => {
+    it("keeps a batch_processing child's payload as sent", async () => {
       const kb = kbs.kb('childecho');
       const childPayload = { checks: ['database'], ...CALLER_KEYS };
-      const res = await create({ task_type: 'batch_processing', kb_id: kb, payload: { items: [{ task_type: 'health_check', payload: childPayload }] } }).expect(201);
+      const res = await create({
+        task_type: 'batch_processing',
+        kb_id: kb,
+        payload: { items: [{ task_type: 'health_check', payload: childPayload }] },
+      }).expect(201);
       expect((await settled(res.body.id)).status).toBe('completed');
       const [child] = await t.prisma.task.findMany({ where: { parentId: res.body.id } });
       expect(child.payload).toStrictEqual(childPayload);
-      expect((await request(t.http).get(`/api/v1/tasks/${child.id}`).expect(200)).body.payload).toStrictEqual(childPayload);
+      expect((await request(t.http).get(`/api/v1/tasks/${child.id}`).expect(200)).body.payload).toStrictEqual(
+        childPayload,
+      );
     });
 
     it('accepts unknown payload keys in every item of POST /tasks/batch', async () => {
@@ -85,14 +97,25 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
         { task_type: 'health_check', kb_id: kb, payload: { source: 'a' } },
         { task_type: 'health_check', kb_id: kb, payload: { samples: 1, ...CALLER_KEYS } },
       ]).expect(201);
-      expect(res.body.tasks.map((task: { payload: unknown }) => task.payload)).toStrictEqual([{ source: 'a' }, { samples: 1, ...CALLER_KEYS }]);
+      expect(res.body.tasks.map((task: { payload: unknown }) => task.payload)).toStrictEqual([
+        { source: 'a' },
+        { samples: 1, ...CALLER_KEYS },
+      ]);
     });
 
     it('still validates the keys a processor reads, naming the field', async () => {
       const kb = kbs.kb('known');
-      const res = await create({ task_type: 'health_check', kb_id: kb, payload: { source: 'x', samples: 0, interval_ms: 'soon' } }).expect(400);
+      const res = await create({
+        task_type: 'health_check',
+        kb_id: kb,
+        payload: { source: 'x', samples: 0, interval_ms: 'soon' },
+      }).expect(400);
       expect(fieldsOf(res)).toEqual(['payload.interval_ms', 'payload.samples']);
-      const outside = await create({ task_type: 'document_processing', kb_id: kb, payload: { file_path: '../etc/passwd', trace: 1 } }).expect(400);
+      const outside = await create({
+        task_type: 'document_processing',
+        kb_id: kb,
+        payload: { file_path: '../etc/passwd', trace: 1 },
+      }).expect(400);
       expect(fieldsOf(outside)).toEqual(['payload.file_path']);
     });
 
@@ -103,13 +126,19 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       expect(fieldsOf(res)).toEqual(['payload.vectors']);
       expect(res.body.details.fields['payload.vectors'][0]).toMatch(/at most 1000000 numbers per task/);
       expect(await t.prisma.task.count({ where: { kbId: kb } })).toBe(0);
-      const fits = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: vectors.slice(0, 122) } }).expect(201);
+      const fits = await create({
+        task_type: 'vector_storage',
+        kb_id: kb,
+        payload: { vectors: vectors.slice(0, 122) },
+      }).expect(201);
       await request(t.http).delete(`/api/v1/tasks/${fits.body.id}`);
     });
 
     it('reports a value of the wrong type as such, not as a size or length problem', async () => {
       const kb = kbs.kb('types');
-      const texts = await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts: ['a', 7] } }).expect(400);
+      const texts = await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts: ['a', 7] } }).expect(
+        400,
+      );
       expect(texts.body.details.fields).toEqual({ 'payload.texts': ['each of texts must be a string'] });
       const vectors = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: 'x' } }).expect(400);
       expect(vectors.body.details.fields).toEqual({ 'payload.vectors': ['vectors must be an array'] });
@@ -117,14 +146,16 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       expect(path.body.details.fields).toEqual({ 'payload.file_path': ['file_path must be a string'] });
     });
 
-    it('keeps the request\'s own fields and a batch item\'s fields strict', async () => {
+    it("keeps the request's own fields and a batch item's fields strict", async () => {
       const kb = kbs.kb('strict');
       const top = await create({ task_type: 'health_check', kb_id: kb, payload: {}, colour: 'blue' }).expect(400);
       expect(fieldsOf(top)).toEqual(['colour']);
       const item = await create({
         task_type: 'batch_processing',
         kb_id: kb,
-        payload: { items: [{ task_type: 'health_check', payload: {}, priorty: 'high', callback_url: 'https://example.com/x' }] },
+        payload: {
+          items: [{ task_type: 'health_check', payload: {}, priorty: 'high', callback_url: 'https://example.com/x' }],
+        },
       }).expect(400);
       expect(fieldsOf(item)).toEqual(['payload.items[0].callback_url', 'payload.items[0].priorty']);
     });
@@ -134,7 +165,11 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       const children = Object.keys(schemas).filter((name) => /^Batch\w+ChildRequest$/.test(name));
       expect(children).toHaveLength(5);
       for (const name of children) {
-        expect({ name, fields: Object.keys(schemas[name].properties).sort(), closed: schemas[name].additionalProperties }).toEqual({
+        expect({
+          name,
+          fields: Object.keys(schemas[name].properties).sort(),
+          closed: schemas[name].additionalProperties,
+        }).toEqual({
           name,
           fields: ['kb_id', 'max_retries', 'payload', 'priority', 'schedule_for', 'task_type', 'timeout'],
           closed: false,
@@ -146,7 +181,12 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
 
   describe('one answer lists every bad field', () => {
     it('reports a bad request field and a bad payload field together', async () => {
-      const res = await create({ task_type: 'health_check', kb_id: kbs.kb('both'), priority: 'urgent', payload: { samples: 5000 } }).expect(400);
+      const res = await create({
+        task_type: 'health_check',
+        kb_id: kbs.kb('both'),
+        priority: 'urgent',
+        payload: { samples: 5000 },
+      }).expect(400);
       expect(res.body.code).toBe('INVALID_REQUEST');
       expect(fieldsOf(res)).toEqual(['payload.samples', 'priority']);
       expect(res.body.message).toBe('Invalid fields: priority, payload.samples');
@@ -161,14 +201,27 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
         callback_url: 'ftp://example.com',
         payload: { file_path: '/etc/passwd', chunk_size: 10 },
       }).expect(400);
-      expect(fieldsOf(res)).toEqual(['callback_url', 'kb_id', 'payload.chunk_size', 'payload.file_path', 'priority', 'timeout']);
+      expect(fieldsOf(res)).toEqual([
+        'callback_url',
+        'kb_id',
+        'payload.chunk_size',
+        'payload.file_path',
+        'priority',
+        'timeout',
+      ]);
     });
 
     it('reports a store that is not a boolean alone, without the rules that depend on it (kb dimension, ids)', async () => {
       const kb = kbs.kb('store');
-      const vectors = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: [[1, 2]] } }).expect(201);
+      const vectors = await create({ task_type: 'vector_storage', kb_id: kb, payload: { vectors: [[1, 2]] } }).expect(
+        201,
+      );
       expect((await settled(vectors.body.id)).status).toBe('completed');
-      const res = await create({ task_type: 'embedding_generation', kb_id: kb, payload: { texts: ['a'], store: 'yes', ids: ['x', 'y'] } }).expect(400);
+      const res = await create({
+        task_type: 'embedding_generation',
+        kb_id: kb,
+        payload: { texts: ['a'], store: 'yes', ids: ['x', 'y'] },
+      }).expect(400);
       expect(res.body.details.fields).toEqual({ 'payload.store': ['store must be a boolean value'] });
     });
 
@@ -182,7 +235,7 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
       expect(fieldsOf(res)).toEqual(['max_retries', 'payload.chunk_overlap', 'payload.document_id']);
     });
 
-    it('lists every item\'s paths of POST /tasks/batch, request and payload fields alike, and stores nothing', async () => {
+    it("lists every item's paths of POST /tasks/batch, request and payload fields alike, and stores nothing", async () => {
       const kb = kbs.kb('batchpaths');
       const ok = { task_type: 'health_check', kb_id: kb, payload: {} };
       const res = await batch([
@@ -192,12 +245,22 @@ describe('Task payloads: the caller\'s keys, one-pass validation (e2e)', () => {
         { task_type: 'document_processing', kb_id: kb, timeout: 'long', payload: { file_path: '/etc/passwd' } },
         'not a task',
       ]).expect(400);
-      expect(fieldsOf(res)).toEqual(['[0].priority', '[1].payload.samples', '[3].payload.file_path', '[3].timeout', '[4]']);
+      expect(fieldsOf(res)).toEqual([
+        '[0].priority',
+        '[1].payload.samples',
+        '[3].payload.file_path',
+        '[3].timeout',
+        '[4]',
+      ]);
       expect(await t.prisma.task.count({ where: { kbId: kb } })).toBe(0);
     });
 
-    it('checks batch_processing items even when the batch\'s own kb_id is bad', async () => {
-      const res = await create({ task_type: 'batch_processing', kb_id: '', payload: { items: [{ task_type: 'health_check', payload: { samples: 0 } }] } }).expect(400);
+    it("checks batch_processing items even when the batch's own kb_id is bad", async () => {
+      const res = await create({
+        task_type: 'batch_processing',
+        kb_id: '',
+        payload: { items: [{ task_type: 'health_check', payload: { samples: 0 } }] },
+      }).expect(400);
       expect(fieldsOf(res)).toEqual(['kb_id', 'payload.items[0].payload.samples']);
     });
 

@@ -13,12 +13,21 @@ describe('Task priority (e2e, WORKER_CONCURRENCY=1)', () => {
   const kb = uniqueKb('priority');
 
   const create = async (overrides: Record<string, unknown>): Promise<TaskBody> =>
-    (await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, ...overrides })).expect(201)).body;
+    (
+      await request(t.http)
+        .post('/api/v1/tasks')
+        .send(taskRequest({ kb_id: kb, ...overrides }))
+        .expect(201)
+    ).body;
 
-  const get = async (id: string): Promise<TaskBody> => (await request(t.http).get(`/api/v1/tasks/${id}`).expect(200)).body;
+  const get = async (id: string): Promise<TaskBody> =>
+    (await request(t.http).get(`/api/v1/tasks/${id}`).expect(200)).body;
 
   const queueInfo = async (query: Record<string, string>) =>
-    (await request(t.http).get('/api/v1/queues/info').query(query).expect(200)).body as { queue_size: number; queue_key: string };
+    (await request(t.http).get('/api/v1/queues/info').query(query).expect(200)).body as {
+      queue_size: number;
+      queue_key: string;
+    };
 
   beforeAll(async () => {
     t = await createTestApp({ WORKER_CONCURRENCY: '1' });
@@ -27,7 +36,11 @@ describe('Task priority (e2e, WORKER_CONCURRENCY=1)', () => {
     await waitFor(
       () =>
         t.prisma.task.count({
-          where: { taskType: 'health_check', status: 'queued', OR: [{ scheduleFor: null }, { scheduleFor: { lte: new Date() } }] },
+          where: {
+            taskType: 'health_check',
+            status: 'queued',
+            OR: [{ scheduleFor: null }, { scheduleFor: { lte: new Date() } }],
+          },
         }),
       (count) => count === 0,
       { timeoutMs: 20000, what: 'no other health_check to be waiting' },
@@ -42,7 +55,11 @@ describe('Task priority (e2e, WORKER_CONCURRENCY=1)', () => {
 
   it('runs waiting tasks critical first, then high, normal and low', async () => {
     const blocker = await create({ payload: { samples: 200, interval_ms: 100 } });
-    await waitFor(() => get(blocker.id), (task) => task.status === 'processing', { what: 'the blocker to run' });
+    await waitFor(
+      () => get(blocker.id),
+      (task) => task.status === 'processing',
+      { what: 'the blocker to run' },
+    );
 
     const order = ['low', 'normal', 'high', 'critical'] as const;
     const waiting: Record<string, TaskBody> = {};
@@ -62,9 +79,15 @@ describe('Task priority (e2e, WORKER_CONCURRENCY=1)', () => {
       queue_size: 1,
       queue_key: 'task_queue:health_check:high',
     });
-    expect(await queueInfo({ task_type: 'health_check' })).toEqual({ queue_size: 4, queue_key: 'task_queue:health_check' });
+    expect(await queueInfo({ task_type: 'health_check' })).toEqual({
+      queue_size: 4,
+      queue_key: 'task_queue:health_check',
+    });
     expect(await queueInfo({ priority: 'low' })).toEqual({ queue_size: 1, queue_key: 'task_queue:low' });
-    expect(await queueInfo({ task_type: 'document_processing' })).toEqual({ queue_size: 0, queue_key: 'task_queue:document_processing' });
+    expect(await queueInfo({ task_type: 'document_processing' })).toEqual({
+      queue_size: 0,
+      queue_key: 'task_queue:document_processing',
+    });
     expect(await queueInfo({})).toEqual({ queue_size: 4, queue_key: 'task_queue' });
 
     await request(t.http).delete(`/api/v1/tasks/${blocker.id}`).expect(200);
@@ -72,7 +95,11 @@ describe('Task priority (e2e, WORKER_CONCURRENCY=1)', () => {
     const finished: TaskBody[] = [];
     for (const priority of order) {
       finished.push(
-        await waitFor(() => get(waiting[priority].id), (task) => task.status === 'completed', { what: `the ${priority} task to complete` }),
+        await waitFor(
+          () => get(waiting[priority].id),
+          (task) => task.status === 'completed',
+          { what: `the ${priority} task to complete` },
+        ),
       );
     }
     const byStart = [...finished].sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at));
@@ -85,7 +112,10 @@ describe('Task priority (e2e, WORKER_CONCURRENCY=1)', () => {
   });
 
   it('refuses unknown filters of the queue info with 400', async () => {
-    const res = await request(t.http).get('/api/v1/queues/info').query({ task_type: 'nope', priority: 'urgent' }).expect(400);
+    const res = await request(t.http)
+      .get('/api/v1/queues/info')
+      .query({ task_type: 'nope', priority: 'urgent' })
+      .expect(400);
     expect(res.body.code).toBe('INVALID_REQUEST');
     expect(Object.keys(res.body.details.fields)).toEqual(expect.arrayContaining(['task_type', 'priority']));
   });

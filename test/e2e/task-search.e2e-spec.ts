@@ -21,30 +21,61 @@ describe('Task search and time series (e2e)', () => {
   const ids: Record<string, string> = {};
 
   const list = async (query: Record<string, string>): Promise<string[]> => {
-    const res = await request(t.http).get('/api/v1/tasks').query({ kb_id: kb, sort_by: 'created_at', sort_order: 'asc', ...query }).expect(200);
+    const res = await request(t.http)
+      .get('/api/v1/tasks')
+      .query({ kb_id: kb, sort_by: 'created_at', sort_order: 'asc', ...query })
+      .expect(200);
     const names = Object.fromEntries(Object.entries(ids).map(([name, id]) => [id, name]));
     return res.body.tasks.map((task: Body) => names[task.id]);
   };
   const insert = async (name: string, data: Partial<Prisma.TaskUncheckedCreateInput>) => {
-    const row = await t.prisma.task.create({ data: { taskType: 'health_check', kbId: kb, status: 'completed', payload: {}, ...data } });
+    const row = await t.prisma.task.create({
+      data: { taskType: 'health_check', kbId: kb, status: 'completed', payload: {}, ...data },
+    });
     ids[name] = row.id;
     return row;
   };
 
   beforeAll(async () => {
     t = await createTestApp({}, AppRole.Api);
-    const parent = await insert('parent', { createdAt: at('2026-01-01T10:00:00Z'), completedAt: at('2026-01-01T10:05:00Z'), payload: { document_id: docA } });
+    const parent = await insert('parent', {
+      createdAt: at('2026-01-01T10:00:00Z'),
+      completedAt: at('2026-01-01T10:05:00Z'),
+      payload: { document_id: docA },
+    });
     await insert('timeout', {
       status: 'failed',
       createdAt: at('2026-01-02T09:00:00Z'),
       completedAt: at('2026-01-02T09:01:00Z'),
       errorMessage: `Connection TIMEOUT talking to upstream ${token}`,
     });
-    await insert('child', { status: 'cancelled', createdAt: at('2026-01-03T09:00:00Z'), completedAt: at('2026-01-03T09:00:01Z'), parentId: parent.id });
-    await insert('payloadDoc', { createdAt: at('2026-01-04T09:00:00Z'), completedAt: at('2026-01-04T09:30:00Z'), taskType: 'embedding_generation', payload: { document_id: docB } });
+    await insert('child', {
+      status: 'cancelled',
+      createdAt: at('2026-01-03T09:00:00Z'),
+      completedAt: at('2026-01-03T09:00:01Z'),
+      parentId: parent.id,
+    });
+    await insert('payloadDoc', {
+      createdAt: at('2026-01-04T09:00:00Z'),
+      completedAt: at('2026-01-04T09:30:00Z'),
+      taskType: 'embedding_generation',
+      payload: { document_id: docB },
+    });
     // Its document is only known from its result, written when it completes.
-    const late = await insert('resultDoc', { status: 'processing', createdAt: at('2026-01-05T09:00:00Z'), payload: { file_path: 'a.txt' }, taskType: 'document_processing' });
-    await t.prisma.task.update({ where: { id: late.id }, data: { status: 'completed', completedAt: at('2026-01-05T09:10:00Z'), result: { document_id: docB, chunk_count: 3 } } });
+    const late = await insert('resultDoc', {
+      status: 'processing',
+      createdAt: at('2026-01-05T09:00:00Z'),
+      payload: { file_path: 'a.txt' },
+      taskType: 'document_processing',
+    });
+    await t.prisma.task.update({
+      where: { id: late.id },
+      data: {
+        status: 'completed',
+        completedAt: at('2026-01-05T09:10:00Z'),
+        result: { document_id: docB, chunk_count: 3 },
+      },
+    });
   });
 
   afterAll(async () => {
@@ -52,8 +83,13 @@ describe('Task search and time series (e2e)', () => {
   });
 
   it('filters by creation and completion time ranges: [after, before)', async () => {
-    expect(await list({ created_after: '2026-01-02T09:00:00Z', created_before: '2026-01-04T09:00:00Z' })).toEqual(['timeout', 'child']);
-    expect(await list({ completed_after: '2026-01-01T10:00:00Z', completed_before: '2026-01-01T11:00:00Z' })).toEqual(['parent']);
+    expect(await list({ created_after: '2026-01-02T09:00:00Z', created_before: '2026-01-04T09:00:00Z' })).toEqual([
+      'timeout',
+      'child',
+    ]);
+    expect(await list({ completed_after: '2026-01-01T10:00:00Z', completed_before: '2026-01-01T11:00:00Z' })).toEqual([
+      'parent',
+    ]);
     expect(await list({ completed_after: '2026-01-04T00:00:00Z' })).toEqual(['payloadDoc', 'resultDoc']);
   });
 
@@ -69,7 +105,12 @@ describe('Task search and time series (e2e)', () => {
   });
 
   it('refuses malformed filters', async () => {
-    for (const query of [{ parent_id: 'not-a-uuid' }, { created_after: 'yesterday' }, { completed_before: '2026-13-01' }, { error_contains: '' }]) {
+    for (const query of [
+      { parent_id: 'not-a-uuid' },
+      { created_after: 'yesterday' },
+      { completed_before: '2026-13-01' },
+      { error_contains: '' },
+    ]) {
       const res = await request(t.http).get('/api/v1/tasks').query(query).expect(400);
       expect(Object.keys(res.body.details.fields)).toEqual(Object.keys(query));
     }
@@ -106,12 +147,21 @@ describe('Task search and time series (e2e)', () => {
     const oneAgo = new Date(now - 60_000);
     await t.prisma.task.createMany({
       data: [
-        ...[twoAgo, twoAgo, oneAgo].map((completedAt) => ({ taskType: 'health_check' as const, kbId: seriesKb, status: 'completed' as const, payload: {}, completedAt })),
+        ...[twoAgo, twoAgo, oneAgo].map((completedAt) => ({
+          taskType: 'health_check' as const,
+          kbId: seriesKb,
+          status: 'completed' as const,
+          payload: {},
+          completedAt,
+        })),
         { taskType: 'health_check', kbId: seriesKb, status: 'failed', payload: {}, completedAt: twoAgo },
         { taskType: 'health_check', kbId: seriesKb, status: 'cancelled', payload: {}, completedAt: oneAgo },
       ],
     });
-    const res = await request(t.http).get('/api/v1/stats/timeseries').query({ kb_id: seriesKb, bucket: 'minute', buckets: 5 }).expect(200);
+    const res = await request(t.http)
+      .get('/api/v1/stats/timeseries')
+      .query({ kb_id: seriesKb, bucket: 'minute', buckets: 5 })
+      .expect(200);
     expect(res.body).toMatchObject({ kb_id: seriesKb, bucket: 'minute' });
     expect(res.body.points).toHaveLength(5);
     const minute = (date: Date) => new Date(Math.floor(date.getTime() / 60_000) * 60_000).toISOString();

@@ -76,7 +76,7 @@ describe('Tasks API (e2e)', () => {
       ['bad health_check checks', { payload: { checks: ['coffee'] } }, 'payload.checks'],
     ])('refuses %s with 400 INVALID_REQUEST naming the field', async (_name, override, field) => {
       const body = taskRequest({ kb_id: uniqueKb('invalid'), ...override });
-      for (const [key, value] of Object.entries(override)) if (value === undefined) delete body[key];
+      for (const [key, value] of Object.entries(override)) if (value === undefined) Reflect.deleteProperty(body, key);
       const res = await request(t.http).post('/api/v1/tasks').send(body).expect(400);
       expectError(res.body, 'INVALID_REQUEST');
       expect(Object.keys(res.body.details.fields)).toContain(field);
@@ -120,7 +120,11 @@ describe('Tasks API (e2e)', () => {
       const kb = uniqueKb('batchbad');
       const res = await request(t.http)
         .post('/api/v1/tasks/batch')
-        .send([taskRequest({ kb_id: kb }), taskRequest({ kb_id: kb, task_type: 'nope' }), taskRequest({ kb_id: kb, timeout: -5 })])
+        .send([
+          taskRequest({ kb_id: kb }),
+          taskRequest({ kb_id: kb, task_type: 'nope' }),
+          taskRequest({ kb_id: kb, timeout: -5 }),
+        ])
         .expect(400);
       expectError(res.body, 'INVALID_REQUEST');
       expect(Object.keys(res.body.details.fields)).toEqual(expect.arrayContaining(['[1].task_type', '[2].timeout']));
@@ -147,7 +151,10 @@ describe('Tasks API (e2e)', () => {
 
   describe('GET /api/v1/tasks/{task_id}', () => {
     it('returns the task', async () => {
-      const created = await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: uniqueKb('get') })).expect(201);
+      const created = await request(t.http)
+        .post('/api/v1/tasks')
+        .send(taskRequest({ kb_id: uniqueKb('get') }))
+        .expect(201);
       const res = await request(t.http).get(`/api/v1/tasks/${created.body.id}`).expect(200);
       expect(res.body.id).toBe(created.body.id);
       expect(res.body).toHaveProperty('result');
@@ -158,7 +165,9 @@ describe('Tasks API (e2e)', () => {
 
     it('answers 404 TASK_NOT_FOUND for unknown and malformed ids', async () => {
       for (const id of [UNKNOWN_ID, 'invalid_id', '1', "x'; DROP TABLE tasks; --"]) {
-        const res = await request(t.http).get(`/api/v1/tasks/${encodeURIComponent(id)}`).expect(404);
+        const res = await request(t.http)
+          .get(`/api/v1/tasks/${encodeURIComponent(id)}`)
+          .expect(404);
         expectError(res.body, 'TASK_NOT_FOUND');
         expect(res.body.details.task_id).toBe(id);
       }
@@ -171,11 +180,21 @@ describe('Tasks API (e2e)', () => {
       kb = uniqueKb('list');
       const priorities = ['low', 'normal', 'high', 'critical', 'high'];
       for (const priority of priorities) {
-        await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, priority })).expect(201);
+        await request(t.http)
+          .post('/api/v1/tasks')
+          .send(taskRequest({ kb_id: kb, priority }))
+          .expect(201);
       }
       await request(t.http)
         .post('/api/v1/tasks')
-        .send(taskRequest({ kb_id: kb, task_type: 'vector_storage', payload: { vectors: [{ values: [1, 0] }] }, schedule_for: '2999-01-01T00:00:00Z' }))
+        .send(
+          taskRequest({
+            kb_id: kb,
+            task_type: 'vector_storage',
+            payload: { vectors: [{ values: [1, 0] }] },
+            schedule_for: '2999-01-01T00:00:00Z',
+          }),
+        )
         .expect(201);
     });
 
@@ -202,12 +221,18 @@ describe('Tasks API (e2e)', () => {
     });
 
     it('filters by task_type, priority and status', async () => {
-      const byType = await request(t.http).get('/api/v1/tasks').query({ kb_id: kb, task_type: 'vector_storage' }).expect(200);
+      const byType = await request(t.http)
+        .get('/api/v1/tasks')
+        .query({ kb_id: kb, task_type: 'vector_storage' })
+        .expect(200);
       expect(byType.body.pagination.total).toBe(1);
       const byPriority = await request(t.http).get('/api/v1/tasks').query({ kb_id: kb, priority: 'high' }).expect(200);
       expect(byPriority.body.pagination.total).toBe(2);
       expect(byPriority.body.tasks.every((task: { priority: string }) => task.priority === 'high')).toBe(true);
-      const byStatus = await request(t.http).get('/api/v1/tasks').query({ kb_id: kb, status: 'queued', task_type: 'vector_storage' }).expect(200);
+      const byStatus = await request(t.http)
+        .get('/api/v1/tasks')
+        .query({ kb_id: kb, status: 'queued', task_type: 'vector_storage' })
+        .expect(200);
       expect(byStatus.body.tasks[0]).toMatchObject({ status: 'queued', queue_position: null });
     });
 
@@ -216,7 +241,13 @@ describe('Tasks API (e2e)', () => {
         .get('/api/v1/tasks')
         .query({ kb_id: kb, task_type: 'health_check', sort_by: 'priority', sort_order: 'asc' })
         .expect(200);
-      expect(asc.body.tasks.map((task: { priority: string }) => task.priority)).toEqual(['low', 'normal', 'high', 'high', 'critical']);
+      expect(asc.body.tasks.map((task: { priority: string }) => task.priority)).toEqual([
+        'low',
+        'normal',
+        'high',
+        'high',
+        'critical',
+      ]);
       const desc = await request(t.http)
         .get('/api/v1/tasks')
         .query({ kb_id: kb, task_type: 'health_check', sort_by: 'priority', sort_order: 'desc' })
@@ -258,13 +289,36 @@ describe('Tasks API (e2e)', () => {
         .send(taskRequest({ kb_id: kb, payload: { samples: 200, interval_ms: 100 } }))
         .expect(201);
       const id = created.body.id as string;
-      await waitFor(() => t.prisma.task.findUnique({ where: { id } }), (task) => task?.status === 'processing', { what: 'processing' });
-      const res = await request(t.http).put(`/api/v1/tasks/${id}/progress`).send({ progress: 75, message: 'Processing embeddings...' }).expect(200);
-      expect(res.body).toMatchObject({ id, progress: 75, progress_message: 'Processing embeddings...', status: 'processing' });
+      await waitFor(
+        () => t.prisma.task.findUnique({ where: { id } }),
+        (task) => task?.status === 'processing',
+        { what: 'processing' },
+      );
+      const res = await request(t.http)
+        .put(`/api/v1/tasks/${id}/progress`)
+        .send({ progress: 75, message: 'Processing embeddings...' })
+        .expect(200);
+      expect(res.body).toMatchObject({
+        id,
+        progress: 75,
+        progress_message: 'Processing embeddings...',
+        status: 'processing',
+      });
       // A lower report is a late one: the task keeps its progress and message, and says so by returning them.
-      const late = await request(t.http).put(`/api/v1/tasks/${id}/progress`).send({ progress: 40, message: 'late' }).expect(200);
-      expect(late.body).toMatchObject({ id, progress: 75, progress_message: 'Processing embeddings...', status: 'processing' });
-      const same = await request(t.http).put(`/api/v1/tasks/${id}/progress`).send({ progress: 75, message: 'Still embedding' }).expect(200);
+      const late = await request(t.http)
+        .put(`/api/v1/tasks/${id}/progress`)
+        .send({ progress: 40, message: 'late' })
+        .expect(200);
+      expect(late.body).toMatchObject({
+        id,
+        progress: 75,
+        progress_message: 'Processing embeddings...',
+        status: 'processing',
+      });
+      const same = await request(t.http)
+        .put(`/api/v1/tasks/${id}/progress`)
+        .send({ progress: 75, message: 'Still embedding' })
+        .expect(200);
       expect(same.body).toMatchObject({ progress: 75, progress_message: 'Still embedding' });
 
       await request(t.http).delete(`/api/v1/tasks/${id}`).expect(200);

@@ -10,15 +10,19 @@ import { ServiceProcess, startService, TcpProxy } from '../setup/processes';
 import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
 import { TEST_DATABASE_URL } from '../setup/test-env';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 /** The row every process of the test database shares: read, removed and put back by the tests below. */
 const db = new Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
 const readMode = async (): Promise<string | null> =>
-  (await db.query<{ value: string }>("SELECT value FROM deployment_settings WHERE key = 'upload_namespace'")).rows[0]?.value ?? null;
+  (await db.query<{ value: string }>("SELECT value FROM deployment_settings WHERE key = 'upload_namespace'")).rows[0]
+    ?.value ?? null;
 const deleteMode = () => db.query("DELETE FROM deployment_settings WHERE key = 'upload_namespace'");
 const writeMode = (value: string) =>
-  db.query("INSERT INTO deployment_settings (key, value) VALUES ('upload_namespace', $1) ON CONFLICT (key) DO UPDATE SET value = $1, updated_at = now()", [value]);
+  db.query(
+    "INSERT INTO deployment_settings (key, value) VALUES ('upload_namespace', $1) ON CONFLICT (key) DO UPDATE SET value = $1, updated_at = now()",
+    [value],
+  );
 
 let modeBefore: string | null = null;
 beforeAll(async () => {
@@ -58,11 +62,20 @@ describe('Upload namespace across processes (e2e)', () => {
     writeFileSync(join(uploads, kbA, 'a.txt'), 'Harbour lanterns and granite meadows. '.repeat(10));
     writeFileSync(join(uploads, kbB, 'b.txt'), B_TEXT.repeat(10));
     await deleteMode();
-    api = await createTestApp({ UPLOAD_DIR: uploads, API_KEYS: JSON.stringify([keyA.entry]), UPLOAD_NAMESPACE: 'auto' }, AppRole.Api);
+    api = await createTestApp(
+      { UPLOAD_DIR: uploads, API_KEYS: JSON.stringify([keyA.entry]), UPLOAD_NAMESPACE: 'auto' },
+      AppRole.Api,
+    );
     // Recorded in the background at boot; the worker's first task must find it.
     await waitFor(readMode, (mode) => mode === 'per_kb', { what: 'the API to record per_kb' });
     // The worker has no credentials at all, so its own resolution of auto would be `shared`.
-    worker = await startService('worker', { QUEUE_PREFIX: api.prefix, UPLOAD_DIR: uploads, UPLOAD_NAMESPACE: 'auto', API_KEYS: '', LOG_LEVEL: 'log' });
+    worker = await startService('worker', {
+      QUEUE_PREFIX: api.prefix,
+      UPLOAD_DIR: uploads,
+      UPLOAD_NAMESPACE: 'auto',
+      API_KEYS: '',
+      LOG_LEVEL: 'log',
+    });
   });
 
   afterAll(async () => {
@@ -76,23 +89,30 @@ describe('Upload namespace across processes (e2e)', () => {
     const created = await request(api.http)
       .post('/api/v1/tasks')
       .set('X-API-Key', keyA.key)
-      .send({ task_type: 'document_processing', kb_id: kbA, max_retries: 0, payload: { file_path: filePath, chunk_size: 200, chunk_overlap: 20 } })
+      .send({
+        task_type: 'document_processing',
+        kb_id: kbA,
+        max_retries: 0,
+        payload: { file_path: filePath, chunk_size: 200, chunk_overlap: 20 },
+      })
       .expect(201);
     return settled(api.http, created.body.id, { 'X-API-Key': keyA.key });
   };
 
-  it('tells the worker warning at start where its mode comes from, and records the API\'s mode', async () => {
+  it("tells the worker warning at start where its mode comes from, and records the API's mode", async () => {
     expect(worker.output.join('')).toMatch(/follows the upload mode the API recorded in PostgreSQL/);
-    expect(await api.prisma.deploymentSetting.findUnique({ where: { key: 'upload_namespace' } })).toMatchObject({ value: 'per_kb' });
+    expect(await api.prisma.deploymentSetting.findUnique({ where: { key: 'upload_namespace' } })).toMatchObject({
+      value: 'per_kb',
+    });
   });
 
-  it('reads kb_a\'s own file from UPLOAD_DIR/<kb_a>/ on the credential-less worker', async () => {
+  it("reads kb_a's own file from UPLOAD_DIR/<kb_a>/ on the credential-less worker", async () => {
     const task = await runAsA('a.txt');
     expect({ status: task.status, error: task.error_message }).toEqual({ status: 'completed', error: '' });
     expect(task.worker_id).toMatch(/^worker_/);
   });
 
-  it('never gives kb_a another kb\'s file through a path that is inside UPLOAD_DIR but outside kb_a\'s folder', async () => {
+  it("never gives kb_a another kb's file through a path that is inside UPLOAD_DIR but outside kb_a's folder", async () => {
     const task = await runAsA(`${kbB}/b.txt`);
     expect(task.status).toBe('failed');
     expect(task.error_message).toMatch(/not found/i);
@@ -125,9 +145,16 @@ describe('Upload namespace: the API records its mode once PostgreSQL answers (e2
     const url = new URL(TEST_DATABASE_URL);
     url.port = String(await proxy.start());
     await proxy.cut();
-    api = await createTestApp({ DATABASE_URL: url.toString(), API_KEYS: JSON.stringify([key.entry]), UPLOAD_NAMESPACE: 'auto' }, AppRole.Api);
+    api = await createTestApp(
+      { DATABASE_URL: url.toString(), API_KEYS: JSON.stringify([key.entry]), UPLOAD_NAMESPACE: 'auto' },
+      AppRole.Api,
+    );
     // A first attempt and at least one retry, all refused.
-    await waitFor(async () => attempts.mock.calls.length, (calls) => calls >= 2, { what: 'the API to retry the record' });
+    await waitFor(
+      async () => attempts.mock.calls.length,
+      (calls) => calls >= 2,
+      { what: 'the API to retry the record' },
+    );
     expect(await readMode()).toBeNull();
     await proxy.restore();
     await waitFor(readMode, (mode) => mode === 'per_kb', { timeoutMs: 30000, what: 'the retried record to land' });
@@ -154,7 +181,12 @@ describe('Upload namespace: a worker with no recorded mode does not guess (e2e)'
     // An API records its mode once, explicit too; removed after that, no process writes it again during the test.
     await waitFor(readMode, (mode) => mode === 'per_kb', { what: 'the API to record its explicit per_kb' });
     await deleteMode();
-    worker = await startService('worker', { QUEUE_PREFIX: api.prefix, UPLOAD_DIR: uploads, UPLOAD_NAMESPACE: 'auto', API_KEYS: '' });
+    worker = await startService('worker', {
+      QUEUE_PREFIX: api.prefix,
+      UPLOAD_DIR: uploads,
+      UPLOAD_NAMESPACE: 'auto',
+      API_KEYS: '',
+    });
   });
 
   afterAll(async () => {
@@ -167,7 +199,12 @@ describe('Upload namespace: a worker with no recorded mode does not guess (e2e)'
   it('fails document tasks retryably while no mode is recorded, and runs them once one is', async () => {
     const created = await request(api.http)
       .post('/api/v1/tasks')
-      .send({ task_type: 'document_processing', kb_id: kb, max_retries: 10, payload: { file_path: 'c.txt', chunk_size: 200, chunk_overlap: 20 } })
+      .send({
+        task_type: 'document_processing',
+        kb_id: kb,
+        max_retries: 10,
+        payload: { file_path: 'c.txt', chunk_size: 200, chunk_overlap: 20 },
+      })
       .expect(201);
     const id = created.body.id as string;
     const retried = await waitFor(

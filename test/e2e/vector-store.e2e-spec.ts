@@ -26,7 +26,7 @@ describe('Vector store without pgvector (the real PostgreSQL)', () => {
   });
 
   it('reports the float-array backend with exact cosine search in /health', async () => {
-    const [{ installed }] = await t.prisma.$queryRaw<Array<{ installed: boolean }>>`
+    const [{ installed }] = await t.prisma.$queryRaw<{ installed: boolean }[]>`
       SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed`;
     expect(installed).toBe(false);
     const res = await request(t.http).get('/health').expect(200);
@@ -42,7 +42,10 @@ describe('Vector store without pgvector (the real PostgreSQL)', () => {
 
   it('refuses to start with VECTOR_STORE=pgvector, naming the variable', async () => {
     const config = {
-      getOrThrow: (key: string) => ({ database: { url: process.env.DATABASE_URL }, pipeline: { vectorStore: VectorStoreMode.Pgvector } })[key as 'database' | 'pipeline'],
+      getOrThrow: (key: string) =>
+        ({ database: { url: process.env.DATABASE_URL }, pipeline: { vectorStore: VectorStoreMode.Pgvector } })[
+          key as 'database' | 'pipeline'
+        ],
     } as unknown as ConfigService<AllConfig, true>;
     const store = new VectorStoreService(
       t.app.get(FloatArrayVectorRepository),
@@ -51,6 +54,8 @@ describe('Vector store without pgvector (the real PostgreSQL)', () => {
       t.app.get(EmbeddingService),
       config,
     );
-    await expect(store.onModuleInit()).rejects.toThrow('VECTOR_STORE=pgvector, but this PostgreSQL has no vector extension to install');
+    await expect(store.onModuleInit()).rejects.toThrow(
+      'VECTOR_STORE=pgvector, but this PostgreSQL has no vector extension to install',
+    );
   });
 });

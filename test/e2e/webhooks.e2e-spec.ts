@@ -60,11 +60,20 @@ describe('Webhooks (e2e)', () => {
   const kb = uniqueKb('webhooks');
 
   const create = async (overrides: Record<string, unknown>): Promise<Body> =>
-    (await request(t.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, ...overrides })).expect(201)).body;
+    (
+      await request(t.http)
+        .post('/api/v1/tasks')
+        .send(taskRequest({ kb_id: kb, ...overrides }))
+        .expect(201)
+    ).body;
 
   beforeAll(async () => {
     await receiver.start();
-    t = await createTestApp({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_BACKOFF_MS: '100', WEBHOOK_MAX_ATTEMPTS: '5' });
+    t = await createTestApp({
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_RETRY_BACKOFF_MS: '100',
+      WEBHOOK_MAX_ATTEMPTS: '5',
+    });
   });
 
   afterAll(async () => {
@@ -73,15 +82,33 @@ describe('Webhooks (e2e)', () => {
   });
 
   it('POSTs one signed delivery per finished task: completed, failed and cancelled', async () => {
-    const completed = await create({ payload: { samples: 2, interval_ms: 50 }, callback_url: `${receiver.url}/done`, callback_secret: SECRET });
-    const failed = await create({ payload: { samples: 100, interval_ms: 100 }, timeout: 1, max_retries: 0, callback_url: `${receiver.url}/failed`, callback_secret: SECRET });
-    const cancelled = await create({ schedule_for: '2999-01-01T00:00:00Z', callback_url: `${receiver.url}/cancelled`, callback_secret: SECRET });
+    const completed = await create({
+      payload: { samples: 2, interval_ms: 50 },
+      callback_url: `${receiver.url}/done`,
+      callback_secret: SECRET,
+    });
+    const failed = await create({
+      payload: { samples: 100, interval_ms: 100 },
+      timeout: 1,
+      max_retries: 0,
+      callback_url: `${receiver.url}/failed`,
+      callback_secret: SECRET,
+    });
+    const cancelled = await create({
+      schedule_for: '2999-01-01T00:00:00Z',
+      callback_url: `${receiver.url}/cancelled`,
+      callback_secret: SECRET,
+    });
     const quiet = await create({ payload: {} });
     expect(completed.callback_url).toBe(`${receiver.url}/done`);
     expect(completed).not.toHaveProperty('callback_secret');
     await request(t.http).delete(`/api/v1/tasks/${cancelled.id}`).expect(200);
 
-    const tasks = { '/done': [completed, 'completed'], '/failed': [failed, 'failed'], '/cancelled': [cancelled, 'cancelled'] } as const;
+    const tasks = {
+      '/done': [completed, 'completed'],
+      '/failed': [failed, 'failed'],
+      '/cancelled': [cancelled, 'cancelled'],
+    } as const;
     await waitFor(
       async () => Object.keys(tasks).map((path) => receiver.to(path).length),
       (counts) => counts.every((n) => n >= 1),
@@ -89,8 +116,16 @@ describe('Webhooks (e2e)', () => {
     );
     // Every delivery attempt is recorded; waiting for the records means the queue is done with them.
     const ids = Object.values(tasks).map(([task]) => task.id);
-    await waitFor(() => t.prisma.webhookDelivery.count({ where: { taskId: { in: ids } } }), (n) => n === 3, { what: 'three recorded deliveries' });
-    await waitFor(() => t.prisma.task.findUnique({ where: { id: quiet.id } }), (task) => task?.status === 'completed', { what: 'the task without callback' });
+    await waitFor(
+      () => t.prisma.webhookDelivery.count({ where: { taskId: { in: ids } } }),
+      (n) => n === 3,
+      { what: 'three recorded deliveries' },
+    );
+    await waitFor(
+      () => t.prisma.task.findUnique({ where: { id: quiet.id } }),
+      (task) => task?.status === 'completed',
+      { what: 'the task without callback' },
+    );
 
     for (const [path, [task, status]] of Object.entries(tasks)) {
       const [delivery, ...more] = receiver.to(path);
@@ -115,7 +150,14 @@ describe('Webhooks (e2e)', () => {
       const terminal = history.events.filter((e: Body) => e.status === status).at(-1);
       expect(delivery.headers['x-taskmanager-delivery']).toBe(String(terminal.event_id));
       expect(history.webhook_deliveries).toEqual([
-        expect.objectContaining({ event_id: terminal.event_id, attempt: 1, status_code: 204, succeeded: true, error: null, url: `${receiver.url}${path}` }),
+        expect.objectContaining({
+          event_id: terminal.event_id,
+          attempt: 1,
+          status_code: 204,
+          succeeded: true,
+          error: null,
+          url: `${receiver.url}${path}`,
+        }),
       ]);
     }
     expect(receiver.received.some((r) => JSON.parse(r.body).id === quiet.id)).toBe(false);
@@ -124,8 +166,16 @@ describe('Webhooks (e2e)', () => {
   it('retries a failing receiver with backoff: two 500s, then delivered on the third attempt', async () => {
     receiver.failFirst.set('/flaky', 2);
     const task = await create({ payload: {}, callback_url: `${receiver.url}/flaky`, callback_secret: SECRET });
-    await waitFor(async () => receiver.to('/flaky').length, (n) => n >= 3, { what: 'three delivery attempts' });
-    await waitFor(() => t.prisma.webhookDelivery.count({ where: { taskId: task.id } }), (n) => n === 3, { what: 'three recorded attempts' });
+    await waitFor(
+      async () => receiver.to('/flaky').length,
+      (n) => n >= 3,
+      { what: 'three delivery attempts' },
+    );
+    await waitFor(
+      () => t.prisma.webhookDelivery.count({ where: { taskId: task.id } }),
+      (n) => n === 3,
+      { what: 'three recorded attempts' },
+    );
 
     const attempts = receiver.to('/flaky');
     expect(attempts).toHaveLength(3);
@@ -133,9 +183,14 @@ describe('Webhooks (e2e)', () => {
     // The same delivery each time: same id, same bytes, each signed afresh.
     expect(new Set(attempts.map((a) => a.headers['x-taskmanager-delivery'])).size).toBe(1);
     expect(new Set(attempts.map((a) => a.body)).size).toBe(1);
-    for (const attempt of attempts) expect(verifyWebhookSignature(SECRET, String(attempt.headers['x-taskmanager-signature']), attempt.body)).toBe(true);
+    for (const attempt of attempts)
+      expect(verifyWebhookSignature(SECRET, String(attempt.headers['x-taskmanager-signature']), attempt.body)).toBe(
+        true,
+      );
 
-    const { webhook_deliveries: deliveries } = (await request(t.http).get(`/api/v1/tasks/${task.id}/history`).expect(200)).body;
+    const { webhook_deliveries: deliveries } = (
+      await request(t.http).get(`/api/v1/tasks/${task.id}/history`).expect(200)
+    ).body;
     expect(deliveries.map((d: Body) => [d.attempt, d.status_code, d.succeeded, d.error])).toEqual([
       [1, 500, false, 'Receiver answered 500'],
       [2, 500, false, 'Receiver answered 500'],
@@ -149,7 +204,10 @@ describe('Webhooks (e2e)', () => {
 
   describe('refusing private addresses', () => {
     const policy = (allowPrivate: boolean, allowedHosts: string[] = []) =>
-      new WebhookUrlPolicy({ getOrThrow: () => ({ allowPrivate, allowedHosts }) } as unknown as ConfigService<AllConfig, true>);
+      new WebhookUrlPolicy({ getOrThrow: () => ({ allowPrivate, allowedHosts }) } as unknown as ConfigService<
+        AllConfig,
+        true
+      >);
 
     it.each([
       ['http://127.0.0.1:8080/hook', 'resolves to 127.0.0.1'],
@@ -170,7 +228,9 @@ describe('Webhooks (e2e)', () => {
     it('allows them when configured, and holds every host to the allow-list', async () => {
       expect(await policy(true).refusal('http://127.0.0.1:8080/hook')).toBeNull();
       expect(await policy(true).refusal('http://localhost/hook')).toBeNull();
-      expect(await policy(true, ['hooks.example.com']).refusal('http://localhost/hook')).toContain('not on the allowed webhook hosts');
+      expect(await policy(true, ['hooks.example.com']).refusal('http://localhost/hook')).toContain(
+        'not on the allowed webhook hosts',
+      );
       expect(await policy(true, ['*.localhost', 'localhost']).refusal('http://localhost/hook')).toBeNull();
     });
 
@@ -192,13 +252,28 @@ describe('Webhooks (e2e)', () => {
         expect(Object.keys(batch.body.details.fields)).toEqual(['[1].callback_url']);
         expect(await strict.prisma.task.count({ where: { kbId: kb, callbackUrl: { contains: ':9/hook' } } })).toBe(0);
 
-        await request(strict.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, callback_url: 'not a url' })).expect(400);
+        await request(strict.http)
+          .post('/api/v1/tasks')
+          .send(taskRequest({ kb_id: kb, callback_url: 'not a url' }))
+          .expect(400);
 
         // IPv6 forms that carry a local IPv4 address (the URL parser rewrites the dotted tail to hex).
-        const disguised = ['http://[::127.0.0.1]/hook', 'http://[::ffff:0:127.0.0.1]/hook', 'http://[64:ff9b:1::7f00:1]/hook', 'http://[64:ff9b::10.0.0.1]/hook', 'http://[2002:7f00:1::1]/hook'];
+        const disguised = [
+          'http://[::127.0.0.1]/hook',
+          'http://[::ffff:0:127.0.0.1]/hook',
+          'http://[64:ff9b:1::7f00:1]/hook',
+          'http://[64:ff9b::10.0.0.1]/hook',
+          'http://[2002:7f00:1::1]/hook',
+        ];
         for (const callback_url of disguised) {
-          const res = await request(strict.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, callback_url }));
-          expect({ callback_url, status: res.status, code: res.body.code }).toEqual({ callback_url, status: 400, code: 'INVALID_REQUEST' });
+          const res = await request(strict.http)
+            .post('/api/v1/tasks')
+            .send(taskRequest({ kb_id: kb, callback_url }));
+          expect({ callback_url, status: res.status, code: res.body.code }).toEqual({
+            callback_url,
+            status: 400,
+            code: 'INVALID_REQUEST',
+          });
           expect(res.body.details.fields.callback_url[0]).toContain('private, loopback or link-local');
         }
         expect(await strict.prisma.task.count({ where: { kbId: kb, callbackUrl: { contains: '/hook' } } })).toBe(0);

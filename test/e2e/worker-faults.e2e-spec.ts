@@ -47,13 +47,28 @@ describe('Worker faults (e2e)', () => {
     (
       await request(t.http)
         .post('/api/v1/tasks')
-        .send(taskRequest({ kb_id: kb, max_retries: 2, payload: { checks: ['database'], samples: seconds * 10, interval_ms: 100 } }))
+        .send(
+          taskRequest({
+            kb_id: kb,
+            max_retries: 2,
+            payload: { checks: ['database'], samples: seconds * 10, interval_ms: 100 },
+          }),
+        )
         .expect(201)
     ).body.id as string;
   const task = (id: string) => t.prisma.task.findUniqueOrThrow({ where: { id } });
-  const processingOn = (id: string) => waitFor(() => task(id), (row) => row.status === 'processing' && row.workerId !== null, { what: 'processing' });
+  const processingOn = (id: string) =>
+    waitFor(
+      () => task(id),
+      (row) => row.status === 'processing' && row.workerId !== null,
+      { what: 'processing' },
+    );
   const settled = (id: string, timeoutMs = 30000) =>
-    waitFor(() => task(id), (row) => ['completed', 'failed', 'cancelled'].includes(row.status), { timeoutMs, what: `task ${id} to settle` });
+    waitFor(
+      () => task(id),
+      (row) => ['completed', 'failed', 'cancelled'].includes(row.status),
+      { timeoutMs, what: `task ${id} to settle` },
+    );
 
   it('hands a task of a SIGKILLed worker to another worker, which completes it once', async () => {
     const first = await worker();
@@ -115,7 +130,9 @@ describe('Worker faults (e2e)', () => {
       await blocker.query('ROLLBACK').catch(() => undefined);
       await blocker.end();
     }
-    console.log(`[faults] SIGTERM with a ${graceMs} ms grace, the task outlasting it and its row locked: exited after ${exitMs} ms`);
+    console.log(
+      `[faults] SIGTERM with a ${graceMs} ms grace, the task outlasting it and its row locked: exited after ${exitMs} ms`,
+    );
     expect(w.child.exitCode !== null || w.child.signalCode !== null).toBe(true);
     expect(exitMs).toBeLessThan(graceMs + 2500);
     expect(w.output.join('')).toContain('they return to the queue');
@@ -130,7 +147,11 @@ describe('Worker faults (e2e)', () => {
     const id = await longTask(20);
     await processingOn(id);
     const directory = t.app.get(WorkerDirectoryService);
-    await waitFor(() => directory.liveWorkers(), (ws) => ws.some((w) => w.current_task_ids.includes(id)), { what: 'worker to report the task' });
+    await waitFor(
+      () => directory.liveWorkers(),
+      (ws) => ws.some((w) => w.current_task_ids.includes(id)),
+      { what: 'worker to report the task' },
+    );
     const cancelledAt = Date.now();
     await request(t.http).delete(`/api/v1/tasks/${id}`).expect(200);
     // The handler's abort fails its BullMQ job as "canceled" in the worker process.
@@ -152,19 +173,26 @@ describe('Worker faults (e2e)', () => {
     const env = { WORKER_SHUTDOWN_GRACE_MS: '5000' };
     const running = [await worker(env), await worker(env)];
     for (let i = 0; i < 2; i++) {
-      const body = Array.from({ length: 500 }, () => taskRequest({ kb_id: rollingKb, payload: { checks: ['database'] } }));
+      const body = Array.from({ length: 500 }, () =>
+        taskRequest({ kb_id: rollingKb, payload: { checks: ['database'] } }),
+      );
       await request(t.http).post('/api/v1/tasks/batch').send(body).expect(201);
     }
     const completed = () => t.prisma.task.count({ where: { kbId: rollingKb, status: 'completed' } });
     for (const old of running) {
       const before = await completed();
-      await waitFor(completed, (n) => n >= Math.min(before + 100, 1000), { timeoutMs: 30000, what: 'progress before the next restart' });
+      await waitFor(completed, (n) => n >= Math.min(before + 100, 1000), {
+        timeoutMs: 30000,
+        what: 'progress before the next restart',
+      });
       await old.stop('SIGTERM');
       await worker(env);
     }
     await waitFor(completed, (n) => n === 1000, { timeoutMs: 60000, what: 'all 1,000 tasks to complete' });
     const rows = await t.prisma.task.groupBy({ by: ['status'], where: { kbId: rollingKb }, _count: { _all: true } });
     expect(rows.map((r) => [r.status, r._count._all])).toEqual([['completed', 1000]]);
-    console.log('[faults] rolling restart of 2 workers (SIGTERM, then a new one) during 1,000 tasks: completed 1000, lost 0');
+    console.log(
+      '[faults] rolling restart of 2 workers (SIGTERM, then a new one) during 1,000 tasks: completed 1000, lost 0',
+    );
   }, 120000);
 });

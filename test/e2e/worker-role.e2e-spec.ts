@@ -12,8 +12,12 @@ function httpParts(app: INestApplicationContext): { controllers: string[]; enhan
   const providerKeys = modules.flatMap((m) => [...m.providers.keys()]);
   return {
     controllers: modules.flatMap((m) => [...m.controllers.values()].map((wrapper) => wrapper.name)).sort(),
-    enhancers: providerKeys.filter((key): key is string => typeof key === 'string' && /^APP_(GUARD|PIPE|FILTER|INTERCEPTOR)\b/.test(key)),
-    presenters: modules.flatMap((m) => [...m.providers.values()].map((wrapper) => wrapper.name)).filter((name) => /Presenter/.test(String(name))),
+    enhancers: providerKeys.filter(
+      (key): key is string => typeof key === 'string' && /^APP_(GUARD|PIPE|FILTER|INTERCEPTOR)\b/.test(key),
+    ),
+    presenters: modules
+      .flatMap((m) => [...m.providers.values()].map((wrapper) => wrapper.name))
+      .filter((name) => String(name).includes('Presenter')),
   };
 }
 
@@ -32,7 +36,10 @@ describe('Worker role (e2e)', () => {
     api = await createTestApp({}, AppRole.Api);
     // Same QUEUE_PREFIX as the API app (createTestApp left it in process.env).
     process.env.APP_ROLE = AppRole.Worker;
-    worker = await NestFactory.createApplicationContext(AppModule.forRole(AppRole.Worker), { logger: ['error'], abortOnError: false });
+    worker = await NestFactory.createApplicationContext(AppModule.forRole(AppRole.Worker), {
+      logger: ['error'],
+      abortOnError: false,
+    });
   });
 
   afterAll(async () => {
@@ -50,7 +57,17 @@ describe('Worker role (e2e)', () => {
   it('holds every controller and the HTTP enhancers in the API role', () => {
     const parts = httpParts(api.app);
     expect(parts.controllers).toEqual(
-      expect.arrayContaining(['TasksController', 'TaskBulkController', 'TaskEventsController', 'KbsController', 'StatsController', 'HealthController', 'QueuesController', 'DashboardController', 'PrometheusController']),
+      expect.arrayContaining([
+        'TasksController',
+        'TaskBulkController',
+        'TaskEventsController',
+        'KbsController',
+        'StatsController',
+        'HealthController',
+        'QueuesController',
+        'DashboardController',
+        'PrometheusController',
+      ]),
     );
     // Two guards (rate limit, authorization), the validation pipe, the exception filter (HTTP
     // timings come from a Fastify onResponse hook, not an interceptor).
@@ -59,7 +76,10 @@ describe('Worker role (e2e)', () => {
   });
 
   it('runs a task the API queued: the API role has no worker, so only the worker role can', async () => {
-    const created = await request(api.http).post('/api/v1/tasks').send(taskRequest({ kb_id: kb, payload: { checks: ['database'] } })).expect(201);
+    const created = await request(api.http)
+      .post('/api/v1/tasks')
+      .send(taskRequest({ kb_id: kb, payload: { checks: ['database'] } }))
+      .expect(201);
     const id = created.body.id as string;
     const done = await waitFor(
       () => api.prisma.task.findUniqueOrThrow({ where: { id } }),

@@ -5,7 +5,14 @@ import type { PrismaService } from '../../src/prisma/prisma.service';
 import { uniqueKb } from '../setup/helpers';
 import { testPrisma } from '../setup/integration-db';
 
-const vector = (id: string, values: number[], model: string | null = 'm') => ({ id, chunkId: null, documentId: null, model, values, metadata: null });
+const vector = (id: string, values: number[], model: string | null = 'm') => ({
+  id,
+  chunkId: null,
+  documentId: null,
+  model,
+  values,
+  metadata: null,
+});
 
 describe('FloatArrayVectorRepository (and the kb settings it relies on)', () => {
   let prisma: PrismaService;
@@ -26,7 +33,7 @@ describe('FloatArrayVectorRepository (and the kb settings it relies on)', () => 
     await prisma.onApplicationShutdown();
   });
 
-  it("has no dimension for a kb until its first vectors fix one", async () => {
+  it('has no dimension for a kb until its first vectors fix one', async () => {
     expect(await kbs.dimensionOf(kb)).toBeNull();
     await kbs.claimKnowledgeBase(kb, 3, 'm');
     expect(await kbs.dimensionOf(kb)).toBe(3);
@@ -35,7 +42,13 @@ describe('FloatArrayVectorRepository (and the kb settings it relies on)', () => 
   });
 
   it('ranks the kb’s vectors of one model by exact cosine similarity, best first', async () => {
-    const stored = [vector('x', [1, 0, 0]), vector('xy', [1, 1, 0]), vector('y', [0, 1, 0]), vector('neg', [-1, 0, 0]), vector('other-model', [1, 0, 0], 'n')];
+    const stored = [
+      vector('x', [1, 0, 0]),
+      vector('xy', [1, 1, 0]),
+      vector('y', [0, 1, 0]),
+      vector('neg', [-1, 0, 0]),
+      vector('other-model', [1, 0, 0], 'n'),
+    ];
     expect(await vectors.upsert(kb, stored)).toBe(5);
     await kbs.claimKnowledgeBase(otherKb, 3, 'm');
     await vectors.upsert(otherKb, [vector('elsewhere', [1, 0, 0])]);
@@ -43,7 +56,9 @@ describe('FloatArrayVectorRepository (and the kb settings it relies on)', () => 
     const query = [1, 0.1, 0];
     const hits = await vectors.nearest(kb, 'm', 3, query, 3);
     expect(hits.map((h) => h.vector_id)).toEqual(['x', 'xy', 'y']);
-    hits.forEach((hit, i) => expect(hit.score).toBeCloseTo(cosineSimilarity(stored[i].values, query), 5));
+    hits.forEach((hit, i) => {
+      expect(hit.score).toBeCloseTo(cosineSimilarity(stored[i].values, query), 5);
+    });
     expect(hits[0]).toMatchObject({ chunk_id: null, document_id: null, content: null, source_path: null });
   });
 

@@ -32,7 +32,13 @@ describe('IdempotencyKeyRepository', () => {
     const ids = [randomUUID(), randomUUID()];
     const created = await keys.claimWithin(claim, async () => ids.map((id) => ({ id })));
     expect(created).toEqual(ids.map((id) => ({ id })));
-    expect(await keys.find(claim.id)).toEqual({ key: 'first', requestHash: claim.requestHash, kind: 'single', taskIds: ids, expiresAt: claim.expiresAt });
+    expect(await keys.find(claim.id)).toEqual({
+      key: 'first',
+      requestHash: claim.requestHash,
+      kind: 'single',
+      taskIds: ids,
+      expiresAt: claim.expiresAt,
+    });
   });
 
   it('refuses a second claim of the same key without running its creation', async () => {
@@ -49,12 +55,17 @@ describe('IdempotencyKeyRepository', () => {
     await keys.claimWithin(claim, async () => []);
     const otherCaller = { ...claim, id: { ...claim.id, caller: 'key:someone-else' } };
     expect(await keys.claimWithin(otherCaller, async () => [])).toEqual([]);
-    await prisma.pool.query('DELETE FROM idempotency_keys WHERE caller = $1 AND kb_scope = $2', ['key:someone-else', kbScope]);
+    await prisma.pool.query('DELETE FROM idempotency_keys WHERE caller = $1 AND kb_scope = $2', [
+      'key:someone-else',
+      kbScope,
+    ]);
   });
 
   it('leaves no key behind when the creation fails', async () => {
     const claim = claimOf('rolled-back');
-    await expect(keys.claimWithin(claim, async () => Promise.reject(new Error('admission refused')))).rejects.toThrow('admission refused');
+    await expect(keys.claimWithin(claim, async () => Promise.reject(new Error('admission refused')))).rejects.toThrow(
+      'admission refused',
+    );
     expect(await keys.find(claim.id)).toBeNull();
   });
 
@@ -73,7 +84,12 @@ describe('IdempotencyKeyRepository', () => {
     await inCreation;
     const second = keys.claimWithin(claim, async () => [{ id: randomUUID() }]);
     await waitFor(
-      async () => (await prisma.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%idempotency_keys%'`)).rows[0].n,
+      async () =>
+        (
+          await prisma.pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%idempotency_keys%'`,
+          )
+        ).rows[0].n,
       (n) => n > 0,
       { what: 'the second claim to wait on the first one' },
     );
@@ -94,7 +110,10 @@ describe('IdempotencyKeyRepository', () => {
   });
 
   it('sweeps every key expired before a moment, and only those', async () => {
-    const old = [claimOf('old-1', { expiresAt: new Date('2000-01-01T00:00:00Z') }), claimOf('old-2', { expiresAt: new Date('2000-01-01T00:00:01Z') })];
+    const old = [
+      claimOf('old-1', { expiresAt: new Date('2000-01-01T00:00:00Z') }),
+      claimOf('old-2', { expiresAt: new Date('2000-01-01T00:00:01Z') }),
+    ];
     const kept = claimOf('kept', { expiresAt: new Date('2000-01-03T00:00:00Z') });
     for (const claim of [...old, kept]) await keys.claimWithin(claim, async () => []);
     expect(await keys.deleteExpired(new Date('2000-01-02T00:00:00Z'))).toBe(2);

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { TaskOwnershipRepository } from '../../src/auth/task-ownership.repository';
 import { DatabaseHealthRepository } from '../../src/health/database-health.repository';
 import type { PrismaService } from '../../src/prisma/prisma.service';
-import { freePort } from '../setup/processes';
 import { uniqueKb } from '../setup/helpers';
 import { deleteKbTasks, insertTask, testPrisma } from '../setup/integration-db';
+import { freePort } from '../setup/processes';
 
 describe('TaskOwnershipRepository', () => {
   let prisma: PrismaService;

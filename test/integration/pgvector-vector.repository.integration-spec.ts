@@ -32,16 +32,19 @@ function random(seed: number): () => number {
   };
 }
 
-function randomVectors(count: number, dimension: number, seed: number): Array<{ id: string; values: number[] }> {
+function randomVectors(count: number, dimension: number, seed: number): { id: string; values: number[] }[] {
   const next = random(seed);
-  return Array.from({ length: count }, (_, i) => ({ id: `v${i}`, values: Array.from({ length: dimension }, () => next() * 2 - 1) }));
+  return Array.from({ length: count }, (_, i) => ({
+    id: `v${i}`,
+    values: Array.from({ length: dimension }, () => next() * 2 - 1),
+  }));
 }
 
 /** Float32 round trip: what PostgreSQL's real[] and vector store. */
 const asStored = (values: number[]) => Array.from(Float32Array.from(values));
 
 /** The exact answer: every stored vector ranked by cosine similarity to `query`, computed in JS. */
-function exactNearest(vectors: Array<{ id: string; values: number[] }>, query: number[], limit: number) {
+function exactNearest(vectors: { id: string; values: number[] }[], query: number[], limit: number) {
   return vectors
     .map((v) => ({ id: v.id, score: cosineSimilarity(asStored(v.values), query) }))
     .sort((a, b) => b.score - a.score)
@@ -54,7 +57,11 @@ function exactNearest(vectors: Array<{ id: string; values: number[] }>, query: n
  */
 const PGLITE_START_TIMEOUT_MS = 240_000;
 
-const ctx = (kbId: string): StageContext => ({ kbId, signal: new AbortController().signal, reportProgress: async () => undefined });
+const ctx = (kbId: string): StageContext => ({
+  kbId,
+  signal: new AbortController().signal,
+  reportProgress: async () => undefined,
+});
 
 /**
  * The pgvector backend against a real pgvector: PGlite (PostgreSQL compiled to WebAssembly,
@@ -73,7 +80,8 @@ describe('Vector store on pgvector (PGlite)', () => {
   let embeddings: EmbeddingService;
   const embedder = new HashingEmbedder({ dimension: 64 });
 
-  const configFor = (mode: VectorStoreMode) => testConfig({ pipeline: { vectorStore: mode } as AllConfig['pipeline'] }, url);
+  const configFor = (mode: VectorStoreMode) =>
+    testConfig({ pipeline: { vectorStore: mode } as AllConfig['pipeline'] }, url);
 
   /** A VectorStoreService as start-up builds it, for a VECTOR_STORE value. */
   const startStore = async (mode: VectorStoreMode) => {
@@ -118,8 +126,13 @@ describe('Vector store on pgvector (PGlite)', () => {
 
     it('creates the extension and the embedding column when VECTOR_STORE=pgvector', async () => {
       const store = await startStore(VectorStoreMode.Pgvector);
-      expect(await store.describe()).toMatchObject({ backend: 'pgvector', search: 'hnsw_cosine', mode: 'pgvector', pgvector_installed: true });
-      const [column] = await prisma.$queryRaw<Array<{ udt_name: string }>>`
+      expect(await store.describe()).toMatchObject({
+        backend: 'pgvector',
+        search: 'hnsw_cosine',
+        mode: 'pgvector',
+        pgvector_installed: true,
+      });
+      const [column] = await prisma.$queryRaw<{ udt_name: string }[]>`
         SELECT udt_name FROM information_schema.columns WHERE table_name = 'vectors' AND column_name = 'embedding'`;
       expect(column.udt_name).toBe('vector');
     });
@@ -156,7 +169,7 @@ describe('Vector store on pgvector (PGlite)', () => {
       const b = await store.store({ vectors: vectorsB, model: 'external-7d' }, ctx(kbB));
       expect(a).toMatchObject({ stored: 1000, dimension: 24, backend: 'pgvector' });
       expect(b).toMatchObject({ stored: 300, dimension: 7, backend: 'pgvector' });
-      const rows = await prisma.$queryRaw<Array<{ kb_id: string; n: number; dims: number }>>`
+      const rows = await prisma.$queryRaw<{ kb_id: string; n: number; dims: number }[]>`
         SELECT kb_id, count(*)::int AS n, max(vector_dims(embedding))::int AS dims
         FROM vectors WHERE kb_id IN (${kbA}, ${kbB}) AND embedding IS NOT NULL GROUP BY kb_id ORDER BY kb_id`;
       expect(rows).toEqual([
@@ -166,30 +179,36 @@ describe('Vector store on pgvector (PGlite)', () => {
     });
 
     it('refuses vectors of another dimension than the kb has', async () => {
-      await expect(store.store({ vectors: [{ id: 'wrong', values: [1, 2, 3, 4, 5, 6, 7] }] }, ctx(kbA))).rejects.toThrow(
-        `Knowledge base ${kbA} stores 24-dimensional vectors; got 7`,
-      );
+      await expect(
+        store.store({ vectors: [{ id: 'wrong', values: [1, 2, 3, 4, 5, 6, 7] }] }, ctx(kbA)),
+      ).rejects.toThrow(`Knowledge base ${kbA} stores 24-dimensional vectors; got 7`);
       expect(await prisma.vector.count({ where: { kbId: kbA, id: 'wrong' } })).toBe(0);
     });
 
     it('knowledge_indexing builds one HNSW cosine index per kb, and rebuilds it when run again', async () => {
       const first = await indexing.rebuild({}, ctx(kbA));
-      expect(first).toMatchObject({ vectors: 1000, vector_index: 'pgvector (hnsw_cosine)', vector_index_action: 'created' });
+      expect(first).toMatchObject({
+        vectors: 1000,
+        vector_index: 'pgvector (hnsw_cosine)',
+        vector_index_action: 'created',
+      });
       expect((await indexing.rebuild({}, ctx(kbB))).vector_index_action).toBe('created');
       expect((await indexing.rebuild({}, ctx(kbA))).vector_index_action).toBe('rebuilt');
-      const indexes = await prisma.$queryRaw<Array<{ indexname: string; indexdef: string }>>`
+      const indexes = await prisma.$queryRaw<{ indexname: string; indexdef: string }[]>`
         SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'vectors' AND indexdef LIKE '%hnsw%'`;
       const forA = indexes.find((i) => i.indexname === first.vector_index_name);
       expect(forA?.indexdef).toContain('USING hnsw (((embedding)::vector(24)) vector_cosine_ops)');
       expect(forA?.indexdef).toContain(`WHERE ((kb_id)::text = '${kbA}'::text)`);
-      expect(indexes.filter((i) => i.indexdef.includes(`'${kbB}'`))[0]?.indexdef).toContain('vector(7)');
+      expect(indexes.find((i) => i.indexdef.includes(`'${kbB}'`))?.indexdef).toContain('vector(7)');
     });
 
     it("serves the kb's search query from its HNSW index", async () => {
       const backend = (await store.backend()) as PgvectorVectorRepository;
       const query = backend.nearestQuery(kbA, 'external-24d', 24, vectorsA[0].values, 10);
-      const plan = (await prisma.$queryRaw<Array<{ 'QUERY PLAN': string }>>(Prisma.sql`EXPLAIN ${query}`)).map((row) => row['QUERY PLAN']).join('\n');
-      const [{ name }] = await prisma.$queryRaw<Array<{ name: string }>>`
+      const plan = (await prisma.$queryRaw<{ 'QUERY PLAN': string }[]>(Prisma.sql`EXPLAIN ${query}`))
+        .map((row) => row['QUERY PLAN'])
+        .join('\n');
+      const [{ name }] = await prisma.$queryRaw<{ name: string }[]>`
         SELECT indexname AS name FROM pg_indexes WHERE tablename = 'vectors' AND indexdef LIKE ${`%'${kbA}'%`}`;
       expect(plan).toContain(`Index Scan using ${name} on vectors`);
     });
@@ -201,7 +220,9 @@ describe('Vector store on pgvector (PGlite)', () => {
         const exact = exactNearest(vectorsA, query, 10);
         expect(hits[0].vector_id).toBe(`v${probe}`);
         expect(hits.map((h) => h.vector_id)).toEqual(exact.map((e) => e.id));
-        hits.forEach((hit, i) => expect(hit.score).toBeCloseTo(exact[i].score, 5));
+        hits.forEach((hit, i) => {
+          expect(hit.score).toBeCloseTo(exact[i].score, 5);
+        });
       }
       const elsewhere = randomVectors(1, 7, 99)[0].values;
       const hitsB = await store.nearest(kbB, 'external-7d', 7, elsewhere, 5);
@@ -224,7 +245,11 @@ describe('Vector store on pgvector (PGlite)', () => {
 
   describe('the document pipeline on pgvector', () => {
     const kb = uniqueKb('pgv_doc');
-    const texts = ['saffron lighthouse keeps the harbour bright', 'velvet thunderstorm over the copper hills', 'obsidian carousel turning at midnight'];
+    const texts = [
+      'saffron lighthouse keeps the harbour bright',
+      'velvet thunderstorm over the copper hills',
+      'obsidian carousel turning at midnight',
+    ];
 
     it('embeds, stores, indexes and finds a chunk by vector and hybrid search', async () => {
       const store = await startStore(VectorStoreMode.Auto);
@@ -249,7 +274,11 @@ describe('Vector store on pgvector (PGlite)', () => {
       );
       if (!document) throw new Error('the document id was free');
       await embeddings.embedChunks({ document_id: document.id }, ctx(kb));
-      expect(await store.store({ document_id: document.id }, ctx(kb))).toMatchObject({ stored: 3, dimension: 64, backend: 'pgvector' });
+      expect(await store.store({ document_id: document.id }, ctx(kb))).toMatchObject({
+        stored: 3,
+        dimension: 64,
+        backend: 'pgvector',
+      });
       const indexed = await indexing.rebuild({ document_id: document.id }, ctx(kb));
       expect(indexed).toMatchObject({ chunks: 3, vectors: 3, vector_index_action: 'created' });
       expect((await indexing.rebuild({ document_id: document.id }, ctx(kb))).vector_index_action).toBe('kept');
@@ -266,7 +295,11 @@ describe('Vector store on pgvector (PGlite)', () => {
       const [chunk] = await repository.findChunks(document);
       const [values] = await embedder.embed([chunk.content]);
       await repository.claimKnowledgeBase(otherKb, 64, embedder.model);
-      await repository.upsertVectors(otherKb, [{ id: 'foreign', chunkId: chunk.id, documentId: document.id, model: embedder.model, values, metadata: null }], { pgvector: true });
+      await repository.upsertVectors(
+        otherKb,
+        [{ id: 'foreign', chunkId: chunk.id, documentId: document.id, model: embedder.model, values, metadata: null }],
+        { pgvector: true },
+      );
       const [foreign] = await store.nearest(otherKb, embedder.model, 64, values, 1);
       expect(foreign).toMatchObject({ vector_id: 'foreign', chunk_id: chunk.id, content: null, source_path: null });
     });

@@ -17,12 +17,32 @@ describe('StatsRepository', () => {
     prisma = testPrisma();
     stats = new StatsRepository(prisma);
     const now = Date.now();
-    await insertTask(prisma, { kbId: kbA, status: 'completed', startedAt: new Date(now - 3000), completedAt: new Date(now - 1000) });
-    await insertTask(prisma, { kbId: kbA, status: 'completed', startedAt: new Date(now - 5000), completedAt: new Date(now - 2000) });
-    await insertTask(prisma, { kbId: kbA, status: 'failed', taskType: 'vector_storage', completedAt: new Date(now - DAY_MS) });
+    await insertTask(prisma, {
+      kbId: kbA,
+      status: 'completed',
+      startedAt: new Date(now - 3000),
+      completedAt: new Date(now - 1000),
+    });
+    await insertTask(prisma, {
+      kbId: kbA,
+      status: 'completed',
+      startedAt: new Date(now - 5000),
+      completedAt: new Date(now - 2000),
+    });
+    await insertTask(prisma, {
+      kbId: kbA,
+      status: 'failed',
+      taskType: 'vector_storage',
+      completedAt: new Date(now - DAY_MS),
+    });
     await insertTask(prisma, { kbId: kbA, status: 'cancelled', completedAt: new Date(now - 10 * DAY_MS) });
     await insertTask(prisma, { kbId: kbB, status: 'completed', completedAt: new Date(now - 1000) });
-    await insertTask(prisma, { kbId: kbB, status: 'completed', startedAt: future, completedAt: new Date(future.getTime() + 1000) });
+    await insertTask(prisma, {
+      kbId: kbB,
+      status: 'completed',
+      startedAt: future,
+      completedAt: new Date(future.getTime() + 1000),
+    });
   });
 
   afterAll(async () => {
@@ -52,11 +72,18 @@ describe('StatsRepository', () => {
     expect(points.every((p) => p.at instanceof Date)).toBe(true);
     expect(points.map((p) => p.at.getTime())).toEqual([...points.map((p) => p.at.getTime())].sort((a, b) => a - b));
     // The cancelled task of ten days ago is outside the window; the three others are inside it.
-    const totals = points.reduce((t, p) => ({ completed: t.completed + p.completed, failed: t.failed + p.failed, cancelled: t.cancelled + p.cancelled }), {
-      completed: 0,
-      failed: 0,
-      cancelled: 0,
-    });
+    const totals = points.reduce(
+      (t, p) => ({
+        completed: t.completed + p.completed,
+        failed: t.failed + p.failed,
+        cancelled: t.cancelled + p.cancelled,
+      }),
+      {
+        completed: 0,
+        failed: 0,
+        cancelled: 0,
+      },
+    );
     expect(totals).toEqual({ completed: 2, failed: 1, cancelled: 0 });
   });
 

@@ -27,7 +27,11 @@ describe('TaskRetentionRepository', () => {
       await insertTask(prisma, { kbId: kb, status: 'failed', completedAt: old }),
       await insertTask(prisma, { kbId: kb, status: 'cancelled', completedAt: old }),
     ];
-    const recent = await insertTask(prisma, { kbId: kb, status: 'completed', completedAt: new Date('2000-01-03T00:00:00Z') });
+    const recent = await insertTask(prisma, {
+      kbId: kb,
+      status: 'completed',
+      completedAt: new Date('2000-01-03T00:00:00Z'),
+    });
     // A processing task with a stale completed_at (a retried task keeps its old one until it finishes) is not finished.
     const running = await insertTask(prisma, { kbId: kb, status: 'processing', completedAt: old });
 

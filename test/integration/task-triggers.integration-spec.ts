@@ -15,7 +15,8 @@ describe('Triggers on tasks', () => {
     kbs.push(id);
     return id;
   };
-  const sql = async <T extends object>(text: string, params: unknown[] = []) => (await prisma.pool.query<T>(text, params)).rows;
+  const sql = async <T extends object>(text: string, params: unknown[] = []) =>
+    (await prisma.pool.query<T>(text, params)).rows;
 
   /** Non-zero counter sums of a kb, keyed `status/task_type`. */
   const counters = async (kbId: string) => {
@@ -28,7 +29,15 @@ describe('Triggers on tasks', () => {
   };
 
   const events = (taskId: string) =>
-    sql<{ kind: string; status: string; progress: number; message: string | null; attempt: number; error: string | null; webhook_pending: boolean }>(
+    sql<{
+      kind: string;
+      status: string;
+      progress: number;
+      message: string | null;
+      attempt: number;
+      error: string | null;
+      webhook_pending: boolean;
+    }>(
       'SELECT kind, status, progress, message, attempt, error, webhook_pending FROM task_events WHERE task_id = $1 ORDER BY id',
       [taskId],
     );
@@ -98,7 +107,17 @@ describe('Triggers on tasks', () => {
         [k],
       );
       for (const { id } of ids) {
-        expect(await events(id)).toEqual([{ kind: 'created', status: 'queued', progress: 0, message: null, attempt: 0, error: null, webhook_pending: false }]);
+        expect(await events(id)).toEqual([
+          {
+            kind: 'created',
+            status: 'queued',
+            progress: 0,
+            message: null,
+            attempt: 0,
+            error: null,
+            webhook_pending: false,
+          },
+        ]);
       }
     });
 
@@ -110,7 +129,16 @@ describe('Triggers on tasks', () => {
       await sql(`UPDATE tasks SET status = 'queued', error_message = 'boom', retry_count = 1 WHERE id = $1`, [id]);
       await sql(`UPDATE tasks SET status = 'processing', attempt = 2 WHERE id = $1`, [id]);
       await sql(`UPDATE tasks SET status = 'failed', error_message = 'boom again' WHERE id = $1`, [id]);
-      expect((await events(id)).map(({ kind, status, progress, message, attempt, error }) => ({ kind, status, progress, message, attempt, error }))).toEqual([
+      expect(
+        (await events(id)).map(({ kind, status, progress, message, attempt, error }) => ({
+          kind,
+          status,
+          progress,
+          message,
+          attempt,
+          error,
+        })),
+      ).toEqual([
         { kind: 'created', status: 'queued', progress: 0, message: null, attempt: 0, error: null },
         { kind: 'status', status: 'processing', progress: 0, message: null, attempt: 1, error: null },
         { kind: 'progress', status: 'processing', progress: 40, message: 'chunking', attempt: 1, error: null },
@@ -122,7 +150,11 @@ describe('Triggers on tasks', () => {
 
     it('marks the webhook outbox on the terminal transition of a task with a callback, once', async () => {
       const k = kb('events_webhook');
-      const withCallback = await insertTask(prisma, { kbId: k, status: 'processing', callbackUrl: 'http://127.0.0.1:9/hook' });
+      const withCallback = await insertTask(prisma, {
+        kbId: k,
+        status: 'processing',
+        callbackUrl: 'http://127.0.0.1:9/hook',
+      });
       const without = await insertTask(prisma, { kbId: k, status: 'processing' });
       await sql(`UPDATE tasks SET status = 'completed', completed_at = now() WHERE kb_id = $1`, [k]);
       await sql(`UPDATE tasks SET progress = 100 WHERE kb_id = $1`, [k]);
@@ -132,17 +164,27 @@ describe('Triggers on tasks', () => {
         ['progress', false],
       ]);
       expect((await events(without)).some((e) => e.webhook_pending)).toBe(false);
-      const finishedAtInsert = await insertTask(prisma, { kbId: k, status: 'cancelled', callbackUrl: 'http://127.0.0.1:9/hook' });
+      const finishedAtInsert = await insertTask(prisma, {
+        kbId: k,
+        status: 'cancelled',
+        callbackUrl: 'http://127.0.0.1:9/hook',
+      });
       expect((await events(finishedAtInsert)).map((e) => e.webhook_pending)).toEqual([true]);
     });
   });
 
   describe('tasks.document_id', () => {
-    const documentIdOf = async (id: string) => (await sql<{ document_id: string | null }>('SELECT document_id FROM tasks WHERE id = $1', [id]))[0].document_id;
+    const documentIdOf = async (id: string) =>
+      (await sql<{ document_id: string | null }>('SELECT document_id FROM tasks WHERE id = $1', [id]))[0].document_id;
 
     it('takes the payload’s document_id on insert, then a result’s, and keeps it when a result has none', async () => {
       const k = kb('document_id');
-      const id = await insertTask(prisma, { kbId: k, taskType: 'embedding_generation', status: 'queued', payload: { document_id: 'doc-from-payload' } });
+      const id = await insertTask(prisma, {
+        kbId: k,
+        taskType: 'embedding_generation',
+        status: 'queued',
+        payload: { document_id: 'doc-from-payload' },
+      });
       expect(await documentIdOf(id)).toBe('doc-from-payload');
       await sql(`UPDATE tasks SET result = '{"document_id": "doc-from-result"}' WHERE id = $1`, [id]);
       expect(await documentIdOf(id)).toBe('doc-from-result');

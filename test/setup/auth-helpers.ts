@@ -13,7 +13,11 @@ export type JwtSigner = { alg: 'HS256'; secret: string } | { alg: 'RS256' | 'ES2
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** A compact JWS, signed as a real issuer would (or as an attacker would, with `header` overrides). */
-export function signJwt(claims: Record<string, unknown>, signer: JwtSigner, header: Record<string, unknown> = {}): string {
+export function signJwt(
+  claims: Record<string, unknown>,
+  signer: JwtSigner,
+  header: Record<string, unknown> = {},
+): string {
   const input = `${b64({ alg: signer.alg, typ: 'JWT', ...header })}.${b64(claims)}`;
   let signature: Buffer;
   if (signer.alg === 'HS256') signature = createHmac('sha256', signer.secret).update(input).digest();
@@ -55,27 +59,31 @@ export function call(base: string, method: string, path: string, options: CallOp
   };
   if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
   return new Promise((resolve, reject) => {
-    const request = http.request(`${base}${path}`, { method, headers, timeout: options.timeoutMs ?? 15000 }, (response) => {
-      const status = response.statusCode ?? 0;
-      if (status === 200 && String(response.headers['content-type']).startsWith('text/event-stream')) {
-        resolve({ status, headers: response.headers, text: '', body: null });
-        request.destroy();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = null;
-        try {
-          body = text ? JSON.parse(text) : null;
-        } catch {
-          body = null;
+    const request = http.request(
+      `${base}${path}`,
+      { method, headers, timeout: options.timeoutMs ?? 15000 },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        if (status === 200 && String(response.headers['content-type']).startsWith('text/event-stream')) {
+          resolve({ status, headers: response.headers, text: '', body: null });
+          request.destroy();
+          return;
         }
-        resolve({ status, headers: response.headers, text, body });
-      });
-      response.on('error', reject);
-    });
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = null;
+          try {
+            body = text ? JSON.parse(text) : null;
+          } catch {
+            body = null;
+          }
+          resolve({ status, headers: response.headers, text, body });
+        });
+        response.on('error', reject);
+      },
+    );
     request.on('timeout', () => request.destroy(new Error(`${method} ${path} timed out`)));
     request.on('error', reject);
     if (payload !== undefined) request.write(payload);
@@ -84,7 +92,11 @@ export function call(base: string, method: string, path: string, options: CallOp
 }
 
 /** An open event stream with a credential; `events` collects the task events' data. */
-export async function openStream(base: string, path: string, headers: Record<string, string>): Promise<{ status: number; events: any[]; close(): void }> {
+export async function openStream(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; events: any[]; close(): void }> {
   return new Promise((resolve, reject) => {
     const events: any[] = [];
     let buffer = '';
@@ -107,6 +119,8 @@ export async function openStream(base: string, path: string, headers: Record<str
       });
       resolve({ status: response.statusCode ?? 0, events, close: () => request.destroy() });
     });
-    request.on('error', (error) => (events.length ? undefined : reject(error)));
+    request.on('error', (error) => {
+      if (events.length === 0) reject(error);
+    });
   });
 }

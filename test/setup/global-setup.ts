@@ -16,7 +16,8 @@ export default async function globalSetup(): Promise<void> {
   const client = new Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
-    for (const table of AGED_TABLES) await client.query(`DELETE FROM ${table} WHERE created_at < now() - interval '1 hour'`);
+    for (const table of AGED_TABLES)
+      await client.query(`DELETE FROM ${table} WHERE created_at < now() - interval '1 hour'`);
   } finally {
     await client.end();
   }

@@ -8,7 +8,7 @@ import { TEST_DATABASE_URL } from './test-env';
  * Nest application, no Redis, no workers. Only the config sections repositories read exist.
  */
 export function testConfig(sections: Partial<AllConfig> = {}, url = TEST_DATABASE_URL): ConfigService<AllConfig, true> {
-  const all: Partial<AllConfig> = { database: { url, poolSize: 4 } as AllConfig['database'], ...sections };
+  const all: Partial<AllConfig> = { database: { url, poolSize: 4 }, ...sections };
   return {
     getOrThrow: (key: keyof AllConfig) => {
       const value = all[key];

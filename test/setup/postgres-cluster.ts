@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,7 +44,10 @@ export async function freePortIn(from: number, to: number): Promise<number> {
   for (let port = from; port <= to; port++) {
     const server = createServer();
     server.listen(port, '127.0.0.1');
-    const ok = await Promise.race([once(server, 'listening').then(() => true), once(server, 'error').then(() => false)]);
+    const ok = await Promise.race([
+      once(server, 'listening').then(() => true),
+      once(server, 'error').then(() => false),
+    ]);
     if (ok) {
       server.close();
       await once(server, 'close');
@@ -89,7 +92,9 @@ export async function startPostgres(port: number): Promise<OwnedPostgres> {
       // postmaster.pid exists while a server runs, even one whose start was reported failed.
       if (existsSync(join(data, 'postmaster.pid'))) {
         const stopArgs = ['-D', data, '-m', 'immediate', 'stop'];
-        const [file, argv] = owner ? owner.wrap(join(PG_BIN_DIR, 'pg_ctl'), stopArgs) : [join(PG_BIN_DIR, 'pg_ctl'), stopArgs];
+        const [file, argv] = owner
+          ? owner.wrap(join(PG_BIN_DIR, 'pg_ctl'), stopArgs)
+          : [join(PG_BIN_DIR, 'pg_ctl'), stopArgs];
         try {
           execFileSync(file, argv, { stdio: 'ignore', timeout: 30000 });
         } catch {
@@ -100,7 +105,9 @@ export async function startPostgres(port: number): Promise<OwnedPostgres> {
     },
   };
   // A postmaster outlives the test process unless stopped: even a crashed run must stop it.
-  const onExit = () => cluster.destroy();
+  const onExit = () => {
+    cluster.destroy();
+  };
   process.on('exit', onExit);
   try {
     await pg('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);

@@ -1,13 +1,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, Server, Socket, connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Server, Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { taskRequest } from '../factories/task.factory';
-import { applyTestEnv } from './test-env';
 import { waitFor } from './helpers';
+import { applyTestEnv } from './test-env';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -34,7 +34,10 @@ function own(child: ChildProcess): OwnedProcess {
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   return {
     child,
     output,
@@ -48,9 +51,19 @@ function own(child: ChildProcess): OwnedProcess {
 /** A throwaway redis-server on a spare port: free to flush, stop and restart. */
 export async function startRedis(port?: number): Promise<OwnedProcess & { port: number; url: string }> {
   const p = port ?? (await freePort());
-  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'pipe' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'pipe' },
+  );
   const owned = own(child);
-  const probe = new Redis({ port: p, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  const probe = new Redis({
+    port: p,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  });
   await waitFor(
     async () => {
       try {
@@ -72,7 +85,9 @@ export async function startRedis(port?: number): Promise<OwnedProcess & { port: 
  * A local Redis Cluster of `size` masters (no replicas) on spare ports, each node with its
  * own config file in a temporary folder, created with `redis-cli --cluster create`.
  */
-export async function startRedisCluster(size = 3): Promise<{ nodes: OwnedProcess[]; ports: number[]; stop(): Promise<void> }> {
+export async function startRedisCluster(
+  size = 3,
+): Promise<{ nodes: OwnedProcess[]; ports: number[]; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tm-cluster-'));
   const ports: number[] = [];
   while (ports.length < size) {
@@ -84,8 +99,22 @@ export async function startRedisCluster(size = 3): Promise<{ nodes: OwnedProcess
     own(
       spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
-         '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--dir',
+          dir,
+        ],
         { stdio: 'pipe' },
       ),
     ),
@@ -98,11 +127,18 @@ export async function startRedisCluster(size = 3): Promise<{ nodes: OwnedProcess
     for (const port of ports) {
       await waitFor(() => redisAnswers(port), Boolean, { timeoutMs: 10000, what: `cluster node ${port}` });
     }
-    const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe' });
+    const create = spawn(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { stdio: 'pipe' },
+    );
     const [code] = await once(create, 'exit');
     if (code !== 0) throw new Error(`redis-cli --cluster create exited with ${code}`);
     const probe = new Redis(ports[0], '127.0.0.1');
-    await waitFor(async () => ((await probe.cluster('INFO')) as string).includes('cluster_state:ok'), Boolean, { timeoutMs: 20000, what: 'cluster_state:ok' });
+    await waitFor(async () => (await probe.cluster('INFO')).includes('cluster_state:ok'), Boolean, {
+      timeoutMs: 20000,
+      what: 'cluster_state:ok',
+    });
     probe.disconnect();
   } catch (error) {
     await stop();
@@ -112,7 +148,13 @@ export async function startRedisCluster(size = 3): Promise<{ nodes: OwnedProcess
 }
 
 async function redisAnswers(port: number): Promise<boolean> {
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  });
   try {
     await probe.connect();
     return (await probe.ping()) === 'PONG';
@@ -155,7 +197,10 @@ export async function createThroughApis(
  * The real service in its own process (`APP_ROLE` api, worker or both), as production runs
  * it, for tests that kill, signal or cut one process while others keep going.
  */
-export async function startService(role: 'api' | 'worker' | 'both', env: Record<string, string>): Promise<ServiceProcess> {
+export async function startService(
+  role: 'api' | 'worker' | 'both',
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
   applyTestEnv();
   const port = role === 'worker' ? 0 : await freePort();
   const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {

@@ -40,7 +40,11 @@ export class SseClient {
 
   async waitFor(predicate: (client: SseClient) => boolean, what: string, timeoutMs = 15000): Promise<SseClient> {
     // The probe is a summary, so a timeout reports what had arrived by then.
-    await waitFor(async () => ({ status: this.status, ended: this.ended, messages: this.messages }), () => predicate(this), { timeoutMs, intervalMs: 20, what });
+    await waitFor(
+      async () => ({ status: this.status, ended: this.ended, messages: this.messages }),
+      () => predicate(this),
+      { timeoutMs, intervalMs: 20, what },
+    );
     return this;
   }
 
@@ -50,16 +54,25 @@ export class SseClient {
 
   private connect(lastEventId?: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.request = http.get(this.url, { headers: { Accept: 'text/event-stream', ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) } }, (response) => {
-        this.status = response.statusCode ?? 0;
-        this.headers = response.headers;
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => this.parse(chunk));
-        response.on('end', () => (this.ended = true));
-        response.on('error', () => (this.ended = true));
-        resolve();
+      this.request = http.get(
+        this.url,
+        { headers: { Accept: 'text/event-stream', ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) } },
+        (response) => {
+          this.status = response.statusCode ?? 0;
+          this.headers = response.headers;
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            this.parse(chunk);
+          });
+          response.on('end', () => (this.ended = true));
+          response.on('error', () => (this.ended = true));
+          resolve();
+        },
+      );
+      this.request.on('error', (error) => {
+        if (this.status) this.ended = true;
+        else reject(error);
       });
-      this.request.on('error', (error) => (this.status ? (this.ended = true) : reject(error)));
     });
   }
 
@@ -76,7 +89,8 @@ export class SseClient {
         else if (line.startsWith('event: ')) message.event = line.slice(7);
         else if (line.startsWith('data: ')) message.data.push(line.slice(6));
       }
-      if (message.data.length > 0) this.messages.push({ id: message.id, event: message.event, data: JSON.parse(message.data.join('\n')) });
+      if (message.data.length > 0)
+        this.messages.push({ id: message.id, event: message.event, data: JSON.parse(message.data.join('\n')) });
     }
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis from 'ioredis';
 import type { App } from 'supertest/types';
 import { AppModule } from '../../src/app.module';
 import { createHttpApp } from '../../src/bootstrap';

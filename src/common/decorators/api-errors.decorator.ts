@@ -12,18 +12,42 @@ const UNKNOWN_TASK_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 const EXAMPLES: Record<ErrorCode, [string, Record<string, unknown>]> = {
   [ErrorCode.InvalidRequest]: [
     'Invalid field: task_type',
-    { fields: { task_type: ['task_type must be one of: document_processing, batch_processing, knowledge_indexing, embedding_generation, vector_storage, health_check'] } },
+    {
+      fields: {
+        task_type: [
+          'task_type must be one of: document_processing, batch_processing, knowledge_indexing, embedding_generation, vector_storage, health_check',
+        ],
+      },
+    },
   ],
   [ErrorCode.Unauthorized]: ['Invalid credentials', {}],
-  [ErrorCode.Forbidden]: ['This operation needs the write role; this credential has the read role', { required_role: 'write', role: 'read' }],
-  [ErrorCode.RateLimited]: ['Rate limit of 120000 requests per 60 s exceeded; retry after 12 s', { limit: 120000, window_seconds: 60 }],
+  [ErrorCode.Forbidden]: [
+    'This operation needs the write role; this credential has the read role',
+    { required_role: 'write', role: 'read' },
+  ],
+  [ErrorCode.RateLimited]: [
+    'Rate limit of 120000 requests per 60 s exceeded; retry after 12 s',
+    { limit: 120000, window_seconds: 60 },
+  ],
   [ErrorCode.TaskNotFound]: ['Task with specified ID does not exist', { task_id: UNKNOWN_TASK_ID }],
   // What "Try it out" answers for the example task, which is completed.
-  [ErrorCode.TaskNotCancelable]: ['Task is completed and can no longer be canceled', { task_id: EXAMPLE_TASK_ID, status: 'completed' }],
-  [ErrorCode.TaskNotRetryable]: ['Only failed or cancelled tasks can be retried; task is completed', { task_id: EXAMPLE_TASK_ID, status: 'completed' }],
-  [ErrorCode.TaskNotProcessing]: ['Progress can only be reported for a processing task; task is completed', { task_id: EXAMPLE_TASK_ID, status: 'completed' }],
+  [ErrorCode.TaskNotCancelable]: [
+    'Task is completed and can no longer be canceled',
+    { task_id: EXAMPLE_TASK_ID, status: 'completed' },
+  ],
+  [ErrorCode.TaskNotRetryable]: [
+    'Only failed or cancelled tasks can be retried; task is completed',
+    { task_id: EXAMPLE_TASK_ID, status: 'completed' },
+  ],
+  [ErrorCode.TaskNotProcessing]: [
+    'Progress can only be reported for a processing task; task is completed',
+    { task_id: EXAMPLE_TASK_ID, status: 'completed' },
+  ],
   [ErrorCode.QueueFull]: ['Too many tasks are waiting; try again later', { waiting: 100000, limit: 100000 }],
-  [ErrorCode.IdempotencyKeyReused]: ['This Idempotency-Key was already used with a different request', { idempotency_key: 'order-42-ingest' }],
+  [ErrorCode.IdempotencyKeyReused]: [
+    'This Idempotency-Key was already used with a different request',
+    { idempotency_key: 'order-42-ingest' },
+  ],
   [ErrorCode.ServiceUnavailable]: ['The database is unavailable; try again shortly', { component: 'database' }],
   [ErrorCode.NotFound]: ['Cannot GET /api/v1/nothing-here', {}],
   [ErrorCode.MethodNotAllowed]: ['Method Not Allowed', {}],
@@ -36,7 +60,12 @@ const EXAMPLES: Record<ErrorCode, [string, Record<string, unknown>]> = {
 export type ErrorCase = ErrorCode | [ErrorCode, string, Record<string, unknown>];
 
 /** The example error body for `code`, exactly as the exception filter shapes it. */
-export function errorExample(error: ErrorCase): { error: string; message: string; code: ErrorCode; details: Record<string, unknown> } {
+export function errorExample(error: ErrorCase): {
+  error: string;
+  message: string;
+  code: ErrorCode;
+  details: Record<string, unknown>;
+} {
   const [code, message, details] = typeof error === 'string' ? [error, ...EXAMPLES[error]] : error;
   return { error: ERROR_TITLE[code], message, code, details };
 }
@@ -44,13 +73,17 @@ export function errorExample(error: ErrorCase): { error: string; message: string
 const codeOf = (error: ErrorCase): ErrorCode => (typeof error === 'string' ? error : error[0]);
 
 const RETRY_AFTER: HeadersObject = {
-  'Retry-After': { description: 'Seconds to wait before trying again (sent when the service knows, e.g. QUEUE_FULL and RATE_LIMITED)', schema: { type: 'integer', minimum: 1 } },
+  'Retry-After': {
+    description: 'Seconds to wait before trying again (sent when the service knows, e.g. QUEUE_FULL and RATE_LIMITED)',
+    schema: { type: 'integer', minimum: 1 },
+  },
 };
 
 /** Headers an error response of this status carries besides the body. */
 function errorHeaders(status: number): HeadersObject | undefined {
   if (status === 429 || status === 503) return RETRY_AFTER;
-  if (status === 401) return { 'WWW-Authenticate': { description: 'The authentication scheme to use', schema: { type: 'string' } } };
+  if (status === 401)
+    return { 'WWW-Authenticate': { description: 'The authentication scheme to use', schema: { type: 'string' } } };
   return undefined;
 }
 
@@ -78,7 +111,9 @@ export function errorResponses(...cases: ErrorCase[]): ErrorResponseSpec[] {
       content: {
         'application/json': {
           schema: { $ref: getSchemaPath(ErrorResponseDto) },
-          examples: Object.fromEntries(group.map((error) => [codeOf(error), { summary: ERROR_TITLE[codeOf(error)], value: errorExample(error) }])),
+          examples: Object.fromEntries(
+            group.map((error) => [codeOf(error), { summary: ERROR_TITLE[codeOf(error)], value: errorExample(error) }]),
+          ),
         },
       },
     };
@@ -93,5 +128,8 @@ export function errorResponses(...cases: ErrorCase[]): ErrorResponseSpec[] {
  * rebuild the content from it and drop the examples.
  */
 export function ApiErrors(...cases: ErrorCase[]): MethodDecorator & ClassDecorator {
-  return applyDecorators(ApiExtraModels(ErrorResponseDto), ...errorResponses(...cases).map((spec) => ApiResponse(spec)));
+  return applyDecorators(
+    ApiExtraModels(ErrorResponseDto),
+    ...errorResponses(...cases).map((spec) => ApiResponse(spec)),
+  );
 }

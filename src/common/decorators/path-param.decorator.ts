@@ -26,7 +26,8 @@ class PathParamPipe implements PipeTransform<unknown, string> {
 
   transform(value: unknown): string {
     const text = typeof value === 'string' ? value : '';
-    if (text.length === 0 || text.length > this.rule.maxLength || !this.rule.pattern.test(text)) throw this.rule.refuse(text);
+    if (text.length === 0 || text.length > this.rule.maxLength || !this.rule.pattern.test(text))
+      throw this.rule.refuse(text);
     return text;
   }
 }
@@ -46,7 +47,13 @@ export function PathParam(rule: PathParamRule): ParameterDecorator {
       required: true,
       description: rule.description,
       // On the schema, where generated clients and Swagger UI's "Try it out" both read it.
-      schema: { type: 'string', pattern: rule.pattern.source, maxLength: rule.maxLength, ...(rule.format ? { format: rule.format } : {}), example: rule.example },
+      schema: {
+        type: 'string',
+        pattern: rule.pattern.source,
+        maxLength: rule.maxLength,
+        ...(rule.format ? { format: rule.format } : {}),
+        example: rule.example,
+      },
     })(target, key!, descriptor);
   };
 }
@@ -63,19 +70,31 @@ export const EXAMPLE_DOCUMENT_ID = '0b9d7e2a-4c1f-4e8a-9d3b-5f6a7c8e9d00';
 /** A finished bulk operation the API keeps recorded for the `{operation_id}` example. */
 export const EXAMPLE_BULK_OPERATION_ID = '6f1c2b9e-0a4d-4e3b-9f2a-1c5d7e8f9a00';
 
-function uuidRule(name: string, description: string, example: string, refuse: (value: string) => DomainError): PathParamRule {
+function uuidRule(
+  name: string,
+  description: string,
+  example: string,
+  refuse: (value: string) => DomainError,
+): PathParamRule {
   return { name, pattern: UUID_PATTERN, maxLength: 36, format: 'uuid', example, description, refuse };
 }
 
 /** `{task_id}`: a malformed id is a task that does not exist, 404 TASK_NOT_FOUND, as the contract shows for `invalid_id`. */
 export const TaskIdParam = (): ParameterDecorator =>
   PathParam(
-    uuidRule('task_id', 'Task id (a UUID). The example is a finished health_check task the service keeps for these docs.', EXAMPLE_TASK_ID, (value) => new TaskNotFoundError(value)),
+    uuidRule(
+      'task_id',
+      'Task id (a UUID). The example is a finished health_check task the service keeps for these docs.',
+      EXAMPLE_TASK_ID,
+      (value) => new TaskNotFoundError(value),
+    ),
   );
 
 /** A UUID path parameter of another resource: a malformed one is 404 NOT_FOUND with `message`. */
 export const UuidParam = (name: string, description: string, message: string, example: string): ParameterDecorator =>
-  PathParam(uuidRule(name, description, example, (value) => new DomainError(ErrorCode.NotFound, message, { [name]: value })));
+  PathParam(
+    uuidRule(name, description, example, (value) => new DomainError(ErrorCode.NotFound, message, { [name]: value })),
+  );
 
 /** The 400 for a path parameter the caller names (not an id the service issued), with the field named as validation does. */
 export function invalidPathParam(name: string, rule: string): (value: string) => DomainError {

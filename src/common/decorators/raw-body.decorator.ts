@@ -6,4 +6,6 @@ import type { FastifyRequest } from 'fastify';
  * The global ValidationPipe skips custom parameters; with `@Body()` it would validate the
  * metatype first and answer before the route's pipe could add what it finds.
  */
-export const RawBody = createParamDecorator((_data: unknown, ctx: ExecutionContext): unknown => ctx.switchToHttp().getRequest<FastifyRequest>().body);
+export const RawBody = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): unknown => ctx.switchToHttp().getRequest<FastifyRequest>().body,
+);

@@ -39,9 +39,9 @@ function optionality(required: boolean | undefined): PropertyDecorator[] {
 
 export function EnumField<T extends string>(values: readonly T[], options: FieldOptions & { default?: T } = {}) {
   return applyDecorators(
-    apiProperty({ ...options, enum: values as unknown as string[] }),
+    apiProperty({ ...options, enum: values }),
     ...optionality(options.required),
-    IsIn(values as unknown as string[], { message: `$property must be one of: ${values.join(', ')}` }),
+    IsIn(values, { message: `$property must be one of: ${values.join(', ')}` }),
   );
 }
 
@@ -50,7 +50,13 @@ export function IntField(options: FieldOptions & { min: number; max: number; def
   return applyDecorators(
     apiProperty({ ...rest, type: 'integer', minimum: min, maximum: max }),
     ...optionality(options.required),
-    ...(fromQuery ? [Transform(({ value }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value))] : []),
+    ...(fromQuery
+      ? [
+          Transform(({ value }: { value: unknown }) =>
+            typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value,
+          ),
+        ]
+      : []),
     IsInt({ message: '$property must be an integer' }),
     Min(min, { message: `$property must be at least ${min}` }),
     Max(max, { message: `$property must be at most ${max}` }),

@@ -13,7 +13,8 @@ export class ErrorResponseDto {
     enum: Object.values(ErrorCode),
     enumName: 'ErrorCode',
     example: ErrorCode.TaskNotFound,
-    description: 'Stable machine-readable code; clients switch on it. A code never changes meaning (new ones may be added)',
+    description:
+      'Stable machine-readable code; clients switch on it. A code never changes meaning (new ones may be added)',
   })
   code!: ErrorCode;
 

@@ -62,7 +62,12 @@ export class ForbiddenError extends DomainError {
 /** 429: the caller's request budget for the current window is spent. */
 export class RateLimitedError extends DomainError {
   constructor(limit: number, windowSeconds: number, retryAfterSeconds: number) {
-    super(ErrorCode.RateLimited, `Rate limit of ${limit} requests per ${windowSeconds} s exceeded; retry after ${retryAfterSeconds} s`, { limit, window_seconds: windowSeconds }, retryAfterSeconds);
+    super(
+      ErrorCode.RateLimited,
+      `Rate limit of ${limit} requests per ${windowSeconds} s exceeded; retry after ${retryAfterSeconds} s`,
+      { limit, window_seconds: windowSeconds },
+      retryAfterSeconds,
+    );
   }
 }
 

@@ -3,7 +3,15 @@
  * adapter and the Prisma client use, so that callers get 503 SERVICE_UNAVAILABLE rather
  * than a 500 while PostgreSQL is down.
  */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
 // P2037: too many connections — the server is saturated, which a caller should treat like an outage.
 const PRISMA_CONNECTION_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
 // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 53300 too_many_connections
@@ -18,7 +26,11 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   }
   if (e.name === 'PrismaClientInitializationError') return true;
   const message = e.message ?? '';
-  if (/Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Can't reach database|Connection refused|DatabaseNotReachable|the database system is (shutting down|starting up)/i.test(message)) {
+  if (
+    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Can't reach database|Connection refused|DatabaseNotReachable|the database system is (shutting down|starting up)/i.test(
+      message,
+    )
+  ) {
     return true;
   }
   return isDatabaseUnavailable(e.cause, depth + 1);

@@ -7,7 +7,11 @@ import type { ValidationError } from 'class-validator';
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const error of errors) {
-    const path = parent ? (/^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`) : error.property;
+    const path = parent
+      ? /^\d+$/.test(error.property)
+        ? `${parent}[${error.property}]`
+        : `${parent}.${error.property}`
+      : error.property;
     if (error.constraints) out[path] = Object.values(error.constraints);
     if (error.children?.length) Object.assign(out, flattenValidationErrors(error.children, path));
   }

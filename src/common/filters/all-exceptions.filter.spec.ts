@@ -34,13 +34,22 @@ describe('AllExceptionsFilter', () => {
 
   it('answers an unexpected error with an error id only, and logs it with secrets redacted', () => {
     const logged: unknown[] = [];
-    const spy = jest.spyOn(Logger.prototype, 'error').mockImplementation((...args: unknown[]) => void logged.push(...args));
-    const error = new Error('SELECT * FROM tasks failed for postgresql://app:s3cr3t-pw@db/tm with Authorization: Bearer tm_live_key');
+    const spy = jest
+      .spyOn(Logger.prototype, 'error')
+      .mockImplementation((...args: unknown[]) => void logged.push(...args));
+    const error = new Error(
+      'SELECT * FROM tasks failed for postgresql://app:s3cr3t-pw@db/tm with Authorization: Bearer tm_live_key',
+    );
     const { host, sent } = fakeHost();
     filter.catch(error, host);
     spy.mockRestore();
     expect(sent.status).toBe(500);
-    expect(sent.body).toEqual({ error: 'Internal server error', message: 'An unexpected error occurred', code: 'INTERNAL_ERROR', details: { error_id: expect.any(String) } });
+    expect(sent.body).toEqual({
+      error: 'Internal server error',
+      message: 'An unexpected error occurred',
+      code: 'INTERNAL_ERROR',
+      details: { error_id: expect.any(String) },
+    });
     const log = logged.join('\n');
     expect(log).toContain('SELECT * FROM tasks');
     expect(log).not.toContain('s3cr3t-pw');
@@ -55,7 +64,10 @@ describe('AllExceptionsFilter', () => {
 
     const limited = fakeHost();
     filter.catch(new RateLimitedError(10, 60, 17), limited.host);
-    expect(limited.sent).toEqual({ status: 429, body: expect.objectContaining({ code: 'RATE_LIMITED', details: { limit: 10, window_seconds: 60 } }) });
+    expect(limited.sent).toEqual({
+      status: 429,
+      body: expect.objectContaining({ code: 'RATE_LIMITED', details: { limit: 10, window_seconds: 60 } }),
+    });
     expect(limited.headers['Retry-After']).toBe('17');
   });
 });

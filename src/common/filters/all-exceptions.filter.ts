@@ -71,7 +71,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       ];
     }
     const errorId = randomUUID();
-    this.logger.error(`Unhandled error ${errorId}`, redactSecrets(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)));
+    this.logger.error(
+      `Unhandled error ${errorId}`,
+      redactSecrets(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)),
+    );
     return [
       HttpStatus.INTERNAL_SERVER_ERROR,
       body(ErrorCode.InternalError, 'An unexpected error occurred', { error_id: errorId }),
@@ -82,14 +85,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const status = exception.getStatus();
     const code = STATUS_CODES[status] ?? (status >= 500 ? ErrorCode.InternalError : ErrorCode.InvalidRequest);
     const raw = exception.getResponse();
-    const message = typeof raw === 'string' ? raw : readMessage(raw) ?? exception.message;
+    const message = typeof raw === 'string' ? raw : (readMessage(raw) ?? exception.message);
     return [status, body(code, message, {})];
   }
 }
 
 function isClientHttpError(error: unknown): error is { statusCode: number; message: string } {
   const e = error as { statusCode?: unknown; code?: unknown } | null;
-  return typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && typeof e.code === 'string' && e.code.startsWith('FST_');
+  return (
+    typeof e?.statusCode === 'number' &&
+    e.statusCode >= 400 &&
+    e.statusCode < 500 &&
+    typeof e.code === 'string' &&
+    e.code.startsWith('FST_')
+  );
 }
 
 function readMessage(raw: object): string | undefined {

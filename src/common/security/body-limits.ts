@@ -63,7 +63,8 @@ function normalizedPath(path: string): string {
  */
 function readBody(request: FastifyRequest, payload: IncomingMessage, limit: RouteBodyLimit): Promise<string> {
   const declared = Number(request.headers['content-length']);
-  if (declared > limit.bytes) return Promise.reject(new PayloadTooLargeError(limit.limit, limit.bytes, limit.setting, declared));
+  if (declared > limit.bytes)
+    return Promise.reject(new PayloadTooLargeError(limit.limit, limit.bytes, limit.setting, declared));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -71,14 +72,24 @@ function readBody(request: FastifyRequest, payload: IncomingMessage, limit: Rout
       received += chunk.length;
       if (received > limit.bytes) {
         cleanup();
-        reject(new PayloadTooLargeError(limit.limit, limit.bytes, limit.setting, Number.isNaN(declared) ? undefined : declared));
+        reject(
+          new PayloadTooLargeError(
+            limit.limit,
+            limit.bytes,
+            limit.setting,
+            Number.isNaN(declared) ? undefined : declared,
+          ),
+        );
         return;
       }
       chunks.push(chunk);
     };
     const onEnd = (error?: Error) => {
       cleanup();
-      if (error) return reject(new InvalidRequestError('The request body could not be read', { reason: 'body.aborted' }));
+      if (error) {
+        reject(new InvalidRequestError('The request body could not be read', { reason: 'body.aborted' }));
+        return;
+      }
       resolve(Buffer.concat(chunks, received).toString('utf8'));
     };
     const cleanup = () => {
@@ -96,7 +107,9 @@ function readBody(request: FastifyRequest, payload: IncomingMessage, limit: Rout
 function refuseCharset(contentType: string | undefined): void {
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new DomainError(ErrorCode.UnsupportedMediaType, `unsupported charset "${charset.toUpperCase()}"`, { reason: 'charset.unsupported' });
+    throw new DomainError(ErrorCode.UnsupportedMediaType, `unsupported charset "${charset.toUpperCase()}"`, {
+      reason: 'charset.unsupported',
+    });
   }
 }
 
@@ -110,8 +123,14 @@ function refuseCharset(contentType: string | undefined): void {
  * 415 UNSUPPORTED_MEDIA_TYPE from Fastify; an empty JSON body is `{}`, as body-parser made it.
  */
 export function installBodyParsers(fastify: FastifyInstance, limits: BodyLimits, maxDepth: number): void {
-  const rules = new Map(limits.rules.map((rule) => [`${rule.method.toUpperCase()} ${normalizedPath(rule.path)}`, rule]));
-  const fallback: RouteBodyLimit = { limit: limits.fallback.limit, bytes: toBytes(limits.fallback.limit), setting: limits.fallback.setting };
+  const rules = new Map(
+    limits.rules.map((rule) => [`${rule.method.toUpperCase()} ${normalizedPath(rule.path)}`, rule]),
+  );
+  const fallback: RouteBodyLimit = {
+    limit: limits.fallback.limit,
+    bytes: toBytes(limits.fallback.limit),
+    setting: limits.fallback.setting,
+  };
   fastify.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
     const rule = methods.map((method) => rules.get(`${method} ${normalizedPath(route.url)}`)).find(Boolean);
@@ -119,7 +138,9 @@ export function installBodyParsers(fastify: FastifyInstance, limits: BodyLimits,
     const limit: RouteBodyLimit = { limit: rule.limit, bytes: toBytes(rule.limit), setting: rule.setting };
     route.config = { ...(route.config as object), [BODY_LIMIT]: limit };
   });
-  const limitOf = (request: FastifyRequest) => ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[BODY_LIMIT] as RouteBodyLimit | undefined) ?? fallback;
+  const limitOf = (request: FastifyRequest) =>
+    ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[BODY_LIMIT] as
+      RouteBodyLimit | undefined) ?? fallback;
 
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', async (request: FastifyRequest, payload: IncomingMessage) => {
@@ -135,12 +156,15 @@ export function installBodyParsers(fastify: FastifyInstance, limits: BodyLimits,
     inspectBody(body, maxDepth);
     return body;
   });
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', async (request: FastifyRequest, payload: IncomingMessage) => {
-    refuseCharset(request.headers['content-type']);
-    const body: unknown = { ...parseQuery(await readBody(request, payload, limitOf(request))) };
-    inspectBody(body, maxDepth);
-    return body;
-  });
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    async (request: FastifyRequest, payload: IncomingMessage) => {
+      refuseCharset(request.headers['content-type']);
+      const body: unknown = { ...parseQuery(await readBody(request, payload, limitOf(request))) };
+      inspectBody(body, maxDepth);
+      return body;
+    },
+  );
 }
 
 const WITH_BODY = ['put', 'post', 'delete', 'patch'] as const;
@@ -159,7 +183,16 @@ export function documentBodyLimits(document: OpenAPIObject, limits: BodyLimits):
         content: {
           'application/json': {
             schema: { $ref: '#/components/schemas/ErrorResponseDto' },
-            examples: { PAYLOAD_TOO_LARGE: { value: { error: ERROR_TITLE[ErrorCode.PayloadTooLarge], message: example.message, code: example.code, details: example.details } } },
+            examples: {
+              PAYLOAD_TOO_LARGE: {
+                value: {
+                  error: ERROR_TITLE[ErrorCode.PayloadTooLarge],
+                  message: example.message,
+                  code: example.code,
+                  details: example.details,
+                },
+              },
+            },
           },
         },
       };

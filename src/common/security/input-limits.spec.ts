@@ -42,7 +42,10 @@ describe('inspectJson', () => {
 
   it('finds reserved key names at any depth, and allows them as values', () => {
     for (const key of ['__proto__', 'constructor', 'prototype']) {
-      expect(inspectJson(JSON.parse(`{"payload":{"x":[{"${key}":1}]}}`), 32)).toEqual({ kind: 'reserved-key', path: `payload.x[0].${key}` });
+      expect(inspectJson(JSON.parse(`{"payload":{"x":[{"${key}":1}]}}`), 32)).toEqual({
+        kind: 'reserved-key',
+        path: `payload.x[0].${key}`,
+      });
     }
     expect(inspectJson({ note: 'constructor', list: ['__proto__'] }, 32)).toBe(null);
   });

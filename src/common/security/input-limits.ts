@@ -33,14 +33,20 @@ interface Frame {
 
 /** A key as it can be shown in an error body: NUL and lone surrogates as `\uXXXX` text. */
 function printable(key: string): string {
-  return key.replace(/[\u0000]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return key.replace(
+    /[\u0000]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Built only once a problem is found, so a body of a million numbers costs no path strings. */
 function pathOf(frame: Frame | null, last?: string | number): string {
-  const keys: Array<string | number> = last === undefined ? [] : [last];
+  const keys: (string | number)[] = last === undefined ? [] : [last];
   for (let f = frame; f && f.key !== null; f = f.parent) keys.unshift(f.key);
-  return keys.reduce<string>((path, key) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${printable(key)}` : printable(key)), '');
+  return keys.reduce<string>(
+    (path, key) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${printable(key)}` : printable(key)),
+    '',
+  );
 }
 
 /**
@@ -62,8 +68,10 @@ export function inspectJson(value: unknown, maxDepth: number): InputProblem | nu
       const kind = stringProblem(child);
       return kind ? { kind, path: pathOf(frame, key) } : null;
     }
-    if (typeof child === 'number') return Number.isFinite(child) ? null : { kind: 'out-of-range', path: pathOf(frame, key) };
-    if (child !== null && typeof child === 'object') stack.push({ node: child, depth: frame.depth + 1, parent: frame, key });
+    if (typeof child === 'number')
+      return Number.isFinite(child) ? null : { kind: 'out-of-range', path: pathOf(frame, key) };
+    if (child !== null && typeof child === 'object')
+      stack.push({ node: child, depth: frame.depth + 1, parent: frame, key });
     return null;
   };
   while (stack.length > 0) {
@@ -80,7 +88,9 @@ export function inspectJson(value: unknown, maxDepth: number): InputProblem | nu
     }
     for (const key of Object.keys(frame.node)) {
       const kind: InputProblemKind | null = RESERVED_KEYS.has(key) ? 'reserved-key' : stringProblem(key);
-      const problem = kind ? { kind, path: pathOf(frame, key) } : visit(frame, key, (frame.node as Record<string, unknown>)[key]);
+      const problem = kind
+        ? { kind, path: pathOf(frame, key) }
+        : visit(frame, key, (frame.node as Record<string, unknown>)[key]);
       if (problem) return problem;
     }
   }
@@ -93,13 +103,17 @@ export function jsonDepthExceeds(value: unknown, maxDepth: number): boolean {
 
 const REFUSAL: Record<Exclude<InputProblemKind, 'too-deep'>, { reason: string; rule: string }> = {
   nul: { reason: 'nul_character', rule: 'must not contain NUL (\\u0000) characters' },
-  'lone-surrogate': { reason: 'lone_surrogate', rule: 'must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)' },
+  'lone-surrogate': {
+    reason: 'lone_surrogate',
+    rule: 'must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)',
+  },
   'reserved-key': { reason: 'reserved_key', rule: `is a reserved key name (${[...RESERVED_KEYS].join(', ')})` },
   'out-of-range': { reason: 'number_out_of_range', rule: 'must be a number within ±1.79e308' },
 };
 
 function refusal(problem: InputProblem, maxDepth: number): InvalidRequestError {
-  if (problem.kind === 'too-deep') return new InvalidRequestError(`The request body nests deeper than ${maxDepth} levels`, { max_depth: maxDepth });
+  if (problem.kind === 'too-deep')
+    return new InvalidRequestError(`The request body nests deeper than ${maxDepth} levels`, { max_depth: maxDepth });
   const { reason, rule } = REFUSAL[problem.kind];
   const field = problem.path || 'body';
   return new InvalidRequestError(`Invalid field: ${field}`, { reason, fields: { [field]: [`${field} ${rule}`] } });
@@ -112,10 +126,12 @@ function refusal(problem: InputProblem, maxDepth: number): InvalidRequestError {
  * 400. Only the request's own level is checked — a body, each item of a body array, a query —
  * never inside `payload`, which is the caller's data and keeps such keys.
  */
-const INHERITED_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype).filter((name) => !RESERVED_KEYS.has(name)));
+const INHERITED_NAMES: ReadonlySet<string> = new Set(
+  Object.getOwnPropertyNames(Object.prototype).filter((name) => !RESERVED_KEYS.has(name)),
+);
 
 function inheritedFieldOf(value: unknown): string | null {
-  const levels: Array<[string, unknown]> = Array.isArray(value) ? value.map((item, i) => [`[${i}].`, item]) : [['', value]];
+  const levels: [string, unknown][] = Array.isArray(value) ? value.map((item, i) => [`[${i}].`, item]) : [['', value]];
   for (const [prefix, level] of levels) {
     if (level === null || typeof level !== 'object' || Array.isArray(level)) continue;
     const name = Object.keys(level).find((key) => INHERITED_NAMES.has(key));
@@ -128,7 +144,10 @@ function refuseInput(value: unknown, maxDepth: number): void {
   const problem = inspectJson(value, maxDepth);
   if (problem) throw refusal(problem, maxDepth);
   const inherited = inheritedFieldOf(value);
-  if (inherited) throw new InvalidRequestError(`Invalid field: ${inherited}`, { fields: { [inherited]: [`property ${inherited.replace(/^\[\d+\]\./, '')} should not exist`] } });
+  if (inherited)
+    throw new InvalidRequestError(`Invalid field: ${inherited}`, {
+      fields: { [inherited]: [`property ${inherited.replace(/^\[\d+\]\./, '')} should not exist`] },
+    });
 }
 
 /**
@@ -150,18 +169,32 @@ export function inspectBody(body: unknown, maxDepth: number): void {
  * (`refuse`), not passed to the error handler of the route's plugin, which for Bull Board's
  * routes is Bull Board's own.
  */
-export function refuseHostileUrl(maxDepth: number, refuse: (reply: FastifyReply, error: Error) => void): onRequestHookHandler {
+export function refuseHostileUrl(
+  maxDepth: number,
+  refuse: (reply: FastifyReply, error: Error) => void,
+): onRequestHookHandler {
   return (request: FastifyRequest, reply, done) => {
     const url = request.url;
     if (url.includes('%00') || url.includes('\u0000')) {
-      return refuse(reply, new InvalidRequestError('The URL must not contain NUL (%00) characters', { reason: 'nul_character', fields: { url: ['url must not contain NUL (%00) characters'] } }));
+      refuse(
+        reply,
+        new InvalidRequestError('The URL must not contain NUL (%00) characters', {
+          reason: 'nul_character',
+          fields: { url: ['url must not contain NUL (%00) characters'] },
+        }),
+      );
+      return;
     }
-    if (!url.includes('?')) return done();
+    if (!url.includes('?')) {
+      done();
+      return;
+    }
     try {
       // The validation pipe would drop `?constructor=` and its kin without a word, where every other unknown query key is a 400.
       refuseInput(request.query, maxDepth);
     } catch (error) {
-      return refuse(reply, error as Error);
+      refuse(reply, error as Error);
+      return;
     }
     done();
   };

@@ -11,7 +11,10 @@ function hs256(claims: object, secret: string, header: object = { alg: 'HS256', 
 
 function asymmetric(alg: 'RS256' | 'ES256', claims: object, key: KeyObject, header: object = { alg }): string {
   const input = `${b64(header)}.${b64(claims)}`;
-  const signature = alg === 'RS256' ? sign('sha256', Buffer.from(input), key) : sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  const signature =
+    alg === 'RS256'
+      ? sign('sha256', Buffer.from(input), key)
+      : sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -57,14 +60,20 @@ describe('JwtVerifier', () => {
   });
 
   it('allows the clock skew on exp and nbf', () => {
-    expect(reason(() => hs.verify(hs256({ role: 'read', exp: NOW - 29, nbf: NOW + 29 }, secret), NOW))).toBe('accepted');
+    expect(reason(() => hs.verify(hs256({ role: 'read', exp: NOW - 29, nbf: NOW + 29 }, secret), NOW))).toBe(
+      'accepted',
+    );
   });
 
   it('checks issuer and audience when configured', () => {
     const strict = new JwtVerifier({ algorithm: 'HS256', secret, issuer: 'idp', audience: 'tm', clockSkewSeconds: 0 });
     expect(reason(() => strict.verify(hs256({ ...claims, iss: 'idp', aud: 'tm' }, secret), NOW))).toBe('accepted');
-    expect(reason(() => strict.verify(hs256({ ...claims, iss: 'idp', aud: ['x', 'tm'] }, secret), NOW))).toBe('accepted');
-    expect(reason(() => strict.verify(hs256({ ...claims, iss: 'other', aud: 'tm' }, secret), NOW))).toBe('wrong issuer');
+    expect(reason(() => strict.verify(hs256({ ...claims, iss: 'idp', aud: ['x', 'tm'] }, secret), NOW))).toBe(
+      'accepted',
+    );
+    expect(reason(() => strict.verify(hs256({ ...claims, iss: 'other', aud: 'tm' }, secret), NOW))).toBe(
+      'wrong issuer',
+    );
     expect(reason(() => strict.verify(hs256({ ...claims, iss: 'idp' }, secret), NOW))).toBe('wrong audience');
   });
 
@@ -83,7 +92,9 @@ describe('JwtVerifier', () => {
 
     it('refuses HS256 keyed with the public key (algorithm confusion) and alg none', () => {
       expect(reason(() => rs.verify(hs256(claims, pem, { alg: 'HS256' }), NOW))).toBe('algorithm must be RS256');
-      expect(reason(() => rs.verify(asymmetric('RS256', claims, privateKey, { alg: 'none' }), NOW))).toBe('algorithm must be RS256');
+      expect(reason(() => rs.verify(asymmetric('RS256', claims, privateKey, { alg: 'none' }), NOW))).toBe(
+        'algorithm must be RS256',
+      );
     });
 
     it('refuses a token signed by another key, or tampered with', () => {
@@ -94,7 +105,9 @@ describe('JwtVerifier', () => {
     });
 
     it('refuses keys that do not fit the algorithm', () => {
-      const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const small = generateKeyPairSync('rsa', { modulusLength: 1024 })
+        .publicKey.export({ type: 'spki', format: 'pem' })
+        .toString();
       expect(() => new JwtVerifier({ algorithm: 'RS256', publicKey: small, clockSkewSeconds: 0 })).toThrow(/2048/);
       expect(() => new JwtVerifier({ algorithm: 'ES256', publicKey: pem, clockSkewSeconds: 0 })).toThrow(/P-256/);
     });
@@ -102,7 +115,11 @@ describe('JwtVerifier', () => {
 
   describe('ES256', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const es = new JwtVerifier({ algorithm: 'ES256', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), clockSkewSeconds: 0 });
+    const es = new JwtVerifier({
+      algorithm: 'ES256',
+      publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      clockSkewSeconds: 0,
+    });
 
     it('accepts a JWS (r||s) signature and refuses a DER one or another key', () => {
       expect(es.verify(asymmetric('ES256', claims, privateKey), NOW)).toEqual(claims);

@@ -68,16 +68,20 @@ export class JwtVerifier {
     if (header.alg !== this.algorithm) throw new JwtError(`algorithm must be ${this.algorithm}`);
     if (header.crit !== undefined) throw new JwtError('unsupported critical header');
     const signingInput = Buffer.from(`${encodedHeader}.${encodedPayload}`, 'ascii');
-    if (!this.signatureValid(signingInput, Buffer.from(encodedSignature, 'base64url'))) throw new JwtError('bad signature');
+    if (!this.signatureValid(signingInput, Buffer.from(encodedSignature, 'base64url')))
+      throw new JwtError('bad signature');
 
     const claims = decodeJson(encodedPayload, 'payload');
     const skew = this.options.clockSkewSeconds;
     if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw new JwtError('exp claim is required');
     if (nowSeconds > claims.exp + skew) throw new JwtError('expired');
-    if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || nowSeconds + skew < claims.nbf)) throw new JwtError('not valid yet');
-    if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > nowSeconds + skew)) throw new JwtError('issued in the future');
+    if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || nowSeconds + skew < claims.nbf))
+      throw new JwtError('not valid yet');
+    if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > nowSeconds + skew))
+      throw new JwtError('issued in the future');
     if (this.options.issuer !== undefined && claims.iss !== this.options.issuer) throw new JwtError('wrong issuer');
-    if (this.options.audience !== undefined && !audienceMatches(claims.aud, this.options.audience)) throw new JwtError('wrong audience');
+    if (this.options.audience !== undefined && !audienceMatches(claims.aud, this.options.audience))
+      throw new JwtError('wrong audience');
     return claims;
   }
 
@@ -91,7 +95,10 @@ export class JwtVerifier {
         return verify('sha256', input, this.publicKey!, signature);
       case 'ES256':
         // JWS carries the raw r||s pair (64 bytes), not DER.
-        return signature.length === 64 && verify('sha256', input, { key: this.publicKey!, dsaEncoding: 'ieee-p1363' }, signature);
+        return (
+          signature.length === 64 &&
+          verify('sha256', input, { key: this.publicKey!, dsaEncoding: 'ieee-p1363' }, signature)
+        );
     }
   }
 }
@@ -127,7 +134,8 @@ function decodeJson(segment: string, what: string): Record<string, unknown> {
   } catch {
     throw new JwtError(`${what} is not JSON`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new JwtError(`${what} is not a JSON object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new JwtError(`${what} is not a JSON object`);
   return value as Record<string, unknown>;
 }
 

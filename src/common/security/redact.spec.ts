@@ -15,14 +15,23 @@ describe('redactSecrets', () => {
   });
 
   it('redacts the configured secrets wherever they appear', () => {
-    registerSecrets(secretsFromEnv({ EMBEDDING_API_KEY: 'sk-embed-0123456789', JWT_SECRET: 'jwt-secret-value-xyz', PORT: '8084', DATABASE_URL: 'postgresql://u:pa%24%24word@h/db' }));
-    expect(redactSecrets('upstream said: invalid key sk-embed-0123456789 (jwt-secret-value-xyz) pa$$word on 8084')).toBe(
-      'upstream said: invalid key [REDACTED] ([REDACTED]) [REDACTED] on 8084',
+    registerSecrets(
+      secretsFromEnv({
+        EMBEDDING_API_KEY: 'sk-embed-0123456789',
+        JWT_SECRET: 'jwt-secret-value-xyz',
+        PORT: '8084',
+        DATABASE_URL: 'postgresql://u:pa%24%24word@h/db',
+      }),
     );
+    expect(
+      redactSecrets('upstream said: invalid key sk-embed-0123456789 (jwt-secret-value-xyz) pa$$word on 8084'),
+    ).toBe('upstream said: invalid key [REDACTED] ([REDACTED]) [REDACTED] on 8084');
   });
 
   it('knows which variables are secrets as a whole', () => {
-    expect(['JWT_SECRET', 'EMBEDDING_API_KEY', 'API_KEYS', 'SOME_TOKEN', 'DB_PASSWORD'].every(isSecretVariable)).toBe(true);
+    expect(['JWT_SECRET', 'EMBEDDING_API_KEY', 'API_KEYS', 'SOME_TOKEN', 'DB_PASSWORD'].every(isSecretVariable)).toBe(
+      true,
+    );
     expect(['JWT_PUBLIC_KEY', 'PORT', 'DATABASE_URL'].some(isSecretVariable)).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
  * literal values of the secrets the service is configured with.
  */
 const REDACTED = '[REDACTED]';
-const PATTERNS: Array<[RegExp, string]> = [
+const PATTERNS: [RegExp, string][] = [
   // scheme://user:password@host → scheme://user:[REDACTED]@host
   [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, `$1${REDACTED}@`],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],

@@ -3,7 +3,7 @@ import { Coalescer } from './coalescer';
 /** A flush that records each batch it was given and answers after `release()`. */
 function recordingFlush<T>(answer: (item: T) => unknown = (item) => item) {
   const batches: T[][] = [];
-  const waiting: Array<() => void> = [];
+  const waiting: (() => void)[] = [];
   const flush = async (items: T[]) => {
     batches.push(items);
     await new Promise<void>((resolve) => waiting.push(resolve));
@@ -13,7 +13,11 @@ function recordingFlush<T>(answer: (item: T) => unknown = (item) => item) {
       return outcome;
     });
   };
-  const release = () => waiting.splice(0).forEach((resolve) => resolve());
+  const release = () => {
+    waiting.splice(0).forEach((resolve) => {
+      resolve();
+    });
+  };
   return { batches, flush, release };
 }
 
@@ -51,7 +55,10 @@ describe('Coalescer', () => {
     const coalescer = new Coalescer(flush, { maxBatch: 2, maxInFlight: 2 });
     const all = [1, 2, 3, 4, 5].map((n) => coalescer.submit(n));
     await tick();
-    expect(batches).toEqual([[1, 2], [3, 4]]);
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     release();
     await tick();
     await tick();
@@ -61,7 +68,10 @@ describe('Coalescer', () => {
   });
 
   it('rejects every item of a failed flush when the error is not retried alone', async () => {
-    const coalescer = new Coalescer<number, number>(() => Promise.reject(new Error('down')), { maxBatch: 10, maxInFlight: 1 });
+    const coalescer = new Coalescer<number, number>(() => Promise.reject(new Error('down')), {
+      maxBatch: 10,
+      maxInFlight: 1,
+    });
     const outcomes = await Promise.allSettled([coalescer.submit(1), coalescer.submit(2)]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
   });

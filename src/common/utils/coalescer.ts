@@ -10,7 +10,7 @@
  * each item is flushed again on its own, so one caller's bad item cannot fail the others.
  */
 export class Coalescer<In, Out> {
-  private pending: Array<{ item: In; resolve: (value: Out) => void; reject: (error: unknown) => void }> = [];
+  private pending: { item: In; resolve: (value: Out) => void; reject: (error: unknown) => void }[] = [];
   private inFlight = 0;
   private scheduled = false;
 
@@ -46,10 +46,14 @@ export class Coalescer<In, Out> {
   private async run(batch: typeof this.pending): Promise<void> {
     try {
       const outcomes = await this.flush(batch.map((entry) => entry.item));
-      if (outcomes.length !== batch.length) throw new Error(`Coalesced flush returned ${outcomes.length} outcomes for ${batch.length} items`);
-      batch.forEach((entry, i) => entry.resolve(outcomes[i]));
+      if (outcomes.length !== batch.length)
+        throw new Error(`Coalesced flush returned ${outcomes.length} outcomes for ${batch.length} items`);
+      batch.forEach((entry, i) => {
+        entry.resolve(outcomes[i]);
+      });
     } catch (error) {
-      if (batch.length > 1 && this.options.retryAlone?.(error)) await Promise.all(batch.map((entry) => this.runAlone(entry)));
+      if (batch.length > 1 && this.options.retryAlone?.(error))
+        await Promise.all(batch.map((entry) => this.runAlone(entry)));
       else for (const entry of batch) entry.reject(error);
     } finally {
       this.inFlight--;

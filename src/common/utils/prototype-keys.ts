@@ -14,7 +14,7 @@ export function stripPrototypeKeys(value: unknown): void {
   }
   const record = value as Record<string, unknown>;
   for (const key of ['__proto__', 'prototype', 'constructor']) {
-    if (Object.prototype.hasOwnProperty.call(record, key)) delete record[key];
+    if (Object.prototype.hasOwnProperty.call(record, key)) Reflect.deleteProperty(record, key);
   }
   for (const item of Object.values(record)) stripPrototypeKeys(item);
 }

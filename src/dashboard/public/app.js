@@ -29,7 +29,8 @@ function el(tag, attrs = {}, ...children) {
     else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value);
   }
-  for (const child of children.flat()) node.append(child instanceof Node ? child : document.createTextNode(String(child ?? '')));
+  for (const child of children.flat())
+    node.append(child instanceof Node ? child : document.createTextNode(String(child ?? '')));
   return node;
 }
 
@@ -37,7 +38,12 @@ async function api(path, options = {}) {
   const response = await fetch(API + path, { headers: { 'Content-Type': 'application/json' }, ...options });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    const fields = body && body.details && body.details.fields ? ` (${Object.entries(body.details.fields).map(([f, m]) => `${f}: ${m.join(', ')}`).join('; ')})` : '';
+    const fields =
+      body && body.details && body.details.fields
+        ? ` (${Object.entries(body.details.fields)
+            .map(([f, m]) => `${f}: ${m.join(', ')}`)
+            .join('; ')})`
+        : '';
     throw new Error(`${(body && body.message) || `HTTP ${response.status}`}${fields}`);
   }
   return { status: response.status, body };
@@ -50,7 +56,8 @@ function debounce(name, ms, fn) {
 }
 
 const time = (iso) => (iso ? new Date(iso).toLocaleTimeString() : '');
-const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '')).toString();
+const query = (params) =>
+  new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '')).toString();
 
 function statusBadge(status) {
   return el('span', { class: `status ${status}` }, status);
@@ -100,8 +107,10 @@ function taskRow(task) {
 function setActions(row, id, status) {
   const cell = row.querySelector('.actions');
   cell.replaceChildren();
-  if (status === 'queued' || status === 'processing') cell.append(el('button', { type: 'button', class: 'danger cancel', onclick: () => cancelTask(id) }, 'Cancel'));
-  if (status === 'failed' || status === 'cancelled') cell.append(el('button', { type: 'button', class: 'retry', onclick: () => retryTask(id) }, 'Retry'));
+  if (status === 'queued' || status === 'processing')
+    cell.append(el('button', { type: 'button', class: 'danger cancel', onclick: () => cancelTask(id) }, 'Cancel'));
+  if (status === 'failed' || status === 'cancelled')
+    cell.append(el('button', { type: 'button', class: 'retry', onclick: () => retryTask(id) }, 'Retry'));
 }
 
 function updateRow(event) {
@@ -229,7 +238,15 @@ function showDetailEvent(event) {
   $('#detail-message').textContent = event.message || '';
   $('#detail-attempt').textContent = event.attempt;
   $('#detail-history tbody').append(
-    el('tr', {}, el('td', {}, time(event.at)), el('td', {}, event.type), el('td', {}, statusBadge(event.status)), el('td', {}, event.progress), el('td', {}, event.error || event.message || '')),
+    el(
+      'tr',
+      {},
+      el('td', {}, time(event.at)),
+      el('td', {}, event.type),
+      el('td', {}, statusBadge(event.status)),
+      el('td', {}, event.progress),
+      el('td', {}, event.error || event.message || ''),
+    ),
   );
 }
 
@@ -246,12 +263,27 @@ async function loadDetail(id) {
     $('#detail-result').textContent = task.result === null ? '—' : JSON.stringify(task.result, null, 2);
     $('#detail-attempts tbody').replaceChildren(
       ...history.attempts.map((a) =>
-        el('tr', {}, el('td', {}, a.attempt), el('td', {}, a.outcome), el('td', {}, a.duration_seconds === null ? 'running' : `${a.duration_seconds}s`), el('td', {}, a.error || '')),
+        el(
+          'tr',
+          {},
+          el('td', {}, a.attempt),
+          el('td', {}, a.outcome),
+          el('td', {}, a.duration_seconds === null ? 'running' : `${a.duration_seconds}s`),
+          el('td', {}, a.error || ''),
+        ),
       ),
     );
     $('#detail-webhooks tbody').replaceChildren(
       ...history.webhook_deliveries.map((d) =>
-        el('tr', {}, el('td', {}, time(d.at)), el('td', {}, d.attempt), el('td', {}, d.status_code ?? '—'), el('td', {}, d.duration_ms), el('td', {}, d.error || 'ok')),
+        el(
+          'tr',
+          {},
+          el('td', {}, time(d.at)),
+          el('td', {}, d.attempt),
+          el('td', {}, d.status_code ?? '—'),
+          el('td', {}, d.duration_ms),
+          el('td', {}, d.error || 'ok'),
+        ),
       ),
     );
   } catch (error) {
@@ -279,7 +311,9 @@ async function loadStats() {
       ['success rate', `${stats.success_rate}%`],
       ['avg run', `${stats.avg_process_time}s`],
     ];
-    $('#stats-numbers').replaceChildren(...numbers.map(([label, value]) => el('div', {}, el('b', {}, value), el('span', {}, label))));
+    $('#stats-numbers').replaceChildren(
+      ...numbers.map(([label, value]) => el('div', {}, el('b', {}, value), el('span', {}, label))),
+    );
     drawChart(series.points);
   } catch (error) {
     $('#stats-numbers').textContent = error.message;
@@ -306,15 +340,28 @@ function drawChart(points) {
   ];
   points.forEach((point, i) => {
     let y = height - bottom;
-    for (const [value, color] of [[point.completed, '#1f9d55'], [point.failed, '#d64545'], [point.cancelled, '#8a8f99']]) {
+    for (const [value, color] of [
+      [point.completed, '#1f9d55'],
+      [point.failed, '#d64545'],
+      [point.cancelled, '#8a8f99'],
+    ]) {
       if (!value) continue;
       const h = value * scale;
       y -= h;
       const bar = shape('rect', { x: left + i * step + 1, y, width: Math.max(1, step - 2), height: h, fill: color });
-      bar.append(Object.assign(shape('title', {}), { textContent: `${time(point.at)}: ${point.completed} completed, ${point.failed} failed, ${point.cancelled} cancelled` }));
+      bar.append(
+        Object.assign(shape('title', {}), {
+          textContent: `${time(point.at)}: ${point.completed} completed, ${point.failed} failed, ${point.cancelled} cancelled`,
+        }),
+      );
       nodes.push(bar);
     }
-    if (i % 15 === 0) nodes.push(Object.assign(shape('text', { x: left + i * step, y: height - 4, 'font-size': 10, fill: '#6b7385' }), { textContent: new Date(point.at).toTimeString().slice(0, 5) }));
+    if (i % 15 === 0)
+      nodes.push(
+        Object.assign(shape('text', { x: left + i * step, y: height - 4, 'font-size': 10, fill: '#6b7385' }), {
+          textContent: new Date(point.at).toTimeString().slice(0, 5),
+        }),
+      );
   });
   svg.replaceChildren(...nodes);
 }
@@ -332,12 +379,24 @@ async function loadQueues() {
           'tr',
           { 'data-queue': q.task_type },
           el('td', {}, q.task_type),
-          el('td', { title: 'critical / high / normal / low' }, `${q.waiting} (${w.critical}/${w.high}/${w.normal}/${w.low})`),
+          el(
+            'td',
+            { title: 'critical / high / normal / low' },
+            `${q.waiting} (${w.critical}/${w.high}/${w.normal}/${w.low})`,
+          ),
           el('td', {}, q.delayed),
           el('td', {}, q.active),
           el('td', {}, q.failed),
           el('td', {}, q.paused ? 'paused' : 'running'),
-          el('td', {}, el('button', { type: 'button', onclick: () => toggleQueue(q.task_type, action) }, action === 'pause' ? 'Pause' : 'Resume')),
+          el(
+            'td',
+            {},
+            el(
+              'button',
+              { type: 'button', onclick: () => toggleQueue(q.task_type, action) },
+              action === 'pause' ? 'Pause' : 'Resume',
+            ),
+          ),
         );
       }),
     );
@@ -360,7 +419,8 @@ async function toggleQueue(type, action) {
 async function loadWorkers() {
   try {
     const { body } = await api('/stats/system');
-    $('#workers-summary').textContent = `${body.total_workers} alive, ${body.busy_workers} busy, ${body.processing_rate}/s finished`;
+    $('#workers-summary').textContent =
+      `${body.total_workers} alive, ${body.busy_workers} busy, ${body.processing_rate}/s finished`;
     const now = Date.now();
     $('#worker-table tbody').replaceChildren(
       ...body.workers.map((w) =>
@@ -408,7 +468,8 @@ async function bulk(action) {
 // ---- start -----------------------------------------------------------------------------------
 
 function fillSelect(select, values, selected) {
-  for (const value of values) select.append(el('option', value === selected ? { value, selected: '' } : { value }, value));
+  for (const value of values)
+    select.append(el('option', value === selected ? { value, selected: '' } : { value }, value));
 }
 
 async function start() {

@@ -26,7 +26,12 @@ export class TaskAttemptDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'null while running' })
   ended_at!: string | null;
 
-  @ApiProperty({ nullable: true, type: Number, example: 1.204, description: 'Seconds from start to end; null while running' })
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 1.204,
+    description: 'Seconds from start to end; null while running',
+  })
   duration_seconds!: number | null;
 
   @ApiProperty({ nullable: true, type: String, example: 'Task timed out after 1s' })

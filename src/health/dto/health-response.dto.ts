@@ -17,7 +17,11 @@ export class HealthResponseDto {
     example: {
       database: { status: 'healthy', latency_ms: 0.8 },
       redis: { status: 'healthy', size: 0, keys: 12, latency_ms: 0.4 },
-      queue: { status: 'healthy', latency_ms: 1.2, queues: { health_check: { waiting: 0, delayed: 0, active: 0, failed: 0, paused: false } } },
+      queue: {
+        status: 'healthy',
+        latency_ms: 1.2,
+        queues: { health_check: { waiting: 0, delayed: 0, active: 0, failed: 0, paused: false } },
+      },
       vector_store: {
         status: 'healthy',
         backend: 'pgvector',

@@ -4,10 +4,10 @@ import { PaginationDto } from '../../common/dto/pagination.dto';
 
 export class ListDocumentsQueryDto {
   @IntField({ required: false, min: 1, max: 1_000_000, default: 1, fromQuery: true })
-  page: number = 1;
+  page = 1;
 
   @IntField({ required: false, min: 1, max: 100, default: 20, fromQuery: true })
-  page_size: number = 20;
+  page_size = 20;
 }
 
 export class SearchQueryDto {
@@ -17,12 +17,13 @@ export class SearchQueryDto {
   @EnumField(['vector', 'fulltext', 'hybrid'] as const, {
     required: false,
     default: 'hybrid',
-    description: 'fulltext: PostgreSQL text ranking; vector: cosine similarity of embeddings; hybrid: both fused by reciprocal rank',
+    description:
+      'fulltext: PostgreSQL text ranking; vector: cosine similarity of embeddings; hybrid: both fused by reciprocal rank',
   })
   mode: 'vector' | 'fulltext' | 'hybrid' = 'hybrid';
 
   @IntField({ required: false, min: 1, max: 100, default: 10, fromQuery: true })
-  limit: number = 10;
+  limit = 10;
 }
 
 export class DocumentDto {
@@ -47,7 +48,8 @@ export class ChunkDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ type: 'integer' }) chunk_index!: number;
   @ApiProperty() content!: string;
-  @ApiProperty({ type: 'integer', description: 'Offset of the first character in the extracted text (code points)' }) start!: number;
+  @ApiProperty({ type: 'integer', description: 'Offset of the first character in the extracted text (code points)' })
+  start!: number;
   @ApiProperty({ type: 'integer', description: 'Offset after the last character (code points)' }) end!: number;
 }
 
@@ -66,7 +68,8 @@ export class SearchHitDto {
   @ApiProperty({ nullable: true, type: 'integer' }) chunk_index!: number | null;
   @ApiProperty({ nullable: true, type: String }) source_path!: string | null;
   @ApiProperty({ nullable: true, type: String }) content!: string | null;
-  @ApiProperty({ description: 'fulltext: ts_rank_cd; vector: cosine similarity; hybrid: reciprocal-rank-fusion score' }) score!: number;
+  @ApiProperty({ description: 'fulltext: ts_rank_cd; vector: cosine similarity; hybrid: reciprocal-rank-fusion score' })
+  score!: number;
   @ApiProperty({ required: false, nullable: true, type: 'integer' }) fulltext_rank?: number | null;
   @ApiProperty({ required: false, nullable: true, type: 'integer' }) vector_rank?: number | null;
 }

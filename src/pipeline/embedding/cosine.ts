@@ -11,6 +11,7 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Euclidean (L2) length. */
 export function l2Norm(vector: ArrayLike<number>): number {
   let sum = 0;
+  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- an ArrayLike (Float32Array or number[]) has no iterator in its type
   for (let i = 0; i < vector.length; i++) sum += vector[i] * vector[i];
   return Math.sqrt(sum);
 }

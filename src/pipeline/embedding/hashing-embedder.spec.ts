@@ -16,7 +16,15 @@ describe('HashingEmbedder', () => {
   });
 
   it('tokenises lower-cased Unicode words and numbers, dropping punctuation', () => {
-    expect(tokenize('Hello, WORLD! Déjà-vu 42 東京 ﬁne')).toEqual(['hello', 'world', 'déjà', 'vu', '42', '東京', 'fine']);
+    expect(tokenize('Hello, WORLD! Déjà-vu 42 東京 ﬁne')).toEqual([
+      'hello',
+      'world',
+      'déjà',
+      'vu',
+      '42',
+      '東京',
+      'fine',
+    ]);
   });
 
   it('describes itself and returns unit vectors of the configured dimension', async () => {
@@ -31,7 +39,11 @@ describe('HashingEmbedder', () => {
   });
 
   it('is deterministic and ignores case and punctuation', async () => {
-    const [a, b, c] = await embedder.embed(['Quiet stones, quiet river.', 'Quiet stones, quiet river.', 'quiet STONES quiet river']);
+    const [a, b, c] = await embedder.embed([
+      'Quiet stones, quiet river.',
+      'Quiet stones, quiet river.',
+      'quiet STONES quiet river',
+    ]);
     expect(b).toEqual(a);
     expect(c).toEqual(a);
     expect(new HashingEmbedder().embedOne('Quiet stones, quiet river.')).toEqual(a);

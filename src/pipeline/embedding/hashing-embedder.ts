@@ -52,7 +52,12 @@ export class HashingEmbedder implements EmbeddingProvider {
 
 /** Lower-cased runs of letters, combining marks and digits; NFKC folds width and ligature variants. */
 export function tokenize(text: string): string[] {
-  return text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? [];
+  return (
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{M}\p{N}]+/gu) ?? []
+  );
 }
 
 function countFeatures(tokens: string[]): Map<string, number> {

@@ -31,7 +31,7 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
   let server: Server;
   let baseUrl: string;
   let requests: RecordedRequest[];
-  let replies: Array<(request: RecordedRequest) => Reply>;
+  let replies: ((request: RecordedRequest) => Reply)[];
 
   beforeAll(async () => {
     server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -74,7 +74,11 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
     new OpenAiCompatibleEmbedder({ baseUrl, model: 'test-model', dimension: 4, initialBackoffMs: 10, ...overrides });
 
   it('posts batches to /v1/embeddings and returns vectors in input order even when the server reorders them', async () => {
-    replies = [(r) => success(r.body.input, 4, true), (r) => success(r.body.input, 4, true), (r) => success(r.body.input)];
+    replies = [
+      (r) => success(r.body.input, 4, true),
+      (r) => success(r.body.input, 4, true),
+      (r) => success(r.body.input),
+    ];
     const texts = ['alpha', 'be', 'gamma!', 'd', 'epsilon'];
     const vectors = await embedder({ batchSize: 2, apiKey: 'sk-test' }).embed(texts);
     expect(vectors).toEqual(texts.map((text) => fakeEmbedding(text, 4)));
@@ -96,7 +100,9 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
   });
 
   it('waits for Retry-After (seconds) after a 429, then succeeds', async () => {
-    replies = [() => ({ status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'Rate limit reached' } } })];
+    replies = [
+      () => ({ status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'Rate limit reached' } } }),
+    ];
     const started = Date.now();
     const vectors = await embedder({ initialBackoffMs: 0 }).embed(['hello']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
@@ -119,8 +125,14 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
   });
 
   it('gives up after maxRetries with a retryable error carrying the last status and message', async () => {
-    replies = Array.from({ length: 3 }, () => () => ({ status: 429, headers: { 'retry-after': '0' }, body: { error: { message: 'Slow down' } } }));
-    const error = await embedder({ maxRetries: 2 }).embed(['a']).catch((e: unknown) => e);
+    replies = Array.from({ length: 3 }, () => () => ({
+      status: 429,
+      headers: { 'retry-after': '0' },
+      body: { error: { message: 'Slow down' } },
+    }));
+    const error = await embedder({ maxRetries: 2 })
+      .embed(['a'])
+      .catch((e: unknown) => e);
     expect(requests).toHaveLength(3);
     expect(error).toBeInstanceOf(EmbeddingError);
     expect(error).toMatchObject({ code: 'EMBEDDING_RETRIES_EXHAUSTED', retryable: true, status: 429 });
@@ -128,11 +140,17 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
   });
 
   it('fails a 400 at once with the server’s error message', async () => {
-    replies = [() => ({ status: 400, body: { error: { message: "'$.input' is invalid", type: 'invalid_request_error' } } })];
-    const error = await embedder().embed(['a']).catch((e: unknown) => e);
+    replies = [
+      () => ({ status: 400, body: { error: { message: "'$.input' is invalid", type: 'invalid_request_error' } } }),
+    ];
+    const error = await embedder()
+      .embed(['a'])
+      .catch((e: unknown) => e);
     expect(requests).toHaveLength(1);
     expect(error).toMatchObject({ code: 'EMBEDDING_REQUEST_FAILED', retryable: false, status: 400 });
-    expect((error as Error).message).toBe(`Embedding request to ${baseUrl}/v1/embeddings failed with HTTP 400: '$.input' is invalid`);
+    expect((error as Error).message).toBe(
+      `Embedding request to ${baseUrl}/v1/embeddings failed with HTTP 400: '$.input' is invalid`,
+    );
   });
 
   it('quotes a plain-text 401 body', async () => {
@@ -143,13 +161,21 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
 
   it('rejects vectors whose dimension differs from the configured one', async () => {
     replies = [(r) => success(r.body.input, 8)];
-    const error = await embedder().embed(['a']).catch((e: unknown) => e);
+    const error = await embedder()
+      .embed(['a'])
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'EMBEDDING_DIMENSION_MISMATCH', retryable: false });
-    expect((error as Error).message).toBe('Model test-model returned 8-dimensional vectors, but the configured dimension is 4');
+    expect((error as Error).message).toBe(
+      'Model test-model returned 8-dimensional vectors, but the configured dimension is 4',
+    );
   });
 
   it('rejects malformed responses', async () => {
-    replies = [() => ({ body: 'not json' }), () => ({ body: { data: [] } }), () => ({ body: { data: [{ index: 5, embedding: [1, 2, 3, 4] }] } })];
+    replies = [
+      () => ({ body: 'not json' }),
+      () => ({ body: { data: [] } }),
+      () => ({ body: { data: [{ index: 5, embedding: [1, 2, 3, 4] }] } }),
+    ];
     for (const detail of ['body is not JSON', 'expected 1 embeddings, got 0', '"index" values are not 0..0']) {
       await expect(embedder().embed(['a'])).rejects.toThrow(detail);
     }
@@ -166,7 +192,9 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const error = await embedder({ baseUrl: `http://127.0.0.1:${port}`, maxRetries: 1 }).embed(['a']).catch((e: unknown) => e);
+    const error = await embedder({ baseUrl: `http://127.0.0.1:${port}`, maxRetries: 1 })
+      .embed(['a'])
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'EMBEDDING_RETRIES_EXHAUSTED', retryable: true });
     expect((error as Error).message).toMatch(/after 2 attempts: ECONNREFUSED/);
   });
@@ -174,14 +202,18 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
   it('aborts an in-flight request and a backoff wait', async () => {
     replies = [(r) => ({ ...success(r.body.input), delayMs: 2000 })];
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    setTimeout(() => {
+      controller.abort();
+    }, 50);
     const started = Date.now();
     await expect(embedder().embed(['a'], controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - started).toBeLessThan(1000);
 
     replies = [() => ({ status: 429, headers: { 'retry-after': '10' } })];
     const waiting = new AbortController();
-    setTimeout(() => waiting.abort(), 100);
+    setTimeout(() => {
+      waiting.abort();
+    }, 100);
     const waitStarted = Date.now();
     await expect(embedder().embed(['a'], waiting.signal)).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - waitStarted).toBeLessThan(1000);

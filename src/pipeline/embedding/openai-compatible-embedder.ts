@@ -68,7 +68,8 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
       ['maxRetryDelayMs', this.maxRetryDelayMs, 0],
       ['timeoutMs', this.timeoutMs, 1],
     ] as const) {
-      if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
+      if (!Number.isInteger(value) || value < min)
+        throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
     }
   }
 
@@ -145,13 +146,16 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
     const data = (parsed as { data?: unknown } | null)?.data;
     if (!Array.isArray(data)) throw invalid('no "data" array');
     if (data.length !== expected) throw invalid(`expected ${expected} embeddings, got ${data.length}`);
-    const items = data as Array<{ index?: unknown; embedding?: unknown }>;
+    const items = data as { index?: unknown; embedding?: unknown }[];
     const indexed = items.every((item) => typeof item?.index === 'number');
     const ordered = indexed ? [...items].sort((a, b) => (a.index as number) - (b.index as number)) : items;
     return ordered.map((item, position) => {
       if (indexed && item.index !== position) throw invalid(`"index" values are not 0..${expected - 1}`);
       const embedding = item?.embedding;
-      if (!Array.isArray(embedding) || !embedding.every((value) => typeof value === 'number' && Number.isFinite(value))) {
+      if (
+        !Array.isArray(embedding) ||
+        !embedding.every((value) => typeof value === 'number' && Number.isFinite(value))
+      ) {
         throw invalid('"embedding" is not an array of numbers');
       }
       if (embedding.length !== this.dimension) {
@@ -170,7 +174,7 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
 export function embeddingsEndpoint(baseUrl: string): string {
   const url = new URL(baseUrl);
   const path = url.pathname.replace(/\/+$/, '');
-  url.pathname = /\/v1$/.test(path) ? `${path}/embeddings` : `${path}/v1/embeddings`;
+  url.pathname = path.endsWith('/v1') ? `${path}/embeddings` : `${path}/v1/embeddings`;
   return url.toString();
 }
 

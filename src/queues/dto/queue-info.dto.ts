@@ -12,7 +12,11 @@ export class QueueInfoQueryDto {
 }
 
 export class QueueInfoResponseDto {
-  @ApiProperty({ type: 'integer', example: 25, description: 'Tasks ready to run and waiting for a worker (not delayed, not running)' })
+  @ApiProperty({
+    type: 'integer',
+    example: 25,
+    description: 'Tasks ready to run and waiting for a worker (not delayed, not running)',
+  })
   queue_size!: number;
 
   @ApiProperty({
@@ -24,7 +28,10 @@ export class QueueInfoResponseDto {
 
 /** `POST /api/v1/queues/{task_type}/pause|resume`. */
 export class QueueParamsDto {
-  @EnumField(TASK_TYPES, { example: TaskType.health_check, description: 'The task type whose queue to act on (the example names the least consequential queue to pause)' })
+  @EnumField(TASK_TYPES, {
+    example: TaskType.health_check,
+    description: 'The task type whose queue to act on (the example names the least consequential queue to pause)',
+  })
   task_type!: TaskType;
 }
 
@@ -43,7 +50,11 @@ export class QueueStateDto {
   @ApiProperty({ example: false, description: 'Paused: no worker takes its jobs until it is resumed' })
   paused!: boolean;
 
-  @ApiProperty({ type: 'integer', example: 13, description: 'Ready to run, waiting for a worker (or for the queue to be resumed)' })
+  @ApiProperty({
+    type: 'integer',
+    example: 13,
+    description: 'Ready to run, waiting for a worker (or for the queue to be resumed)',
+  })
   waiting!: number;
 
   @ApiProperty({ type: WaitingByPriorityDto })
@@ -55,7 +66,11 @@ export class QueueStateDto {
   @ApiProperty({ type: 'integer', example: 4, description: 'Running now' })
   active!: number;
 
-  @ApiProperty({ type: 'integer', example: 1, description: 'Jobs that failed for good and are still kept in Redis (24 h)' })
+  @ApiProperty({
+    type: 'integer',
+    example: 1,
+    description: 'Jobs that failed for good and are still kept in Redis (24 h)',
+  })
   failed!: number;
 
   @ApiProperty({ type: 'integer', example: 120, description: 'Finished jobs still kept in Redis (1 h)' })

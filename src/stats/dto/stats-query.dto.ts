@@ -18,6 +18,13 @@ export class TimeseriesQueryDto {
   @EnumField(TIMESERIES_BUCKETS, { required: false, default: 'minute', description: 'Width of one bucket' })
   bucket: TimeseriesBucket = 'minute';
 
-  @IntField({ required: false, min: 1, max: 1440, default: 60, fromQuery: true, description: 'How many buckets back from now, the current one included' })
-  buckets: number = 60;
+  @IntField({
+    required: false,
+    min: 1,
+    max: 1440,
+    default: 60,
+    fromQuery: true,
+    description: 'How many buckets back from now, the current one included',
+  })
+  buckets = 60;
 }

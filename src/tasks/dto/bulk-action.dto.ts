@@ -11,7 +11,14 @@ export type BulkOperationStatus = (typeof BULK_OPERATION_STATUSES)[number];
  * same names; at least one is required. `status` narrows further (cancel: queued or
  * processing; retry: failed or cancelled); without it every status the action applies to.
  */
-export class BulkTaskFilterDto extends PickType(ListTasksQueryDto, ['kb_id', 'status', 'task_type', 'priority', 'created_after', 'created_before'] as const) {}
+export class BulkTaskFilterDto extends PickType(ListTasksQueryDto, [
+  'kb_id',
+  'status',
+  'task_type',
+  'priority',
+  'created_after',
+  'created_before',
+] as const) {}
 
 /** A bulk action's progress and outcome. */
 export class BulkOperationDto {
@@ -24,13 +31,26 @@ export class BulkOperationDto {
   @ApiProperty({ enum: BULK_OPERATION_STATUSES, example: 'completed' })
   status!: BulkOperationStatus;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { kb_id: 'kb_123', status: 'queued' }, description: 'The filter as given' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { kb_id: 'kb_123', status: 'queued' },
+    description: 'The filter as given',
+  })
   filter!: Record<string, unknown>;
 
-  @ApiProperty({ type: 'integer', example: 3000, description: 'Tasks the filter matched (in a status the action applies to) when the action started' })
+  @ApiProperty({
+    type: 'integer',
+    example: 3000,
+    description: 'Tasks the filter matched (in a status the action applies to) when the action started',
+  })
   matched!: number;
 
-  @ApiProperty({ type: 'integer', example: 3000, description: 'Tasks changed so far; fewer than matched when some changed state meanwhile' })
+  @ApiProperty({
+    type: 'integer',
+    example: 3000,
+    description: 'Tasks changed so far; fewer than matched when some changed state meanwhile',
+  })
   affected!: number;
 
   @ApiProperty({ type: 'integer', example: 6, description: 'Transactions (batches of BULK_BATCH_SIZE) done so far' })

@@ -1,4 +1,10 @@
-import { DateTimeField, EnumField, IntField, ObjectField, StringField } from '../../common/decorators/validation.decorators';
+import {
+  DateTimeField,
+  EnumField,
+  IntField,
+  ObjectField,
+  StringField,
+} from '../../common/decorators/validation.decorators';
 import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
 import { TASK_PRIORITIES, TASK_TYPES, TaskPriority, TaskType } from '../../queues/task-types';
 
@@ -33,7 +39,7 @@ export class CreateTaskDto {
   @ObjectField({
     example: { file_path: '/tmp/uploads/document.pdf', chunk_size: 1000, chunk_overlap: 200 },
     description:
-      'Task-type specific input (a JSON object). The keys of its task_type are validated: HealthCheckPayloadDto, DocumentProcessingPayloadDto, EmbeddingGenerationPayloadDto, VectorStoragePayloadDto, KnowledgeIndexingPayloadDto or BatchProcessingPayloadDto (see Schemas); any other key is the caller\'s (a trace id, a source name) and is stored and returned as sent',
+      "Task-type specific input (a JSON object). The keys of its task_type are validated: HealthCheckPayloadDto, DocumentProcessingPayloadDto, EmbeddingGenerationPayloadDto, VectorStoragePayloadDto, KnowledgeIndexingPayloadDto or BatchProcessingPayloadDto (see Schemas); any other key is the caller's (a trace id, a source name) and is stored and returned as sent",
   })
   payload!: Record<string, unknown>;
 

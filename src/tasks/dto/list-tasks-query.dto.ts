@@ -1,7 +1,14 @@
 import { DateTimeField, EnumField, IntField, StringField } from '../../common/decorators/validation.decorators';
-import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, TaskPriority, TaskStatus, TaskType } from '../../queues/task-types';
 import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
 import { UUID_PATTERN } from '../../common/utils/uuid';
+import {
+  TASK_PRIORITIES,
+  TASK_STATUSES,
+  TASK_TYPES,
+  TaskPriority,
+  TaskStatus,
+  TaskType,
+} from '../../queues/task-types';
 
 export const SORT_FIELDS = [
   'created_at',
@@ -37,7 +44,11 @@ export class ListTasksQueryDto {
   @DateTimeField({ required: false, example: '2025-07-29T00:00:00Z', description: 'Created before this instant' })
   created_before?: string;
 
-  @DateTimeField({ required: false, example: '2025-07-28T00:00:00Z', description: 'Finished (completed, failed or cancelled) at or after this instant' })
+  @DateTimeField({
+    required: false,
+    example: '2025-07-28T00:00:00Z',
+    description: 'Finished (completed, failed or cancelled) at or after this instant',
+  })
   completed_after?: string;
 
   @DateTimeField({ required: false, example: '2025-07-29T00:00:00Z', description: 'Finished before this instant' })
@@ -70,12 +81,16 @@ export class ListTasksQueryDto {
   error_contains?: string;
 
   @IntField({ required: false, min: 1, max: 1_000_000, default: 1, example: 1, fromQuery: true })
-  page: number = 1;
+  page = 1;
 
   @IntField({ required: false, min: 1, max: 100, default: 20, example: 20, fromQuery: true })
-  page_size: number = 20;
+  page_size = 20;
 
-  @EnumField(SORT_FIELDS, { required: false, default: 'created_at', description: 'Field to sort by (ties broken by id)' })
+  @EnumField(SORT_FIELDS, {
+    required: false,
+    default: 'created_at',
+    description: 'Field to sort by (ties broken by id)',
+  })
   sort_by: SortField = 'created_at';
 
   @EnumField(SORT_ORDERS, { required: false, default: 'desc' })

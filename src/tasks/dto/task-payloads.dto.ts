@@ -17,8 +17,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IntField, StringField } from '../../common/decorators/validation.decorators';
-import { HEALTH_COMPONENTS } from '../../queues/task-types';
 import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
+import { HEALTH_COMPONENTS } from '../../queues/task-types';
 import { CreateTaskDto } from './create-task.dto';
 
 /**
@@ -65,11 +65,20 @@ export class HealthCheckPayloadDto {
     IsOptional(),
     IsArray(),
     ArrayMinSize(1),
-    IsIn(HEALTH_COMPONENTS as unknown as string[], { each: true, message: `each of $property must be one of: ${HEALTH_COMPONENTS.join(', ')}` }),
+    IsIn(HEALTH_COMPONENTS, {
+      each: true,
+      message: `each of $property must be one of: ${HEALTH_COMPONENTS.join(', ')}`,
+    }),
   )
-  checks?: Array<(typeof HEALTH_COMPONENTS)[number]>;
+  checks?: (typeof HEALTH_COMPONENTS)[number][];
 
-  @IntField({ required: false, min: 1, max: 1000, default: 1, description: 'Probe rounds; latency min/avg/max is reported per component' })
+  @IntField({
+    required: false,
+    min: 1,
+    max: 1000,
+    default: 1,
+    description: 'Probe rounds; latency min/avg/max is reported per component',
+  })
   samples?: number;
 
   @IntField({ required: false, min: 0, max: 60000, default: 0, description: 'Pause between probe rounds in ms' })
@@ -78,11 +87,20 @@ export class HealthCheckPayloadDto {
 
 /** `document_processing`: a file inside the upload folder to extract, chunk and store. */
 export class DocumentProcessingPayloadDto {
-  @ApiProperty({ example: 'report.pdf', description: 'Path inside UPLOAD_DIR (relative, or absolute inside it); .txt .md .html .pdf .docx' })
+  @ApiProperty({
+    example: 'report.pdf',
+    description: 'Path inside UPLOAD_DIR (relative, or absolute inside it); .txt .md .html .pdf .docx',
+  })
   @Rules(IsString(), MinLength(1), MaxLength(1024))
   file_path!: string;
 
-  @IntField({ required: false, min: 50, max: MAX_CHUNK_SIZE, default: DEFAULT_CHUNK_SIZE, description: 'Maximum characters per chunk' })
+  @IntField({
+    required: false,
+    min: 50,
+    max: MAX_CHUNK_SIZE,
+    default: DEFAULT_CHUNK_SIZE,
+    description: 'Maximum characters per chunk',
+  })
   chunk_size?: number;
 
   @IntField({
@@ -90,11 +108,16 @@ export class DocumentProcessingPayloadDto {
     min: 0,
     max: MAX_CHUNK_SIZE - 1,
     default: DEFAULT_CHUNK_OVERLAP,
-    description: 'Characters shared by neighbouring chunks; must be smaller than chunk_size (default 200, at most chunk_size/5 when chunk_size is small)',
+    description:
+      'Characters shared by neighbouring chunks; must be smaller than chunk_size (default 200, at most chunk_size/5 when chunk_size is small)',
   })
   chunk_overlap?: number;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Reprocess this document (or create it under this id); by default the document is identified by kb_id and file_path' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description:
+      'Reprocess this document (or create it under this id); by default the document is identified by kb_id and file_path',
+  })
   @IsOptional()
   @IsUUID('all')
   document_id?: string;
@@ -104,7 +127,9 @@ export class DocumentProcessingPayloadDto {
   @IsObject()
   metadata?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: 'Also run embedding_generation → vector_storage → knowledge_indexing for this document' })
+  @ApiPropertyOptional({
+    description: 'Also run embedding_generation → vector_storage → knowledge_indexing for this document',
+  })
   @IsOptional()
   @IsBoolean()
   pipeline?: boolean;
@@ -128,14 +153,22 @@ function ParallelIds(description: string) {
     IsArray(),
     IsString({ each: true, message: 'each of $property must be a string' }),
     MinLength(1, { each: true, message: 'each of $property must not be empty' }),
-    MaxLength(MAX_VECTOR_ID_LENGTH, { each: true, message: `each of $property must be at most ${MAX_VECTOR_ID_LENGTH} characters` }),
+    MaxLength(MAX_VECTOR_ID_LENGTH, {
+      each: true,
+      message: `each of $property must be at most ${MAX_VECTOR_ID_LENGTH} characters`,
+    }),
   );
 }
 
 /** Parallel to a list of texts or vectors: the metadata stored with each. */
 function ParallelMetadatas(description: string) {
   return applyDecorators(
-    ApiPropertyOptional({ type: 'array', items: { type: 'object', additionalProperties: true }, maxItems: MAX_VECTORS, description }),
+    ApiPropertyOptional({
+      type: 'array',
+      items: { type: 'object', additionalProperties: true },
+      maxItems: MAX_VECTORS,
+      description,
+    }),
     IsOptional(),
     IsArray(),
     IsObject({ each: true, message: 'each of $property must be a JSON object' }),
@@ -173,20 +206,29 @@ export class EmbeddingGenerationPayloadDto {
     ArrayMaxSize(MAX_TEXTS),
     IsString({ each: true, message: 'each of $property must be a string' }),
     MinLength(1, { each: true, message: 'each of $property must not be empty' }),
-    MaxLength(MAX_TEXT_LENGTH, { each: true, message: `each of $property must be at most ${MAX_TEXT_LENGTH} characters` }),
+    MaxLength(MAX_TEXT_LENGTH, {
+      each: true,
+      message: `each of $property must be at most ${MAX_TEXT_LENGTH} characters`,
+    }),
   )
   texts?: string[];
 
-  @ApiPropertyOptional({ description: "With texts: upsert the vectors into the kb's vector store instead of returning them" })
+  @ApiPropertyOptional({
+    description: "With texts: upsert the vectors into the kb's vector store instead of returning them",
+  })
   @IsOptional()
   @IsBoolean()
   store?: boolean;
 
-  @ParallelIds('With texts and store: the vector id of each text (same length as texts); default: a hash of model and text')
+  @ParallelIds(
+    'With texts and store: the vector id of each text (same length as texts); default: a hash of model and text',
+  )
   ids?: string[];
 
-  @ParallelMetadatas('With texts and store: the metadata stored with each vector (same length as texts); the text is stored as metadata.text unless the metadata has its own')
-  metadatas?: Array<Record<string, unknown>>;
+  @ParallelMetadatas(
+    'With texts and store: the metadata stored with each vector (same length as texts); the text is stored as metadata.text unless the metadata has its own',
+  )
+  metadatas?: Record<string, unknown>[];
 
   @ApiPropertyOptional({ description: 'Must name the configured model when given' })
   @Rules(IsOptional(), IsString(), MaxLength(200))
@@ -198,7 +240,10 @@ export class EmbeddingGenerationPayloadDto {
 
 /** One vector of `vector_storage` in object form. */
 export class VectorInputDto {
-  @ApiPropertyOptional({ maxLength: MAX_VECTOR_ID_LENGTH, description: 'Vector id; defaults to chunk_id, else a hash of the values' })
+  @ApiPropertyOptional({
+    maxLength: MAX_VECTOR_ID_LENGTH,
+    description: 'Vector id; defaults to chunk_id, else a hash of the values',
+  })
   @Rules(IsOptional(), IsString(), MinLength(1), MaxLength(MAX_VECTOR_ID_LENGTH))
   id?: string;
 
@@ -231,7 +276,11 @@ export class VectorInputDto {
 function toVectorInputs({ value }: { value: unknown }): unknown {
   if (!Array.isArray(value)) return value;
   return value.map((v: unknown) =>
-    Array.isArray(v) ? Object.assign(new VectorInputDto(), { values: v }) : v !== null && typeof v === 'object' ? plainToInstance(VectorInputDto, v) : v,
+    Array.isArray(v)
+      ? Object.assign(new VectorInputDto(), { values: v })
+      : v !== null && typeof v === 'object'
+        ? plainToInstance(VectorInputDto, v)
+        : v,
   );
 }
 
@@ -245,7 +294,12 @@ export class VectorStoragePayloadDto {
     type: Object,
     oneOf: [
       { type: 'array', items: { $ref: getSchemaPath(VectorInputDto) }, minItems: 1, maxItems: MAX_VECTORS },
-      { type: 'array', items: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: MAX_DIMENSION }, minItems: 1, maxItems: MAX_VECTORS },
+      {
+        type: 'array',
+        items: { type: 'array', items: { type: 'number' }, minItems: 1, maxItems: MAX_DIMENSION },
+        minItems: 1,
+        maxItems: MAX_VECTORS,
+      },
     ],
     example: [
       [0.12, -0.03, 0.88],
@@ -262,7 +316,7 @@ export class VectorStoragePayloadDto {
   ids?: string[];
 
   @ParallelMetadatas('With vectors as number arrays: the metadata of each (same length as vectors)')
-  metadatas?: Array<Record<string, unknown>>;
+  metadatas?: Record<string, unknown>[];
 
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
@@ -281,7 +335,13 @@ export class KnowledgeIndexingPayloadDto {
   @IsUUID('all')
   document_id?: string;
 
-  @ApiPropertyOptional({ type: [String], format: 'uuid', minItems: 1, maxItems: MAX_BATCH_ITEMS, description: 'Index these documents only (instead of document_id)' })
+  @ApiPropertyOptional({
+    type: [String],
+    format: 'uuid',
+    minItems: 1,
+    maxItems: MAX_BATCH_ITEMS,
+    description: 'Index these documents only (instead of document_id)',
+  })
   @Rules(IsOptional(), IsArray(), ArrayMinSize(1), ArrayMaxSize(MAX_BATCH_ITEMS), IsUUID('all', { each: true }))
   document_ids?: string[];
 }
@@ -307,7 +367,8 @@ export class BatchProcessingPayloadDto {
     type: [BatchTaskItemDto],
     minItems: 1,
     maxItems: MAX_BATCH_ITEMS,
-    description: "Task requests, each validated as for POST /api/v1/tasks (kb_id defaults to the batch's; no batch_processing inside a batch)",
+    description:
+      "Task requests, each validated as for POST /api/v1/tasks (kb_id defaults to the batch's; no batch_processing inside a batch)",
   })
   @Rules(
     IsOptional(),

@@ -1,6 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { PaginationDto } from '../../common/dto/pagination.dto';
-import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, TaskPriority, TaskStatus, TaskType } from '../../queues/task-types';
+import {
+  TASK_PRIORITIES,
+  TASK_STATUSES,
+  TASK_TYPES,
+  TaskPriority,
+  TaskStatus,
+  TaskType,
+} from '../../queues/task-types';
 
 const nullableDate = { type: String, format: 'date-time', nullable: true } as const;
 
@@ -21,10 +28,19 @@ export class TaskResponseDto {
   @ApiProperty({ example: 'kb_123456' })
   kb_id!: string;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { file_path: '/tmp/uploads/document.pdf', chunk_size: 1000 } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { file_path: '/tmp/uploads/document.pdf', chunk_size: 1000 },
+  })
   payload!: Record<string, unknown>;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'What the handler returned; null until completed' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: 'What the handler returned; null until completed',
+  })
   result!: unknown;
 
   @ApiProperty({ type: 'integer', minimum: 0, maximum: 100, example: 65 })
@@ -33,7 +49,11 @@ export class TaskResponseDto {
   @ApiProperty({ nullable: true, type: String, example: 'Processing embeddings...' })
   progress_message!: string | null;
 
-  @ApiProperty({ type: 'integer', example: 0, description: 'Retries so far: automatic ones after a failed attempt, plus manual ones' })
+  @ApiProperty({
+    type: 'integer',
+    example: 0,
+    description: 'Retries so far: automatic ones after a failed attempt, plus manual ones',
+  })
   retry_count!: number;
 
   @ApiProperty({ type: 'integer', example: 3 })
@@ -51,7 +71,12 @@ export class TaskResponseDto {
   @ApiProperty({ nullable: true, type: String, example: 'worker_host-1_4242' })
   worker_id!: string | null;
 
-  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'Parent task (batch processing); null for a top-level task' })
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    description: 'Parent task (batch processing); null for a top-level task',
+  })
   parent_id!: string | null;
 
   @ApiProperty({ format: 'date-time', example: '2025-07-28T14:20:00Z' })
@@ -60,7 +85,11 @@ export class TaskResponseDto {
   @ApiProperty({ format: 'date-time', example: '2025-07-28T14:21:30Z' })
   updated_at!: string;
 
-  @ApiProperty({ ...nullableDate, example: '2025-07-28T14:20:05Z', description: 'When the current (latest) attempt started' })
+  @ApiProperty({
+    ...nullableDate,
+    example: '2025-07-28T14:20:05Z',
+    description: 'When the current (latest) attempt started',
+  })
   started_at!: string | null;
 
   @ApiProperty({ ...nullableDate, example: null, description: 'When the task reached completed, failed or cancelled' })
@@ -78,11 +107,17 @@ export class TaskResponseDto {
     nullable: true,
     type: 'integer',
     example: 1,
-    description: '1-based place among due waiting tasks of this type with higher or equal priority; 0 once started or finished; null while scheduled for later',
+    description:
+      '1-based place among due waiting tasks of this type with higher or equal priority; 0 once started or finished; null while scheduled for later',
   })
   queue_position!: number | null;
 
-  @ApiProperty({ nullable: true, type: String, example: null, description: 'Where the webhook goes when the task finishes' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: null,
+    description: 'Where the webhook goes when the task finishes',
+  })
   callback_url!: string | null;
 }
 

@@ -5,6 +5,11 @@ export class UpdateProgressDto {
   @IntField({ min: 0, max: 100, example: 75, description: 'Percent done, 0–100' })
   progress!: number;
 
-  @StringField({ required: false, maxLength: 1000, example: 'Processing embeddings...', description: 'What the task is doing now' })
+  @StringField({
+    required: false,
+    maxLength: 1000,
+    example: 'Processing embeddings...',
+    description: 'What the task is doing now',
+  })
   message?: string;
 }

@@ -23,7 +23,12 @@ export class DocumentProcessingProcessor extends TaskProcessor<typeof TaskType.d
     super();
   }
 
-  protected async handle({ task, payload, signal, reportProgress }: TaskContext<typeof TaskType.document_processing>): Promise<unknown> {
+  protected async handle({
+    task,
+    payload,
+    signal,
+    reportProgress,
+  }: TaskContext<typeof TaskType.document_processing>): Promise<unknown> {
     const scale = payload.pipeline ? OWN_STEP_SHARE / 100 : 1;
     const result = await this.ingestion.ingest(payload, {
       taskId: task.id,

@@ -21,7 +21,12 @@ export class EmbeddingGenerationProcessor extends TaskProcessor<typeof TaskType.
     super();
   }
 
-  protected handle({ task, payload, signal, reportProgress }: TaskContext<typeof TaskType.embedding_generation>): Promise<unknown> {
+  protected handle({
+    task,
+    payload,
+    signal,
+    reportProgress,
+  }: TaskContext<typeof TaskType.embedding_generation>): Promise<unknown> {
     const ctx = { kbId: task.kbId, signal, reportProgress };
     const { texts } = payload;
     return texts ? this.texts.embed({ ...payload, texts }, ctx) : this.embeddings.embedChunks(payload, ctx);

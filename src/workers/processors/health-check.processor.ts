@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Processor } from '@nestjs/bullmq';
+import { round } from '../../common/utils/round';
 import { ComponentHealth, HealthProbeService } from '../../health/health-probe.service';
 import { HEALTH_COMPONENTS, HealthComponent, TaskType } from '../../queues/task-types';
 import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
 import { TaskProcessor } from '../task-processor';
-import { round } from '../../common/utils/round';
 
 interface ComponentSummary {
   status: 'healthy' | 'unhealthy';
@@ -63,7 +63,11 @@ function summarize(results: ComponentHealth[]): ComponentSummary {
     latency_ms:
       latencies.length === 0
         ? null
-        : { min: round(Math.min(...latencies), 2), avg: round(latencies.reduce((a, b) => a + b, 0) / latencies.length, 2), max: round(Math.max(...latencies), 2) },
+        : {
+            min: round(Math.min(...latencies), 2),
+            avg: round(latencies.reduce((a, b) => a + b, 0) / latencies.length, 2),
+            max: round(Math.max(...latencies), 2),
+          },
     last: results[results.length - 1],
   };
 }

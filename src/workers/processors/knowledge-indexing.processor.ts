@@ -16,7 +16,12 @@ export class KnowledgeIndexingProcessor extends TaskProcessor<typeof TaskType.kn
     super();
   }
 
-  protected handle({ task, payload, signal, reportProgress }: TaskContext<typeof TaskType.knowledge_indexing>): Promise<unknown> {
+  protected handle({
+    task,
+    payload,
+    signal,
+    reportProgress,
+  }: TaskContext<typeof TaskType.knowledge_indexing>): Promise<unknown> {
     return this.indexing.rebuild(payload, { kbId: task.kbId, signal, reportProgress });
   }
 }

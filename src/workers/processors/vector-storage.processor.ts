@@ -16,7 +16,12 @@ export class VectorStorageProcessor extends TaskProcessor<typeof TaskType.vector
     super();
   }
 
-  protected handle({ task, payload, signal, reportProgress }: TaskContext<typeof TaskType.vector_storage>): Promise<unknown> {
+  protected handle({
+    task,
+    payload,
+    signal,
+    reportProgress,
+  }: TaskContext<typeof TaskType.vector_storage>): Promise<unknown> {
     return this.vectors.store(payload, { kbId: task.kbId, signal, reportProgress });
   }
 }
