@@ -1,5 +1,6 @@
 // ESLint 9 flat config. Formatting belongs to Prettier (.prettierrc); eslint-config-prettier,
 // last in the list, switches off every rule that would fight it.
+import { readFileSync } from 'node:fs';
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import importPlugin from 'eslint-plugin-import';
@@ -7,6 +8,30 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const TS_FILES = ['**/*.ts'];
+
+/**
+ * The layers of src/ (STYLE.md: HTTP → use cases / lifecycle → repositories and pipeline →
+ * common), top to bottom, shared with src/layers.spec.ts (which also checks cycles between
+ * folders and that a worker reaches no HTTP file). A folder may import its own files and any
+ * folder of a lower layer; never one of its own layer or above, nor the entry files in src/.
+ */
+const LAYERS = JSON.parse(readFileSync(new URL('./src/layers.json', import.meta.url), 'utf8'));
+const ENTRY_FILES = ['main.ts', 'app.module.ts', 'api.module.ts', 'worker.module.ts', 'bootstrap.ts'].map(
+  (f) => `./src/${f}`,
+);
+const LAYER_ZONES = LAYERS.flatMap((layer, index) =>
+  layer.folders.map((folder) => ({
+    target: `./src/${folder}`,
+    from: [
+      ...ENTRY_FILES,
+      ...LAYERS.slice(0, index + 1)
+        .flatMap((above) => above.folders)
+        .filter((other) => other !== folder)
+        .map((other) => `./src/${other}`),
+    ],
+    message: `src/${folder} (${layer.name}) may import only from lower layers (src/layers.json).`,
+  })),
+);
 const TEST_FILES = ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts'];
 
 export default tseslint.config(
@@ -39,6 +64,7 @@ export default tseslint.config(
       'import/no-duplicates': ['error', { 'prefer-inline': false }],
       'import/no-cycle': ['error', { ignoreExternal: true }],
       'import/no-self-import': 'error',
+      'import/no-restricted-paths': ['error', { zones: LAYER_ZONES }],
       'import/no-useless-path-segments': 'error',
       'import/first': 'error',
       'import/newline-after-import': 'error',

@@ -2,7 +2,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { BullBoardModule } from '@bull-board/nestjs';
 import { Module } from '@nestjs/common';
-import { TASK_TYPES } from '../queues/task-types';
+import { TASK_TYPES } from '../task-types/task-types';
 import { WEBHOOK_QUEUE } from '../webhooks/webhook-queue';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 

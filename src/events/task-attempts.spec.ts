@@ -1,4 +1,4 @@
-import { TaskStatus } from '../queues/task-types';
+import { TaskStatus } from '../task-types/task-types';
 import { AttemptEvent, attemptsFrom } from './task-attempts';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));

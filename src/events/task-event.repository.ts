@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, TaskEvent } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import type { TaskType } from '../queues/task-types';
+import type { TaskType } from '../task-types/task-types';
 
 export type TaskEventRecord = TaskEvent;
 

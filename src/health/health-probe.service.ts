@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { Coalescer } from '../common/utils/coalescer';
 import { REDIS_CLIENT } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
-import { TASK_TYPES, TaskType } from '../queues/task-types';
+import { TASK_TYPES, TaskType } from '../task-types/task-types';
 import { DatabaseHealthRepository } from './database-health.repository';
 
 export interface ComponentHealth {

@@ -7,9 +7,9 @@ import type { AllConfig } from '../config/app.config';
 import { FileAccessError, FileAccessReason, UploadFolder, UploadFolderOptions } from '../pipeline/file-confinement';
 import { DocumentReadError, extractText, UnsupportedFormatError } from '../pipeline/text-extractor';
 import { splitText } from '../pipeline/text-splitter';
-import type { PayloadOf } from '../queues/task-type-registry';
-import type { TaskType } from '../queues/task-types';
-import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../tasks/dto/task-payloads.dto';
+import { DEFAULT_CHUNK_SIZE, defaultChunkOverlap } from '../task-types/task-payloads.dto';
+import type { PayloadOf } from '../task-types/task-type-registry';
+import type { TaskType } from '../task-types/task-types';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 import { UploadNamespaceService } from './upload-namespace.service';
 

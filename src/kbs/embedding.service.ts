@@ -3,8 +3,8 @@ import { PermanentTaskError } from '../common/errors/task-errors';
 import { describeIds } from '../common/utils/describe-ids';
 import { countOf } from '../common/utils/plural';
 import { EmbeddingError, type EmbeddingProvider } from '../pipeline/embedding/embedding-provider';
-import type { PayloadOf } from '../queues/task-type-registry';
-import type { TaskType } from '../queues/task-types';
+import type { PayloadOf } from '../task-types/task-type-registry';
+import type { TaskType } from '../task-types/task-types';
 import { EMBEDDING_PROVIDER } from './embedding-provider.provider';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PermanentTaskError } from '../common/errors/task-errors';
-import type { PayloadOf } from '../queues/task-type-registry';
-import type { TaskType } from '../queues/task-types';
+import type { PayloadOf } from '../task-types/task-type-registry';
+import type { TaskType } from '../task-types/task-types';
 import type { StageContext } from './embedding.service';
 import { FTS_CONFIG, KnowledgeBaseRepository } from './knowledge-base.repository';
 import type { VectorIndexReport } from './vector-backend';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { PayloadOf } from '../queues/task-type-registry';
-import type { TaskType } from '../queues/task-types';
+import type { PayloadOf } from '../task-types/task-type-registry';
+import type { TaskType } from '../task-types/task-types';
 import { EmbeddingService, StageContext } from './embedding.service';
 import type { VectorUpsert } from './knowledge-base.repository';
 import type { VectorBackend } from './vector-backend';

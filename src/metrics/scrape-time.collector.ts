@@ -5,8 +5,8 @@ import { register } from 'prom-client';
 import type { RedisClient } from '../queues/redis-connection';
 import { REDIS_CLIENT } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
-import { TASK_STATUSES, TASK_TYPES } from '../queues/task-types';
 import { WorkerDirectoryService } from '../queues/worker-directory.service';
+import { TASK_STATUSES, TASK_TYPES } from '../task-types/task-types';
 import { METRIC, SLOT_STATES, WORKER_STATUSES } from './metrics';
 import { TaskCountsRepository } from './task-counts.repository';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma/prisma.service';
-import type { TaskPriority, TaskStatus, TaskType } from '../queues/task-types';
+import type { TaskPriority, TaskStatus, TaskType } from '../task-types/task-types';
 
 export interface TaskCount {
   taskType: TaskType;

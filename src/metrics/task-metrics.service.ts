@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
-import { TASK_PRIORITIES, TASK_TYPES, TaskStatus } from '../queues/task-types';
-import type { TaskPriority, TaskType } from '../queues/task-types';
+import { TASK_PRIORITIES, TASK_TYPES, TaskStatus } from '../task-types/task-types';
+import type { TaskPriority, TaskType } from '../task-types/task-types';
 import { ATTEMPT_FAILURE_REASONS, AttemptFailureReason, DURATION_STATUSES, METRIC } from './metrics';
 import { TaskCountsRepository } from './task-counts.repository';
 

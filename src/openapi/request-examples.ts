@@ -5,7 +5,7 @@ import type {
   RequestBodyObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { SAMPLE_DOCUMENT_PATH } from '../kbs/sample-document.service';
-import { TaskType } from '../queues/task-types';
+import { TaskType } from '../task-types/task-types';
 
 /**
  * Request examples that run as they are on a fresh `npm start`, which is what Swagger UI's

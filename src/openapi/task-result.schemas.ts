@@ -1,5 +1,5 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { TaskType } from '../queues/task-types';
+import { TaskType } from '../task-types/task-types';
 
 /**
  * What each task type leaves in `result`, as the processors return it (src/kbs/*.service.ts

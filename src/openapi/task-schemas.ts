@@ -1,7 +1,7 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { ReferenceObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { PAYLOAD_DTOS, TASK_TYPE_REGISTRY } from '../queues/task-type-registry';
-import { TASK_TYPES, TaskType } from '../queues/task-types';
+import { PAYLOAD_DTOS, TASK_TYPE_REGISTRY } from '../task-types/task-type-registry';
+import { TASK_TYPES, TaskType } from '../task-types/task-types';
 import { RESULT_COMPONENTS, RESULT_SCHEMA } from './task-result.schemas';
 
 type Schemas = Record<string, SchemaObject | ReferenceObject>;

@@ -4,6 +4,7 @@ import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { RequireRole } from '../common/decorators/auth.decorators';
 import { ErrorCode } from '../common/errors/error-codes';
 import { Role } from '../common/security/roles';
+import { TASK_PRIORITIES, TASK_TYPES, TaskType } from '../task-types/task-types';
 import {
   QueueInfoQueryDto,
   QueueInfoResponseDto,
@@ -12,7 +13,6 @@ import {
   QueueStateDto,
 } from './dto/queue-info.dto';
 import { TaskQueueService } from './task-queue.service';
-import { TASK_PRIORITIES, TASK_TYPES, TaskType } from './task-types';
 
 @ApiTags('queues')
 @Controller('api/v1/queues')

@@ -3,11 +3,11 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
+import { TASK_TYPES } from '../task-types/task-types';
 import { createRedisClient, redisOptionsFromUrl } from './redis-connection';
 import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
 import { TaskQueueService } from './task-queue.service';
 import { taskQueuesProvider } from './task-queues.provider';
-import { TASK_TYPES } from './task-types';
 import { WorkerDirectoryService } from './worker-directory.service';
 
 /** The BullMQ queues (one per task type), the plain Redis client and the worker directory. */

@@ -5,9 +5,9 @@ import type Redis from 'ioredis';
 import { ServiceUnavailableError } from '../common/errors/domain.error';
 import { Coalescer } from '../common/utils/coalescer';
 import type { AllConfig } from '../config/app.config';
+import { BULLMQ_PRIORITY, TASK_TYPES, TaskJobData, TaskPriority, TaskType } from '../task-types/task-types';
 import { REDIS_CLIENT, redisKeys } from './redis.provider';
 import { TASK_QUEUES, type TaskQueues } from './task-queues.provider';
-import { BULLMQ_PRIORITY, TASK_TYPES, TaskJobData, TaskPriority, TaskType } from './task-types';
 
 const REDIS_TIMEOUT_MS = 2000;
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { TaskStatus, TaskType } from '../queues/task-types';
+import { TaskStatus, TaskType } from '../task-types/task-types';
 import type { TimeseriesBucket } from './dto/stats-query.dto';
 
 /** Which knowledge bases a statistic covers: the ones listed, or (null) every one. */

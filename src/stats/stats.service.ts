@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { round } from '../common/utils/round';
 import { TaskQueueService } from '../queues/task-queue.service';
-import { TASK_STATUSES, TaskStatus } from '../queues/task-types';
 import { WorkerDirectoryService, WorkerSnapshot } from '../queues/worker-directory.service';
+import { TASK_STATUSES, TaskStatus } from '../task-types/task-types';
 import type { TimeseriesBucket } from './dto/stats-query.dto';
 import {
   SystemStatsResponseDto,

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import { DispatchableTask, TaskQueueService } from '../queues/task-queue.service';
-import type { TaskRecord } from './task-record';
+import type { TaskRecord } from '../task-types/task-record';
 
 /** Redis calls in flight at once when a transition touches many jobs (removals, cancel broadcasts). */
 const REDIS_CONCURRENCY = 32;

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { countOf } from '../common/utils/plural';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import type { UnitOfWork } from '../prisma/unit-of-work';
-import { TaskStatus, TaskType, TERMINAL_STATUSES } from '../queues/task-types';
+import type { NewTask, TaskRecord } from '../task-types/task-record';
+import { TaskStatus, TaskType, TERMINAL_STATUSES } from '../task-types/task-types';
 import { TaskEffects } from './task-effects';
 import { TaskQueryRepository } from './task-query.repository';
-import type { NewTask, TaskRecord } from './task-record';
 import { TRANSITIONS } from './task-transitions';
 import { TaskWriteRepository } from './task-write.repository';
 

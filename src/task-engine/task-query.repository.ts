@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Prisma, Task } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { UnitOfWork } from '../prisma/unit-of-work';
-import { TaskStatus, TaskType } from '../queues/task-types';
-import type { BulkCursor, DueTask, StaleTask, TaskFilter, TaskRecord, TaskSortField } from './task-record';
-import { TASK_RETURNING, toTaskRecord, toTaskRecordOrNull } from './task-rows';
+import type { BulkCursor, DueTask, StaleTask, TaskFilter, TaskRecord, TaskSortField } from '../task-types/task-record';
+import { TASK_RETURNING, toTaskRecord, toTaskRecordOrNull } from '../task-types/task-rows';
+import { TaskStatus, TaskType } from '../task-types/task-types';
 import { TRANSITIONS } from './task-transitions';
 
 const SORT_COLUMNS: Record<TaskSortField, keyof Prisma.TaskOrderByWithRelationInput> = {

@@ -5,11 +5,11 @@ import { errorMessage } from '../common/errors/error-message';
 import type { AttemptFailureReason } from '../metrics/metrics';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import type { UnitOfWork } from '../prisma/unit-of-work';
-import { TaskStatus } from '../queues/task-types';
+import type { NewTask, StaleTask, TaskRecord } from '../task-types/task-record';
+import { TaskStatus } from '../task-types/task-types';
 import { TaskEffects } from './task-effects';
 import { TaskFamilyService } from './task-family.service';
 import { TaskQueryRepository } from './task-query.repository';
-import type { NewTask, StaleTask, TaskRecord } from './task-record';
 import { allows, assertAllowed, refusal, TRANSITIONS } from './task-transitions';
 import { TaskWriteRepository } from './task-write.repository';
 

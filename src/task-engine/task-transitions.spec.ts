@@ -1,6 +1,6 @@
 import { DomainError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
-import { TASK_STATUSES, TaskStatus, TERMINAL_STATUSES } from '../queues/task-types';
+import { TASK_STATUSES, TaskStatus, TERMINAL_STATUSES } from '../task-types/task-types';
 import { allows, assertAllowed, sqlFrom, TRANSITIONS } from './task-transitions';
 
 describe('task transitions', () => {

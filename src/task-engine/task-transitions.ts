@@ -1,6 +1,6 @@
 import { DomainError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
-import { TaskStatus } from '../queues/task-types';
+import { TaskStatus } from '../task-types/task-types';
 
 /**
  * Every way a task's status may move, and from where. The repositories' guarded UPDATEs

@@ -5,9 +5,9 @@ import { Coalescer } from '../common/utils/coalescer';
 import { Prisma, Task } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { UnitOfWork } from '../prisma/unit-of-work';
-import { TaskStatus } from '../queues/task-types';
-import type { NewTask, TaskRecord } from './task-record';
-import { TASK_RETURNING, toTaskRecord, toTaskRecordOrNull } from './task-rows';
+import type { NewTask, TaskRecord } from '../task-types/task-record';
+import { TASK_RETURNING, toTaskRecord, toTaskRecordOrNull } from '../task-types/task-rows';
+import { TaskStatus } from '../task-types/task-types';
 import { allows, sqlFrom, Transition, TRANSITIONS } from './task-transitions';
 
 /** Any number of tasks in one statement: $1 is a JSON array of toInsertRecord()s. */

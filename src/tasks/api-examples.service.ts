@@ -12,8 +12,8 @@ import { errorMessage } from '../common/errors/error-message';
 import type { AllConfig } from '../config/app.config';
 import { AppRole } from '../config/env.validation';
 import { SAMPLE_DOCUMENT_PATH } from '../kbs/sample-document.service';
-import { TaskType } from '../queues/task-types';
-import { CreateTaskDto } from './dto/create-task.dto';
+import { CreateTaskDto } from '../task-types/create-task.dto';
+import { TaskType } from '../task-types/task-types';
 import { TaskBulkService } from './task-bulk.service';
 import { TasksService } from './tasks.service';
 

@@ -6,7 +6,7 @@ import { ErrorCode } from '../common/errors/error-codes';
 import type { AllConfig } from '../config/app.config';
 import type { UnitOfWork } from '../prisma/unit-of-work';
 import { TaskQueryRepository } from '../task-engine/task-query.repository';
-import type { TaskRecord } from '../task-engine/task-record';
+import type { TaskRecord } from '../task-types/task-record';
 import { IdempotencyKeyRecord, IdempotencyKeyRepository } from './idempotency-key.repository';
 
 export type IdempotentKind = 'single' | 'batch';

@@ -1,7 +1,7 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
 import { InvalidRequestError } from '../common/errors/domain.error';
 import { describeFieldErrors } from '../common/errors/validation-errors';
-import { CreateTaskDto } from './dto/create-task.dto';
+import { CreateTaskDto } from '../task-types/create-task.dto';
 import { FieldErrors, PayloadValidatorService } from './payload-validator.service';
 
 export const MAX_BATCH_SIZE = 1000;

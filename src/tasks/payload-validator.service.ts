@@ -9,10 +9,7 @@ import type { AllConfig } from '../config/app.config';
 import { KnowledgeBaseRepository } from '../kbs/knowledge-base.repository';
 import { FileAccessError, UploadFolder } from '../pipeline/file-confinement';
 import { detectFormat, UnsupportedFormatError } from '../pipeline/text-extractor';
-import { payloadDtoOf, PayloadOf } from '../queues/task-type-registry';
-import { TASK_TYPES, TaskType } from '../queues/task-types';
-import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
-import { CreateTaskDto } from './dto/create-task.dto';
+import { CreateTaskDto } from '../task-types/create-task.dto';
 import {
   BatchProcessingPayloadDto,
   BatchTaskItemDto,
@@ -24,7 +21,10 @@ import {
   MAX_INLINE_RESULT_VALUES,
   MAX_VECTOR_VALUES,
   VectorStoragePayloadDto,
-} from './dto/task-payloads.dto';
+} from '../task-types/task-payloads.dto';
+import { payloadDtoOf, PayloadOf } from '../task-types/task-type-registry';
+import { TASK_TYPES, TaskType } from '../task-types/task-types';
+import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.service';
 
 /** Field path → messages, the same shape as the validation pipe's `details.fields`. */
 export type FieldErrors = Record<string, string[]>;

@@ -7,11 +7,11 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { errorMessage } from '../common/errors/error-message';
 import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
-import { TaskStatus } from '../queues/task-types';
 import { TaskQueryRepository } from '../task-engine/task-query.repository';
-import type { BulkCursor, TaskFilter } from '../task-engine/task-record';
 import { TaskStateService } from '../task-engine/task-state.service';
 import { TRANSITIONS } from '../task-engine/task-transitions';
+import type { BulkCursor, TaskFilter } from '../task-types/task-record';
+import { TaskStatus } from '../task-types/task-types';
 import { BulkAction, BulkOperationDto, BulkTaskFilterDto } from './dto/bulk-action.dto';
 
 /** The statuses each action applies to (the transition table's), processed one after the other (each pass walks one index in order). */

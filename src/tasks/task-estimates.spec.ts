@@ -1,4 +1,4 @@
-import { TaskStatus } from '../queues/task-types';
+import { TaskStatus } from '../task-types/task-types';
 import { estimateCompletion, EstimateInput } from './task-estimates';
 
 const now = new Date('2025-07-28T14:20:00Z');

@@ -1,4 +1,4 @@
-import { TaskStatus } from '../queues/task-types';
+import { TaskStatus } from '../task-types/task-types';
 
 export interface EstimateInput {
   status: TaskStatus;

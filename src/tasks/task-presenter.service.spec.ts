@@ -1,8 +1,8 @@
 import type { TaskQueueService } from '../queues/task-queue.service';
-import { TaskPriority, TaskStatus, TaskType } from '../queues/task-types';
 import type { WorkerDirectoryService } from '../queues/worker-directory.service';
 import type { TaskQueryRepository } from '../task-engine/task-query.repository';
-import type { TaskRecord } from '../task-engine/task-record';
+import type { TaskRecord } from '../task-types/task-record';
+import { TaskPriority, TaskStatus, TaskType } from '../task-types/task-types';
 import { TaskPresenterService } from './task-presenter.service';
 
 /** A query the test answers by hand, counting how often it was asked. */

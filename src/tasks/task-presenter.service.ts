@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { TaskQueueService } from '../queues/task-queue.service';
-import { TaskStatus, TaskType } from '../queues/task-types';
 import { WorkerDirectoryService } from '../queues/worker-directory.service';
 import { TaskQueryRepository } from '../task-engine/task-query.repository';
-import type { TaskRecord } from '../task-engine/task-record';
+import type { TaskRecord } from '../task-types/task-record';
+import { TaskStatus, TaskType } from '../task-types/task-types';
 import { TaskResponseDto } from './dto/task-response.dto';
 import { estimateCompletion } from './task-estimates';
 import { toResponse } from './task-response.mapper';

@@ -1,4 +1,4 @@
-import type { TaskRecord } from '../task-engine/task-record';
+import type { TaskRecord } from '../task-types/task-record';
 import { TaskResponseDto } from './dto/task-response.dto';
 
 /**

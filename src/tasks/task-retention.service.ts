@@ -5,7 +5,7 @@ import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
-import { TASK_TYPES } from '../queues/task-types';
+import { TASK_TYPES } from '../task-types/task-types';
 import { IdempotencyKeyRepository } from './idempotency-key.repository';
 import { TaskRetentionRepository } from './task-retention.repository';
 

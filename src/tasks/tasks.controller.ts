@@ -16,8 +16,8 @@ import { TaskIdParam } from '../common/decorators/path-param.decorator';
 import { RawBody } from '../common/decorators/raw-body.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { Role } from '../common/security/roles';
-import { PAYLOAD_DTOS } from '../queues/task-type-registry';
-import { CreateTaskDto } from './dto/create-task.dto';
+import { CreateTaskDto } from '../task-types/create-task.dto';
+import { PAYLOAD_DTOS } from '../task-types/task-type-registry';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import {
   BatchCreateResponseDto,

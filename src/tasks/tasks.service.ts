@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { TaskNotFoundError } from '../common/errors/domain.error';
 import type { UnitOfWork } from '../prisma/unit-of-work';
-import { taskDefaults } from '../queues/task-type-registry';
-import { TaskPriority } from '../queues/task-types';
 import { TaskQueryRepository } from '../task-engine/task-query.repository';
-import type { NewTask, TaskRecord } from '../task-engine/task-record';
 import { TaskStateService } from '../task-engine/task-state.service';
-import { CreateTaskDto } from './dto/create-task.dto';
+import { CreateTaskDto } from '../task-types/create-task.dto';
+import type { NewTask, TaskRecord } from '../task-types/task-record';
+import { taskDefaults } from '../task-types/task-type-registry';
+import { TaskPriority } from '../task-types/task-types';
 import { ListTasksQueryDto } from './dto/list-tasks-query.dto';
 import {
   BatchCreateResponseDto,

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { WebhookDelivery } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import type { TaskStatus } from '../queues/task-types';
-import type { TaskRecord } from '../task-engine/task-record';
-import { toTaskRecord } from '../task-engine/task-rows';
+import type { TaskRecord } from '../task-types/task-record';
+import { toTaskRecord } from '../task-types/task-rows';
+import type { TaskStatus } from '../task-types/task-types';
 
 export type WebhookDeliveryRecord = WebhookDelivery;
 

@@ -1,5 +1,5 @@
 import type { FactoryProvider, Type } from '@nestjs/common';
-import { TaskType } from '../queues/task-types';
+import { TaskType } from '../task-types/task-types';
 import { BatchProcessingProcessor } from './processors/batch-processing.processor';
 import { DocumentProcessingProcessor } from './processors/document-processing.processor';
 import { EmbeddingGenerationProcessor } from './processors/embedding-generation.processor';
@@ -10,7 +10,7 @@ import { TASK_PROCESSOR_HOSTS, type TaskProcessor, type TaskProcessorHosts } fro
 
 /**
  * The handler half of the task-type registry: each type's processor. The other half
- * (queues/task-type-registry.ts: payload DTO, payload type, defaults) is read by the API's
+ * (task-types/task-type-registry.ts: payload DTO, payload type, defaults) is read by the API's
  * validator and OpenAPI document, which must not depend on the workers; and a processor
  * depends on that validator through the lifecycle, so one file holding both halves would be
  * an import cycle. The compiler refuses a task type without an entry here, or an entry whose

@@ -12,10 +12,10 @@ import {
 } from '../common/errors/task-errors';
 import { settledWithin } from '../common/utils/settled-within';
 import type { AllConfig } from '../config/app.config';
-import type { PayloadOf } from '../queues/task-type-registry';
-import type { TaskJobData, TaskType } from '../queues/task-types';
-import type { NewTask, TaskRecord } from '../task-engine/task-record';
 import { TaskStateService } from '../task-engine/task-state.service';
+import type { NewTask, TaskRecord } from '../task-types/task-record';
+import type { PayloadOf } from '../task-types/task-type-registry';
+import type { TaskJobData, TaskType } from '../task-types/task-types';
 import { PayloadValidatorService } from '../tasks/payload-validator.service';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { untilWritten } from './durable-write';

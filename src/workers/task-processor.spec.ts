@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import { TASK_TYPES, TaskType } from '../queues/task-types';
+import { TASK_TYPES, TaskType } from '../task-types/task-types';
 import type { TaskLifecycleService } from './task-lifecycle';
 import { TaskProcessor, type TaskProcessorHosts, workerPerType } from './task-processor';
 

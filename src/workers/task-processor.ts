@@ -1,6 +1,6 @@
 import { WorkerHost } from '@nestjs/bullmq';
 import type { Job, Worker } from 'bullmq';
-import { TASK_TYPES, type TaskJobData, type TaskType } from '../queues/task-types';
+import { TASK_TYPES, type TaskJobData, type TaskType } from '../task-types/task-types';
 import type { TaskContext, TaskLifecycleService } from './task-lifecycle';
 
 /**

@@ -12,7 +12,7 @@ import { errorMessage } from '../common/errors/error-message';
 import { WorkerShutdownError } from '../common/errors/task-errors';
 import { settledWithin } from '../common/utils/settled-within';
 import type { AllConfig } from '../config/app.config';
-import { TASK_TYPES, TaskJobData } from '../queues/task-types';
+import { TASK_TYPES, TaskJobData } from '../task-types/task-types';
 import { TaskCancellationService } from './task-cancellation.service';
 import { TaskLifecycleService } from './task-lifecycle';
 import { TASK_PROCESSOR_HOSTS, type TaskProcessorHosts, workerPerType } from './task-processor';

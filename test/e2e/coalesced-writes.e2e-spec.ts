@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { AppRole } from '../../src/config/env.validation';
-import { TaskPriority, TaskStatus, TaskType } from '../../src/queues/task-types';
 import { TaskQueryRepository } from '../../src/task-engine/task-query.repository';
-import type { NewTask } from '../../src/task-engine/task-record';
-import { toTaskRecord } from '../../src/task-engine/task-rows';
 import { TaskWriteRepository } from '../../src/task-engine/task-write.repository';
+import type { NewTask } from '../../src/task-types/task-record';
+import { toTaskRecord } from '../../src/task-types/task-rows';
+import { TaskPriority, TaskStatus, TaskType } from '../../src/task-types/task-types';
 import { taskRequest } from '../factories/task.factory';
 import { createTestApp, KbTracker, TestApp } from '../setup/test-app';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { AppRole } from '../../src/config/env.validation';
-import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../../src/queues/task-types';
+import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../../src/task-types/task-types';
 import { taskRequest } from '../factories/task.factory';
 import { freePort, ServiceProcess, startRedis, startService } from '../setup/processes';
 import { createTestApp, KbTracker, TestApp, waitFor } from '../setup/test-app';

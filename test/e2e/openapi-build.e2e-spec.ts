@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -59,6 +59,11 @@ describe('The OpenAPI document of the built service (e2e)', () => {
       cwd: dir,
       timeout: 240000,
     });
+    // The assets by hand (the CLI resolves them against its own folder): the dashboard reads its
+    // page files at start and refuses to start without them.
+    cpSync(path.join(ROOT, 'src', 'dashboard', 'public'), path.join(dir, 'dist', 'dashboard', 'public'), {
+      recursive: true,
+    });
 
     applyTestEnv();
     const port = await freePort();
@@ -80,8 +85,8 @@ describe('The OpenAPI document of the built service (e2e)', () => {
     try {
       await waitFor(
         async () => {
-          if (child.exitCode !== null)
-            throw new Error(`the built service exited with ${child.exitCode}:\n${output.join('')}`);
+          if (child.exitCode !== null || child.signalCode !== null)
+            throw new Error(`the built service exited with ${child.exitCode ?? child.signalCode}:\n${output.join('')}`);
           return output.join('').includes('listening on');
         },
         Boolean,

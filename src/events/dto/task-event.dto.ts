@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { EnumField, StringField } from '../../common/decorators/validation.decorators';
 import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
-import { TASK_STATUSES, TASK_TYPES, TaskStatus, TaskType } from '../../queues/task-types';
+import { TASK_STATUSES, TASK_TYPES, TaskStatus, TaskType } from '../../task-types/task-types';
 
 export const TASK_EVENT_TYPES = ['created', 'status', 'progress'] as const;
 

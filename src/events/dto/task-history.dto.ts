@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { TASK_STATUSES, TaskStatus } from '../../queues/task-types';
+import { TASK_STATUSES, TaskStatus } from '../../task-types/task-types';
 import { WebhookDeliveryDto } from '../../webhooks/dto/webhook-delivery.dto';
 import { ATTEMPT_OUTCOMES, AttemptOutcome } from '../task-attempts';
 import { TaskEventDto } from './task-event.dto';

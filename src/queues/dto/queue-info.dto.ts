@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { EnumField } from '../../common/decorators/validation.decorators';
-import { TASK_PRIORITIES, TASK_TYPES, TaskPriority, TaskType } from '../task-types';
+import { TASK_PRIORITIES, TASK_TYPES, TaskPriority, TaskType } from '../../task-types/task-types';
 
 /** `GET /api/v1/queues/info`: narrow the count to one task type and/or one priority. */
 export class QueueInfoQueryDto {

@@ -8,7 +8,7 @@ import {
   TaskPriority,
   TaskStatus,
   TaskType,
-} from '../../queues/task-types';
+} from '../../task-types/task-types';
 
 export const SORT_FIELDS = [
   'created_at',

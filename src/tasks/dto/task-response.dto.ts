@@ -7,7 +7,7 @@ import {
   TaskPriority,
   TaskStatus,
   TaskType,
-} from '../../queues/task-types';
+} from '../../task-types/task-types';
 
 const nullableDate = { type: String, format: 'date-time', nullable: true } as const;
 

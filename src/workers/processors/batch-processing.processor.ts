@@ -1,8 +1,8 @@
 import { Processor } from '@nestjs/bullmq';
-import { PayloadOf, taskDefaults } from '../../queues/task-type-registry';
-import { TaskType } from '../../queues/task-types';
 import { childDefaults } from '../../task-engine/task-family.service';
-import type { NewTask, TaskRecord } from '../../task-engine/task-record';
+import type { NewTask, TaskRecord } from '../../task-types/task-record';
+import { PayloadOf, taskDefaults } from '../../task-types/task-type-registry';
+import { TaskType } from '../../task-types/task-types';
 import { AwaitChildren, TaskContext, TaskLifecycleService } from '../task-lifecycle';
 import { TaskProcessor } from '../task-processor';
 

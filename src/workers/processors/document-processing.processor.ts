@@ -1,6 +1,6 @@
 import { Processor } from '@nestjs/bullmq';
 import { DocumentIngestionService } from '../../kbs/document-ingestion.service';
-import { TaskType } from '../../queues/task-types';
+import { TaskType } from '../../task-types/task-types';
 import { AwaitChildren, TaskContext, TaskLifecycleService } from '../task-lifecycle';
 import { TaskProcessor } from '../task-processor';
 

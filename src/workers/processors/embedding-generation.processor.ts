@@ -1,7 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
 import { EmbeddingService } from '../../kbs/embedding.service';
 import { TextEmbeddingService } from '../../kbs/text-embedding.service';
-import { TaskType } from '../../queues/task-types';
+import { TaskType } from '../../task-types/task-types';
 import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
 import { TaskProcessor } from '../task-processor';
 

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Processor } from '@nestjs/bullmq';
 import { round } from '../../common/utils/round';
 import { ComponentHealth, HealthProbeService } from '../../health/health-probe.service';
-import { HEALTH_COMPONENTS, HealthComponent, TaskType } from '../../queues/task-types';
+import { HEALTH_COMPONENTS, HealthComponent, TaskType } from '../../task-types/task-types';
 import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
 import { TaskProcessor } from '../task-processor';
 

@@ -1,6 +1,6 @@
 import { Processor } from '@nestjs/bullmq';
 import { VectorStoreService } from '../../kbs/vector-store.service';
-import { TaskType } from '../../queues/task-types';
+import { TaskType } from '../../task-types/task-types';
 import { TaskContext, TaskLifecycleService } from '../task-lifecycle';
 import { TaskProcessor } from '../task-processor';
 

@@ -16,14 +16,14 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { IntField, StringField } from '../../common/decorators/validation.decorators';
-import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
-import { HEALTH_COMPONENTS } from '../../queues/task-types';
+import { IntField, StringField } from '../common/decorators/validation.decorators';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
 import { CreateTaskDto } from './create-task.dto';
+import { HEALTH_COMPONENTS } from './task-types';
 
 /**
  * The payload of each task type. These classes are the one statement of each shape
- * (queues/task-type-registry.ts maps each type to its class and derives the TypeScript type
+ * (task-type-registry.ts maps each type to its class and derives the TypeScript type
  * from it): the validator checks a payload against them, processors and pipeline services
  * receive the validated instance (only the keys declared here; any other key the caller sent
  * is stored and returned as sent, but never read), and Swagger documents them.

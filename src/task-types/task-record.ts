@@ -1,4 +1,4 @@
-import type { TaskPriority, TaskStatus, TaskType } from '../queues/task-types';
+import type { TaskPriority, TaskStatus, TaskType } from './task-types';
 
 /** A task as the rest of the service sees it; repositories map their rows to it. */
 export interface TaskRecord {

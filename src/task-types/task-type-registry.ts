@@ -1,5 +1,5 @@
 import type { ClassConstructor } from 'class-transformer';
-import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS } from '../tasks/dto/create-task.dto';
+import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS } from './create-task.dto';
 import {
   BatchProcessingPayloadDto,
   DocumentProcessingPayloadDto,
@@ -7,7 +7,7 @@ import {
   HealthCheckPayloadDto,
   KnowledgeIndexingPayloadDto,
   VectorStoragePayloadDto,
-} from '../tasks/dto/task-payloads.dto';
+} from './task-payloads.dto';
 import { TaskType } from './task-types';
 
 /** What a task of a type gets when its request leaves these out. */

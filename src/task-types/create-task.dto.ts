@@ -4,9 +4,9 @@ import {
   IntField,
   ObjectField,
   StringField,
-} from '../../common/decorators/validation.decorators';
-import { KB_ID_PATTERN } from '../../common/utils/id-patterns';
-import { TASK_PRIORITIES, TASK_TYPES, TaskPriority, TaskType } from '../../queues/task-types';
+} from '../common/decorators/validation.decorators';
+import { KB_ID_PATTERN } from '../common/utils/id-patterns';
+import { TASK_PRIORITIES, TASK_TYPES, TaskPriority, TaskType } from './task-types';
 
 export const MAX_RETRIES_LIMIT = 25;
 export const TIMEOUT_LIMIT_SECONDS = 86400;
