@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { HashingEmbedder } from '../../src/pipeline/embedding/hashing-embedder';
-import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { createTestApp, TestApp, uniqueKb, waitForSettled } from '../setup/test-app';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 /** The embedder the test app runs with (the default: local hashing, 384 dimensions), to compute the expected vectors. */
@@ -29,12 +29,7 @@ describe('Knowledge-base task types with inline input (e2e)', () => {
   });
 
   const create = (body: Record<string, unknown>) => request(t.http).post('/api/v1/tasks').send(body);
-  const settled = (id: string, timeoutMs = 30000) =>
-    waitFor(
-      async () => (await request(t.http).get(`/api/v1/tasks/${id}`)).body,
-      (task) => ['completed', 'failed', 'cancelled'].includes(task.status),
-      { timeoutMs, what: `task ${id} to settle` },
-    );
+  const settled = (id: string, timeoutMs?: number) => waitForSettled(t.http, id, timeoutMs);
 
   describe('embedding_generation over texts given inline', () => {
     const texts = [

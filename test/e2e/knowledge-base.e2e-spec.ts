@@ -3,7 +3,7 @@ import { cpSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { createTestApp, TestApp, uniqueKb, waitFor, waitForSettled } from '../setup/test-app';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const PHRASES: Record<string, string> = {
@@ -31,12 +31,7 @@ describe('Knowledge-base pipeline (e2e)', () => {
   });
 
   const create = (body: Record<string, unknown>) => request(t.http).post('/api/v1/tasks').send(body);
-  const settled = (id: string, timeoutMs = 30000) =>
-    waitFor(
-      async () => (await request(t.http).get(`/api/v1/tasks/${id}`)).body,
-      (task) => ['completed', 'failed', 'cancelled'].includes(task.status),
-      { timeoutMs, what: `task ${id} to settle` },
-    );
+  const settled = (id: string, timeoutMs?: number) => waitForSettled(t.http, id, timeoutMs);
 
   describe('every format, ingested end to end with the pipeline flag', () => {
     const kb = uniqueKb('formats');

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis from 'ioredis';
+import request from 'supertest';
 import type { App } from 'supertest/types';
 import { AppModule } from '../../src/app.module';
 import { createHttpApp } from '../../src/bootstrap';
 import { AppRole } from '../../src/config/env.validation';
 import { PrismaService } from '../../src/prisma/prisma.service';
+import { waitFor } from './helpers';
 import { applyTestEnv, TEST_REDIS_URL } from './test-env';
 
 export { KbTracker, uniqueKb, waitFor } from './helpers';
@@ -59,4 +61,13 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** The task as GET /api/v1/tasks/{id} shows it once it has ended (completed, failed or cancelled). */
+export function waitForSettled(http: App, id: string, timeoutMs = 30000): Promise<Record<string, any>> {
+  return waitFor(
+    async () => (await request(http).get(`/api/v1/tasks/${id}`)).body as Record<string, any>,
+    (task) => ['completed', 'failed', 'cancelled'].includes(task.status as string),
+    { timeoutMs, what: `task ${id} to settle` },
+  );
 }
