@@ -36,7 +36,7 @@ import { endToEndScenario, endToEndWorkersScenario } from './scenarios/end-to-en
 import { floorScenario, liveScenario } from './scenarios/floor';
 import { getScenario } from './scenarios/get-task';
 import { keptDbName, listStatsScenario } from './scenarios/list-stats';
-import { latencyScenario, steadyScenario } from './scenarios/paced';
+import { latencyScenario, latencySplitScenario, steadyScenario } from './scenarios/paced';
 import type { BenchContext, BenchOptions, Scenario } from './scenarios/types';
 
 const ROOT = resolve(__dirname, '..');
@@ -59,6 +59,7 @@ const SCENARIOS: Scenario[] = [
   batchScenario,
   getScenario,
   latencyScenario,
+  latencySplitScenario,
   steadyScenario,
   endToEndScenario,
   endToEndWorkersScenario,
@@ -323,7 +324,7 @@ async function main(): Promise<number> {
   if (ceilingRatios.rows.length > 0)
     sections.push({ title: 'Ratios: our end to end / each ceiling', rows: ceilingRatios.rows });
   sections.push(...profileSections(outcomes));
-  const targets = opts.quick ? null : evaluateTargets(outcomes);
+  const targets = opts.quick ? null : evaluateTargets(outcomes, machine?.cpus ?? 1);
   const header = [
     `task-manager bench — ${new Date().toISOString()} — ${opts.quick ? 'QUICK (tiny counts, no targets)' : 'full run'} — ${Math.round((Date.now() - started) / 1000)} s`,
     machine

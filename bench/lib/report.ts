@@ -32,6 +32,7 @@ export function renderReport(header: string[], sections: Section[], targets: Tar
     for (const t of targets) {
       const mark = t.status === 'met' ? 'met   ' : t.status === 'missed' ? 'MISSED' : 'n/a   ';
       lines.push(`  ${mark}  ${pad(t.target, tw)}  ${pad(t.value, vw)}  ${t.by}`);
+      if (t.bound) lines.push(`          bound: ${t.bound}`);
     }
     lines.push('');
   }

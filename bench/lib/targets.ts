@@ -1,3 +1,4 @@
+import { closedLoopBound, endToEndBound, httpRatioBound, queueLatencyBound } from './bounds';
 import { num } from './format';
 import { round } from './stats';
 
@@ -10,6 +11,8 @@ export interface TargetResult {
   status: 'met' | 'missed' | 'not measured';
   /** Headroom when met, shortfall when missed, as a share of the target. */
   by: string;
+  /** When missed: what holds it back, worked out from this run's figures (bench/lib/bounds.ts). */
+  bound?: string;
 }
 
 /** Reads a nested number out of scenario data: get(o, 'latencyMs', 'p99'). */
@@ -29,6 +32,8 @@ interface Target {
   kind: 'min' | 'below' | 'atMost' | 'flat';
   threshold: number;
   value: (o: Outcomes) => number | null;
+  /** What bounds the figure, from the run's data; printed when the target is missed. */
+  bound?: (o: Outcomes, cpus: number) => string | null;
 }
 
 const data = (o: Outcomes, scenario: string) => o[scenario]?.data;
@@ -70,14 +75,31 @@ const TARGETS: Target[] = [
     kind: 'min',
     threshold: 2500,
     value: (o) => get(data(o, 'e2e'), 'tasks_per_sec'),
+    bound: endToEndBound,
   },
-  { label: 'end to end ≥ 2× pg-boss', unit: '×', kind: 'min', threshold: 2, value: (o) => ratioTo(o, 'pgboss') },
+  {
+    label: 'end to end ≥ 2× pg-boss',
+    unit: '×',
+    kind: 'min',
+    threshold: 2,
+    value: (o) => ratioTo(o, 'pgboss'),
+    bound: endToEndBound,
+  },
   {
     label: 'end to end ≥ 2× graphile-worker',
     unit: '×',
     kind: 'min',
     threshold: 2,
     value: (o) => ratioTo(o, 'graphile'),
+    bound: endToEndBound,
+  },
+  {
+    label: 'end to end ≥ 0.25× raw BullMQ',
+    unit: '×',
+    kind: 'min',
+    threshold: 0.25,
+    value: (o) => ratioTo(o, 'bullmq'),
+    bound: endToEndBound,
   },
   {
     label: 'POST ≥ 3,000 req/s',
@@ -92,6 +114,7 @@ const TARGETS: Target[] = [
     kind: 'below',
     threshold: 25,
     value: (o) => get(data(o, 'post'), 'latencyMs', 'p99'),
+    bound: (o) => closedLoopBound(o, 'post', 25),
   },
   {
     label: 'batch ≥ 20,000 tasks/s',
@@ -106,6 +129,22 @@ const TARGETS: Target[] = [
     kind: 'below',
     threshold: 20,
     value: (o) => get(data(o, 'latency'), 'queueP99'),
+    bound: (o, cpus) => queueLatencyBound(o, 'latency', cpus),
+  },
+  {
+    label: 'steady 200/s × 5 min: POST p99 < 20 ms',
+    unit: 'ms',
+    kind: 'below',
+    threshold: 20,
+    value: (o) => get(data(o, 'steady'), 'http', 'latencyMs', 'p99'),
+  },
+  {
+    label: 'steady 200/s × 5 min: queue latency p99 < 20 ms',
+    unit: 'ms',
+    kind: 'below',
+    threshold: 20,
+    value: (o) => get(data(o, 'steady'), 'queueP99'),
+    bound: (o, cpus) => queueLatencyBound(o, 'steady', cpus),
   },
   {
     label: 'GET /health/live ≥ 0.15× bare node:http (interleaved)',
@@ -113,6 +152,7 @@ const TARGETS: Target[] = [
     kind: 'min',
     threshold: 0.15,
     value: (o) => get(data(o, 'live'), 'ratio_to_floor_interleaved') ?? toFloor(o, 'live'),
+    bound: (o) => httpRatioBound(o, 'live'),
   },
   {
     label: 'GET /tasks/{id} ≥ 0.10× bare node:http',
@@ -120,6 +160,7 @@ const TARGETS: Target[] = [
     kind: 'min',
     threshold: 0.1,
     value: (o) => toFloor(o, 'get'),
+    bound: (o) => httpRatioBound(o, 'get'),
   },
   {
     label: 'POST /tasks ≥ 0.06× bare node:http',
@@ -127,6 +168,7 @@ const TARGETS: Target[] = [
     kind: 'min',
     threshold: 0.06,
     value: (o) => toFloor(o, 'post'),
+    bound: (o) => httpRatioBound(o, 'post'),
   },
   {
     label: 'GET p99 < 5 ms',
@@ -134,6 +176,7 @@ const TARGETS: Target[] = [
     kind: 'below',
     threshold: 5,
     value: (o) => get(data(o, 'get'), 'latencyMs', 'p99'),
+    bound: (o) => closedLoopBound(o, 'get', 5),
   },
   {
     label: 'list p99 < 20 ms at 1M (biggest kb)',
@@ -195,7 +238,7 @@ function show(value: number, unit: string): string {
   return `${num(value)} ${unit}`;
 }
 
-export function evaluateTargets(outcomes: Outcomes): TargetResult[] {
+export function evaluateTargets(outcomes: Outcomes, cpus: number): TargetResult[] {
   return TARGETS.map((t) => {
     const value = t.value(outcomes);
     if (value === null) return { target: t.label, value: '—', status: 'not measured', by: '' };
@@ -218,6 +261,13 @@ export function evaluateTargets(outcomes: Outcomes): TargetResult[] {
         : met
           ? `${round((1 - value / t.threshold) * 100, 0)} % headroom`
           : `${round((value / t.threshold - 1) * 100, 0)} % over (needs ${num(value / t.threshold, 2)}× less)`;
-    return { target: t.label, value: show(value, t.unit), status: met ? 'met' : 'missed', by };
+    const bound = met ? null : (t.bound?.(outcomes, cpus) ?? null);
+    return {
+      target: t.label,
+      value: show(value, t.unit),
+      status: met ? 'met' : 'missed',
+      by,
+      ...(bound ? { bound } : {}),
+    };
   });
 }

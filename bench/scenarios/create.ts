@@ -1,7 +1,9 @@
+import { microsPerRequest, withCpu } from '../lib/cpu';
 import { mb, num, pair } from '../lib/format';
 import { runLoad } from '../lib/load';
 import { round } from '../lib/stats';
 import { ensureBoth, kbFor, rssMax, taskRequest, waitForDrain } from './common';
+import { perRequest } from './floor';
 import type { Scenario, ScenarioOutput } from './types';
 
 /**
@@ -20,13 +22,21 @@ export const postScenario: Scenario = {
     // The warmed-up process before any load: the floor the other RSS figures compare with.
     const idleRss = ctx.rss.now();
     ctx.rss.setPhase('post');
-    const load = await runLoad({
-      url: `${ctx.apiUrl}/api/v1/tasks`,
-      method: 'POST',
-      body: JSON.stringify(taskRequest(kb)),
-      connections: ctx.sizes.postConnections,
-      durationSeconds: ctx.sizes.postSeconds,
-    });
+    const measured = await withCpu(ctx.cluster?.pids() ?? [], () =>
+      runLoad({
+        url: `${ctx.apiUrl}/api/v1/tasks`,
+        method: 'POST',
+        body: JSON.stringify(taskRequest(kb)),
+        connections: ctx.sizes.postConnections,
+        durationSeconds: ctx.sizes.postSeconds,
+      }),
+    );
+    const load = measured.result;
+    // The service runs both roles here, so this includes running some of the tasks created.
+    const cpu: Record<string, number | null> = {
+      ...microsPerRequest(measured.seconds, load.requests),
+      harness: perRequest(measured, load),
+    };
     ctx.rss.setPhase('post-drain');
     // What the load left queued is worked off before the next scenario; how fast is worth knowing.
     const drainSeconds = await waitForDrain(ctx, 'the next scenario');
@@ -41,10 +51,15 @@ export const postScenario: Scenario = {
           metric: 'RSS before the load (warmed up, idle)',
           value: idleRss.map((r) => `${r.role} ${mb(r.mb)}`).join(', ') || '—',
         },
+        {
+          metric: 'CPU µs per request: service (API and workers) / autocannon',
+          value: `${num(cpu.total)} / ${num(cpu.harness)}`,
+        },
         { metric: 'RSS max during load', value: mb(rssMax(ctx, 'post')) },
       ],
       data: {
         ...load,
+        cpu_us_per_request: cpu,
         created,
         drain_seconds: round(drainSeconds, 1),
         rss_idle_mb: idleRss,

@@ -1,3 +1,4 @@
+import { microsPerRequest, withCpu } from '../lib/cpu';
 import { mb, num, pair } from '../lib/format';
 import { LoadResult, runLoad } from '../lib/load';
 import { ManagedProcess } from '../lib/processes';
@@ -37,7 +38,7 @@ function getLoad(ctx: BenchContext, url: string, durationSeconds = ctx.sizes.get
 }
 
 /** Runs `work` with the bare server listening; stops it afterwards. */
-async function withBareServer<T>(ctx: BenchContext, work: (url: string) => Promise<T>): Promise<T> {
+async function withBareServer<T>(ctx: BenchContext, work: (url: string, pid: number) => Promise<T>): Promise<T> {
   const server = new ManagedProcess({
     name: 'bare-http',
     command: process.execPath,
@@ -57,11 +58,15 @@ async function withBareServer<T>(ctx: BenchContext, work: (url: string) => Promi
       { intervalMs: 100, timeoutMs: 10_000, what: 'the bare server listening' },
     );
     if (!server.running) throw new Error(`the bare server exited: ${server.tail()}`);
-    return await work(url);
+    return await work(url, server.pid);
   } finally {
     await server.stop('SIGTERM', 5000);
   }
 }
+
+/** The harness's (autocannon's) CPU µs per request of a measured load. */
+export const perRequest = (measured: { harnessSeconds: number }, load: { requests: number }): number | null =>
+  load.requests > 0 ? round((measured.harnessSeconds * 1e6) / load.requests, 0) : null;
 
 /** Requests per second over several loads together. */
 const rate = (loads: LoadResult[]) =>
@@ -72,13 +77,19 @@ export const floorScenario: Scenario = {
   title: 'Floor: a bare node:http server, constant JSON',
   worksWithUrl: true,
   async run(ctx): Promise<ScenarioOutput> {
-    const load = await withBareServer(ctx, (url) => getLoad(ctx, url));
+    const measured = await withBareServer(ctx, (url, pid) => withCpu([{ role: 'bare', pid }], () => getLoad(ctx, url)));
+    const load = measured.result;
+    const cpu: Record<string, number | null> = {
+      ...microsPerRequest(measured.seconds, load.requests),
+      harness: perRequest(measured, load),
+    };
     return {
       rows: [
         { metric: `req/s (${load.connections} connections, ${load.durationSeconds} s)`, value: num(load.reqPerSec) },
         { metric: 'latency p50 / p99', value: pair(load.latencyMs.p50, load.latencyMs.p99) },
+        { metric: 'CPU µs per request: server / autocannon', value: `${num(cpu.bare)} / ${num(cpu.harness)}` },
       ],
-      data: { ...load },
+      data: { ...load, cpu_us_per_request: cpu },
     };
   },
 };
@@ -99,14 +110,24 @@ export const liveScenario: Scenario = {
     await ensureBoth(ctx);
     ctx.rss.setPhase('live');
     const seconds = Math.max(1, Math.round(ctx.sizes.getSeconds / SLICES));
-    const { live, bare } = await withBareServer(ctx, async (bareUrl) => {
-      const out: { live: LoadResult[]; bare: LoadResult[] } = { live: [], bare: [] };
+    const servicePids = ctx.cluster?.pids() ?? [];
+    const { live, bare, cpu } = await withBareServer(ctx, async (bareUrl, barePid) => {
+      const out = { live: [] as LoadResult[], bare: [] as LoadResult[], cpu: { live: 0, bare: 0 } };
       for (let i = 0; i < SLICES; i++) {
-        out.bare.push(await getLoad(ctx, bareUrl, seconds));
-        out.live.push(await getLoad(ctx, `${ctx.apiUrl}/health/live`, seconds));
+        const b = await withCpu([{ role: 'bare', pid: barePid }], () => getLoad(ctx, bareUrl, seconds));
+        out.bare.push(b.result);
+        out.cpu.bare += b.seconds.bare;
+        const l = await withCpu(servicePids, () => getLoad(ctx, `${ctx.apiUrl}/health/live`, seconds));
+        out.live.push(l.result);
+        out.cpu.live += Object.values(l.seconds).reduce((a, x) => a + x, 0);
       }
       return out;
     });
+    const requests = (loads: LoadResult[]) => loads.reduce((n, l) => n + l.requests, 0);
+    const cpuUs = {
+      service: microsPerRequest({ service: cpu.live }, requests(live)).service,
+      bare: microsPerRequest({ bare: cpu.bare }, requests(bare)).bare,
+    };
     const liveRate = rate(live);
     const bareRate = rate(bare);
     const worstP99 = Math.max(...live.map((l) => l.latencyMs.p99 ?? 0));
@@ -120,10 +141,15 @@ export const liveScenario: Scenario = {
         { metric: '/health/live / bare, same slices', value: ratioToFloor === null ? '—' : `${num(ratioToFloor, 3)}×` },
         { metric: 'latency p50 (first slice) / worst slice p99', value: pair(live[0].latencyMs.p50, worstP99) },
         { metric: 'non-2xx / errors', value: `${num(non2xx)} / ${num(errors)}` },
+        {
+          metric: 'CPU µs per request: service / bare server',
+          value: servicePids.length ? `${num(cpuUs.service)} / ${num(cpuUs.bare)}` : `— / ${num(cpuUs.bare)}`,
+        },
         { metric: 'RSS max during load', value: mb(rssMax(ctx, 'live')) },
       ],
       data: {
         reqPerSec: liveRate,
+        cpu_us_per_request: servicePids.length ? cpuUs : { bare: cpuUs.bare },
         floor_interleaved_req_per_sec: bareRate,
         ratio_to_floor_interleaved: ratioToFloor,
         latencyMs: { p50: live[0].latencyMs.p50, p99: worstP99 },

@@ -1,7 +1,9 @@
+import { microsPerRequest, withCpu } from '../lib/cpu';
 import { mb, num, pair } from '../lib/format';
 import { requestJson } from '../lib/http';
 import { runLoad } from '../lib/load';
 import { ensureBoth, kbFor, rssMax, taskRequest, waitForDrain, waitForKb } from './common';
+import { perRequest } from './floor';
 import type { BenchContext, Scenario, ScenarioOutput } from './types';
 
 const SAMPLE_IDS = 2000;
@@ -38,12 +40,19 @@ export const getScenario: Scenario = {
     await waitForDrain(ctx, 'GET');
     const ids = await sampleTaskIds(ctx);
     ctx.rss.setPhase('get');
-    const load = await runLoad({
-      url: `${ctx.apiUrl}/api/v1/tasks`,
-      connections: ctx.sizes.getConnections,
-      durationSeconds: ctx.sizes.getSeconds,
-      nextPath: () => `/api/v1/tasks/${ids[Math.floor(Math.random() * ids.length)]}`,
-    });
+    const measured = await withCpu(ctx.cluster?.pids() ?? [], () =>
+      runLoad({
+        url: `${ctx.apiUrl}/api/v1/tasks`,
+        connections: ctx.sizes.getConnections,
+        durationSeconds: ctx.sizes.getSeconds,
+        nextPath: () => `/api/v1/tasks/${ids[Math.floor(Math.random() * ids.length)]}`,
+      }),
+    );
+    const load = measured.result;
+    const cpu: Record<string, number | null> = {
+      ...microsPerRequest(measured.seconds, load.requests),
+      harness: perRequest(measured, load),
+    };
     return {
       rows: [
         {
@@ -52,9 +61,10 @@ export const getScenario: Scenario = {
         },
         { metric: 'latency p50 / p99', value: pair(load.latencyMs.p50, load.latencyMs.p99) },
         { metric: 'non-2xx / errors', value: `${num(load.non2xx)} / ${num(load.errors)}` },
+        { metric: 'CPU µs per request: service / autocannon', value: `${num(cpu.total)} / ${num(cpu.harness)}` },
         { metric: 'RSS max during load', value: mb(rssMax(ctx, 'get')) },
       ],
-      data: { ...load, distinct_ids: ids.length, rss_max_mb: rssMax(ctx, 'get') },
+      data: { ...load, cpu_us_per_request: cpu, distinct_ids: ids.length, rss_max_mb: rssMax(ctx, 'get') },
     };
   },
 };

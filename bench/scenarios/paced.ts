@@ -1,7 +1,7 @@
 import { mb, num, pair } from '../lib/format';
 import { PacedResult, runPaced } from '../lib/http';
 import { round } from '../lib/stats';
-import { ensureBoth, kbFor, rssMax, taskRequest, waitForDrain, waitForKb } from './common';
+import { ensureBoth, kbFor, rssMax, taskRequest, useTopology, waitForDrain, waitForKb } from './common';
 import type { BenchContext, Scenario, ScenarioOutput } from './types';
 
 export interface TaskLatencies {
@@ -104,6 +104,28 @@ function latencyRows(result: PacedOutcome) {
   ];
 }
 
+/** The latency run's table and data, on whichever topology the caller switched to. */
+async function latencyRun(ctx: BenchContext, name: string): Promise<ScenarioOutput> {
+  await waitForDrain(ctx, name);
+  ctx.rss.setPhase(name);
+  const rate = ctx.sizes.latencyRate;
+  const result = await pacedTasks(ctx, name, rate, ctx.sizes.latencySeconds);
+  return {
+    rows: [
+      { metric: `rate (tasks/s) × seconds`, value: `${num(result.http.achievedRate)} × ${ctx.sizes.latencySeconds}` },
+      ...latencyRows(result),
+    ],
+    data: {
+      rate,
+      seconds: ctx.sizes.latencySeconds,
+      http: result.http,
+      stored: result.stored,
+      failed_tasks: result.failedTasks,
+      ...result.latencies,
+    },
+  };
+}
+
 /** Latency at a steady, moderate rate (200 tasks/s): how long a task waits and runs when nothing is backed up. */
 export const latencyScenario: Scenario = {
   name: 'latency',
@@ -111,24 +133,22 @@ export const latencyScenario: Scenario = {
   worksWithUrl: true,
   async run(ctx): Promise<ScenarioOutput> {
     await ensureBoth(ctx);
-    await waitForDrain(ctx, 'latency');
-    ctx.rss.setPhase('latency');
-    const rate = ctx.sizes.latencyRate;
-    const result = await pacedTasks(ctx, 'latency', rate, ctx.sizes.latencySeconds);
-    return {
-      rows: [
-        { metric: `rate (tasks/s) × seconds`, value: `${num(result.http.achievedRate)} × ${ctx.sizes.latencySeconds}` },
-        ...latencyRows(result),
-      ],
-      data: {
-        rate,
-        seconds: ctx.sizes.latencySeconds,
-        http: result.http,
-        stored: result.stored,
-        failed_tasks: result.failedTasks,
-        ...result.latencies,
-      },
-    };
+    return latencyRun(ctx, 'latency');
+  },
+};
+
+/**
+ * The same run with the API in its own process and the workers in another (issue 13's
+ * topology question): whether task CPU kept off the API's event loop shortens the POSTs and
+ * the queue wait, read against `latency` in the same run.
+ */
+export const latencySplitScenario: Scenario = {
+  name: 'latency-split',
+  title: 'Task latency at a steady rate, API and workers in separate processes',
+  worksWithUrl: false,
+  async run(ctx): Promise<ScenarioOutput> {
+    await useTopology(ctx, { kind: 'split', workers: 1 });
+    return latencyRun(ctx, 'latency-split');
   },
 };
 

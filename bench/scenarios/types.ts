@@ -13,6 +13,7 @@ export const SCENARIO_NAMES = [
   'batch',
   'get',
   'latency',
+  'latency-split',
   'steady',
   'e2e',
   'e2e-workers',

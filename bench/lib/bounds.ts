@@ -1,0 +1,96 @@
+import { num } from './format';
+import type { Outcomes } from './targets';
+
+/**
+ * What holds a missed target back, worked out from the run's own measurements (issue 13:
+ * "says by how much it misses and what bounds it, with the profile that shows it"). Each
+ * explanation is arithmetic on figures of this run, never a constant.
+ */
+
+type Data = Record<string, unknown> | undefined;
+
+function at(d: Data, ...path: string[]): unknown {
+  let cur: unknown = d;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+const numberAt = (d: Data, ...path: string[]): number | null => {
+  const v = at(d, ...path);
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+};
+
+/** The profile's three biggest categories, when the run was profiled (`--profile`). */
+function profileTop(d: Data): string {
+  const profiles = at(d, 'profiles') as { categories?: { category: string; percent: number }[] }[] | undefined;
+  const categories = profiles?.[0]?.categories;
+  if (!categories?.length) return ' (run with --profile for where the service spends it)';
+  return `; the profile: ${categories
+    .slice(0, 3)
+    .map((c) => `${c.category} ${num(c.percent, 0)} %`)
+    .join(', ')}`;
+}
+
+/** End to end: the CPU every component spends per task, and the rate the machine's cores allow at that cost. */
+export function endToEndBound(o: Outcomes, cpus: number): string | null {
+  const e2e = o.e2e?.data;
+  const perTask = at(e2e, 'cpu_ms_per_task') as Record<string, number | null> | undefined;
+  const reached = numberAt(e2e, 'tasks_per_sec');
+  if (!perTask || reached === null) return null;
+  const parts = Object.entries(perTask).filter((entry): entry is [string, number] => entry[1] !== null);
+  const total = parts.reduce((sum, [, ms]) => sum + ms, 0);
+  if (total <= 0) return null;
+  const ceiling = (cpus * 1000) / total;
+  return (
+    `CPU: ${parts.map(([name, ms]) => `${name.replace('service_', 'service ')} ${num(ms, 2)}`).join(' + ')} = ` +
+    `${num(total, 2)} ms per task; ${cpus} cores allow at most ${num(ceiling)} tasks/s at that cost ` +
+    `(this run reached ${num((reached / ceiling) * 100)} % of it)${profileTop(e2e)}`
+  );
+}
+
+/** An HTTP route against the bare server: CPU per request of each, which caps the ratio when a core is the limit. */
+export function httpRatioBound(o: Outcomes, scenario: string): string | null {
+  const d = o[scenario]?.data;
+  const ours = numberAt(d, 'cpu_us_per_request', scenario === 'live' ? 'service' : 'total');
+  const bare = numberAt(d, 'cpu_us_per_request', 'bare') ?? numberAt(o.floor?.data, 'cpu_us_per_request', 'bare');
+  if (ours === null || bare === null || ours === 0) return null;
+  return (
+    `CPU per request: the service ${num(ours)} µs, the bare server ${num(bare)} µs — with a core each ` +
+    `the ratio cannot pass ${num(bare / ours, 3)}×` +
+    (scenario === 'post' ? ' (the service also runs the created tasks here: both roles in one process)' : '')
+  );
+}
+
+/** A closed-loop latency target: by Little's law the mean latency is connections ÷ throughput. */
+export function closedLoopBound(o: Outcomes, scenario: string, thresholdMs: number): string | null {
+  const d = o[scenario]?.data;
+  const connections = numberAt(d, 'connections');
+  const rate = numberAt(d, 'reqPerSec');
+  if (connections === null || rate === null || rate === 0) return null;
+  const cpu = numberAt(d, 'cpu_us_per_request', 'total');
+  return (
+    `Little's law: ${num(connections)} connections at ${num(rate)} req/s wait ${num((connections / rate) * 1000, 1)} ms ` +
+    `on average; a p99 under ${num(thresholdMs)} ms needs well over ${num((connections / thresholdMs) * 1000)} req/s` +
+    (cpu === null ? '' : `, and ${num(cpu)} µs of service CPU per request allows ${num(1e6 / cpu)} req/s on one core`)
+  );
+}
+
+/** Queue latency at a paced rate: how busy the machine was, and what splitting the roles changed in the same run. */
+export function queueLatencyBound(o: Outcomes, scenario: string, cpus: number): string | null {
+  const perTask = at(o.e2e?.data, 'cpu_ms_per_task') as Record<string, number | null> | undefined;
+  const rate = numberAt(o[scenario]?.data, 'rate');
+  const notes: string[] = [];
+  if (perTask && rate !== null) {
+    const total = Object.values(perTask).reduce<number>((sum, ms) => sum + (ms ?? 0), 0);
+    notes.push(
+      `not throughput: ${num(rate)} tasks/s × ${num(total, 2)} ms CPU per task (end to end) keeps ` +
+        `${num(((rate * total) / (cpus * 1000)) * 100)} % of ${cpus} cores busy, so the tail is waiting, not work`,
+    );
+  }
+  const split = numberAt(o['latency-split']?.data, 'queueP99');
+  if (split !== null) notes.push(`with the API and the workers in separate processes: ${num(split, 1)} ms`);
+  return notes.length ? notes.join('; ') : null;
+}
