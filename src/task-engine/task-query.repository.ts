@@ -167,7 +167,7 @@ export class TaskQueryRepository {
    */
   async findStaleProcessing(olderThan: Date, limit: number): Promise<StaleTask[]> {
     const { rows } = await this.prisma.pool.query<StaleTask>(
-      `SELECT t.id, t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.attempt,
+      `SELECT t.id, t.kb_id AS "kbId", t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.attempt,
               EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = t.id) AS "hasChildren"
        FROM tasks AS t
        WHERE t.status = 'processing' AND t.updated_at < $1
@@ -186,7 +186,7 @@ export class TaskQueryRepository {
    */
   async findDueQueued(olderThan: Date, limit: number): Promise<DueTask[]> {
     const { rows } = await this.prisma.pool.query<DueTask>(
-      `SELECT t.id, t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.updated_at AS "updatedAt"
+      `SELECT t.id, t.kb_id AS "kbId", t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.updated_at AS "updatedAt"
        FROM tasks AS t
        WHERE t.status = 'queued' AND t.updated_at < $1
        ORDER BY t.updated_at DESC
