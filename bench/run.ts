@@ -33,6 +33,7 @@ import { withDeadline } from './lib/time';
 import { bullmqScenario, graphileScenario, pgBossScenario } from './scenarios/ceilings';
 import { batchScenario, postScenario } from './scenarios/create';
 import { endToEndScenario, endToEndWorkersScenario } from './scenarios/end-to-end';
+import { fairnessScenario } from './scenarios/fairness';
 import { floorScenario, liveScenario } from './scenarios/floor';
 import { getScenario } from './scenarios/get-task';
 import { keptDbName, listStatsScenario } from './scenarios/list-stats';
@@ -46,8 +47,9 @@ const BENCH_DB = 'task_manager_bench';
 /**
  * Run order: the ceilings and the bare node:http floor first, on a machine where our service
  * is not running; then the HTTP scenarios against the default deployment; the long steady
- * run; the end-to-end runs (profiled ones last, as profiling restarts the service); the
- * seeded list/stats last, as they replace the service's database.
+ * run; the end-to-end runs (profiled ones last, as profiling restarts the service); fairness
+ * (only when named: it restarts the service with its own settings five times); the seeded
+ * list/stats last, as they replace the service's database.
  */
 const SCENARIOS: Scenario[] = [
   bullmqScenario,
@@ -63,6 +65,7 @@ const SCENARIOS: Scenario[] = [
   steadyScenario,
   endToEndScenario,
   endToEndWorkersScenario,
+  fairnessScenario,
   listStatsScenario,
 ];
 
@@ -280,7 +283,7 @@ async function main(): Promise<number> {
       redisPrefixes,
       log,
     };
-    for (const scenario of SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name))) {
+    for (const scenario of SCENARIOS.filter((s) => (opts.only ? opts.only.includes(s.name) : !s.onlyWhenNamed))) {
       // After Ctrl-C the cleanup runs concurrently and exits the process; start nothing new.
       if (interrupted) break;
       if (!managed && !scenario.worksWithUrl) {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { errorMessage } from '../common/errors/error-message';
-import type { TaskTypeCaps } from '../config/concurrency-caps';
 import type { AllConfig } from '../config/app.config';
+import type { TaskTypeCaps } from '../config/concurrency-caps';
 import type { TaskType } from '../task-types/task-types';
 import type { RedisClient } from './redis-connection';
 import { REDIS_CLIENT } from './redis.provider';
@@ -78,7 +78,10 @@ export class ConcurrencyCapsService implements OnApplicationShutdown {
   private readonly renewed = new Map<string, CapSlot>();
   private renewal: NodeJS.Timeout | undefined;
 
-  constructor(config: ConfigService<AllConfig, true>, @Inject(REDIS_CLIENT) private readonly redis: RedisClient) {
+  constructor(
+    config: ConfigService<AllConfig, true>,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+  ) {
     const queue = config.getOrThrow('queue', { infer: true });
     this.kbCap = queue.kbMaxConcurrency;
     this.typeCaps = queue.taskTypeMaxConcurrency;

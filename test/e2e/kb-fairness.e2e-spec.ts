@@ -1,0 +1,160 @@
+import request from 'supertest';
+import { ConcurrencyCapsService } from '../../src/queues/concurrency-caps.service';
+import { taskRequest } from '../factories/task.factory';
+import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+
+/** The lightest task (one Redis PING): the backlog lasts because there are many, not because each is slow. */
+const LIGHT_PAYLOAD = { checks: ['redis'] };
+/** A task that holds its worker slot a little longer (every probe once), so capped tasks overlap. */
+const CAPPED_PAYLOAD = {};
+
+async function queueTasks(t: TestApp, kb: string, count: number, payload: object): Promise<void> {
+  for (let sent = 0; sent < count; sent += 1000) {
+    const items = Array.from({ length: Math.min(1000, count - sent) }, () => taskRequest({ kb_id: kb, payload }));
+    await request(t.http).post('/api/v1/tasks/batch').send(items).expect(201);
+  }
+}
+
+function countWhere(t: TestApp, kb: string, status: 'queued' | 'completed'): Promise<number> {
+  return t.prisma.task.count({ where: { kbId: kb, status } });
+}
+
+/** Queue latency (created → started) of each of a kb's tasks, in ms. */
+async function queueLatencies(t: TestApp, kb: string): Promise<number[]> {
+  const tasks = await t.prisma.task.findMany({ where: { kbId: kb }, select: { createdAt: true, startedAt: true } });
+  return tasks.map((task) => (task.startedAt ?? new Date()).getTime() - task.createdAt.getTime());
+}
+
+function p99(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];
+}
+
+describe('Fair scheduling between knowledge bases (e2e)', () => {
+  describe('fair dispatch within a priority', () => {
+    let t: TestApp;
+    const kbA = uniqueKb('fair_a');
+    const kbB = uniqueKb('fair_b');
+
+    beforeAll(async () => {
+      t = await createTestApp({
+        WORKER_CONCURRENCY: '50',
+        KB_FAIR_DISPATCH: 'true',
+        KB_MAX_CONCURRENCY: '0',
+        TASK_TYPE_MAX_CONCURRENCY: '',
+      });
+    });
+
+    afterAll(async () => {
+      await request(t.http).post('/api/v1/tasks/bulk/cancel').send({ kb_id: kbA, status: 'queued' });
+      await t.close();
+    });
+
+    it("runs a small kb's tasks between a large kb's backlog instead of after it", async () => {
+      await queueTasks(t, kbA, 2000, LIGHT_PAYLOAD);
+      await queueTasks(t, kbB, 100, LIGHT_PAYLOAD);
+
+      await waitFor(
+        () => countWhere(t, kbB, 'completed'),
+        (done) => done === 100,
+        { timeoutMs: 15000, intervalMs: 50, what: "kb B's 100 tasks to complete" },
+      );
+      // B finished while A's backlog still waits: B did not queue behind it.
+      expect(await countWhere(t, kbA, 'queued')).toBeGreaterThan(500);
+
+      await waitFor(
+        () => countWhere(t, kbA, 'completed'),
+        (done) => done === 2000,
+        { timeoutMs: 30000, intervalMs: 100, what: "kb A's 2,000 tasks to complete" },
+      );
+      const latencyA = p99(await queueLatencies(t, kbA));
+      const latencyB = p99(await queueLatencies(t, kbB));
+      expect(latencyB).toBeLessThan(2000);
+      expect(latencyB * 3).toBeLessThan(latencyA);
+    });
+  });
+
+  describe('concurrency caps', () => {
+    let t: TestApp;
+    const kbA = uniqueKb('cap_a');
+    const kbB = uniqueKb('cap_b');
+    const KB_CAP = 3;
+    const TYPE_CAP = 5;
+
+    beforeAll(async () => {
+      t = await createTestApp({
+        WORKER_CONCURRENCY: '10',
+        KB_FAIR_DISPATCH: 'true',
+        KB_MAX_CONCURRENCY: String(KB_CAP),
+        TASK_TYPE_MAX_CONCURRENCY: `health_check:${TYPE_CAP},document_processing:1`,
+        WORKER_LOCK_DURATION_MS: '3000',
+      });
+    });
+
+    afterAll(async () => {
+      await t.close();
+    });
+
+    it('never runs more than the kb and type caps at once, and a postponed job loses no attempt', async () => {
+      await queueTasks(t, kbA, 100, CAPPED_PAYLOAD);
+      await queueTasks(t, kbB, 40, CAPPED_PAYLOAD);
+
+      const peak = { [kbA]: 0, [kbB]: 0, total: 0 };
+      let done = false;
+      const sampler = (async () => {
+        while (!done) {
+          const running = await t.prisma.task.groupBy({
+            by: ['kbId'],
+            where: { kbId: { in: [kbA, kbB] }, status: 'processing' },
+            _count: { _all: true },
+          });
+          let total = 0;
+          for (const row of running) {
+            peak[row.kbId] = Math.max(peak[row.kbId], row._count._all);
+            total += row._count._all;
+          }
+          peak.total = Math.max(peak.total, total);
+          // Pacing only (a sample every ~5 ms), not a wait for an outcome.
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      try {
+        await waitFor(
+          async () => (await countWhere(t, kbA, 'completed')) + (await countWhere(t, kbB, 'completed')),
+          (completed) => completed === 140,
+          { timeoutMs: 20000, intervalMs: 100, what: 'all 140 capped tasks to complete' },
+        );
+      } finally {
+        done = true;
+        await sampler;
+      }
+      expect(peak[kbA]).toBeLessThanOrEqual(KB_CAP);
+      expect(peak[kbB]).toBeLessThanOrEqual(KB_CAP);
+      expect(peak.total).toBeLessThanOrEqual(TYPE_CAP);
+      // The caps were reached, so the bounds above were tested, not idle.
+      expect(peak[kbA]).toBe(KB_CAP);
+      expect(peak.total).toBe(TYPE_CAP);
+      // Jobs put back over a cap ran once each: postponing is not an attempt.
+      expect(await t.prisma.task.count({ where: { kbId: { in: [kbA, kbB] }, attempt: { not: 1 } } })).toBe(0);
+    });
+
+    it('frees a slot its holder never released once it lapses, and lets a holder acquire again', async () => {
+      const caps = t.app.get(ConcurrencyCapsService);
+      const kb = uniqueKb('cap_lapse');
+      const slot = (taskId: string) => ({ taskId, kbId: kb, taskType: 'document_processing' as const });
+
+      expect(await caps.tryAcquire(slot('one'), { holdForMs: 300 })).toBe(true);
+      expect(await caps.tryAcquire(slot('one'), { holdForMs: 300 })).toBe(true);
+      // document_processing is capped at 1: a second task waits until the first's slot lapses.
+      expect(await caps.tryAcquire(slot('two'), { holdForMs: 300 })).toBe(false);
+      await waitFor(
+        () => caps.tryAcquire(slot('two'), { holdForMs: 5000 }),
+        (acquired) => acquired,
+        { timeoutMs: 3000, intervalMs: 50, what: 'the lapsed slot to be free' },
+      );
+      await caps.release(slot('two'));
+      expect(await caps.tryAcquire(slot('three'))).toBe(true);
+      await caps.release(slot('three'));
+    });
+  });
+});
