@@ -41,8 +41,9 @@ import { latencyScenario, latencySplitScenario, steadyScenario } from './scenari
 import type { BenchContext, BenchOptions, Scenario } from './scenarios/types';
 
 const ROOT = resolve(__dirname, '..');
-const PORT = 18084;
-const BENCH_DB = 'task_manager_bench';
+/** Overridable so two benches can share a machine (each its own port and database). */
+const PORT = Number(process.env.BENCH_PORT ?? 18084);
+const BENCH_DB = process.env.BENCH_DB ?? 'task_manager_bench';
 
 /**
  * Run order: the ceilings and the bare node:http floor first, on a machine where our service
