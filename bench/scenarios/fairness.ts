@@ -89,6 +89,9 @@ async function createTasks(ctx: BenchContext, kb: string, n: number): Promise<vo
  * both drained; latencies and throughput from PostgreSQL's timestamps.
  */
 async function runOnce(ctx: BenchContext, mode: Mode, index: number): Promise<FairnessRun> {
+  // A fresh, warmed-up process for every run: otherwise the second of two same-mode runs would
+  // be the only one measured on a process that had already run a 20,000-task backlog.
+  await ctx.cluster?.stop();
   await useTopology(ctx, { kind: 'both' }, { env: ENV[mode] });
   await waitForDrain(ctx, `fairness ${mode}`);
   const big = kbFor(ctx, `fair-big-${mode}-${index}`);
