@@ -50,6 +50,38 @@ describe('Fair scheduling between knowledge bases (e2e)', () => {
       await t.close();
     });
 
+    it('ranks the waiting tasks of two kbs in turns within a priority, and a higher priority before both', async () => {
+      const kbX = uniqueKb('turns_x');
+      const kbY = uniqueKb('turns_y');
+      await request(t.http).post('/api/v1/queues/health_check/pause').expect(200);
+      try {
+        const create = async (kb: string, priority = 'normal'): Promise<string> =>
+          (
+            await request(t.http)
+              .post('/api/v1/tasks')
+              .send(taskRequest({ kb_id: kb, priority, payload: LIGHT_PAYLOAD }))
+              .expect(201)
+          ).body.id as string;
+        const x: string[] = [];
+        for (let i = 0; i < 6; i++) x.push(await create(kbX));
+        const y: string[] = [];
+        for (let i = 0; i < 3; i++) y.push(await create(kbY));
+        const urgent = await create(kbX, 'critical');
+        const position = async (id: string): Promise<number> =>
+          (await request(t.http).get(`/api/v1/tasks/${id}`).expect(200)).body.queue_position as number;
+        expect(await position(urgent)).toBe(1);
+        // kb Y arrived after all six of kb X's, yet takes every other turn (FIFO would rank it 8, 9, 10).
+        expect(await Promise.all(y.map(position))).toEqual([3, 5, 7]);
+        expect(await Promise.all(x.map(position))).toEqual([2, 4, 6, 8, 9, 10]);
+        const info = await request(t.http).get('/api/v1/queues/info').query({ task_type: 'health_check' }).expect(200);
+        expect(info.body.queue_size).toBe(10);
+      } finally {
+        await request(t.http).post('/api/v1/queues/health_check/resume').expect(200);
+        for (const kb of [kbX, kbY])
+          await request(t.http).post('/api/v1/tasks/bulk/cancel').send({ kb_id: kb, status: 'queued' });
+      }
+    });
+
     it("runs a small kb's tasks between a large kb's backlog instead of after it", async () => {
       await queueTasks(t, kbA, 2000, LIGHT_PAYLOAD);
       await queueTasks(t, kbB, 100, LIGHT_PAYLOAD);
