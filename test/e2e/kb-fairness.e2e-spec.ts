@@ -1,7 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import request from 'supertest';
 import { ConcurrencyCapsService } from '../../src/queues/concurrency-caps.service';
+import { KbFairTags } from '../../src/queues/kb-fair-tags';
+import { priorityBand } from '../../src/task-types/task-types';
 import { taskRequest } from '../factories/task.factory';
-import { createTestApp, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { createTestApp, deleteRedisKeys, TestApp, uniqueKb, waitFor } from '../setup/test-app';
+import { TEST_REDIS_URL } from '../setup/test-env';
 
 /** The lightest task (one Redis PING): the backlog lasts because there are many, not because each is slow. */
 const LIGHT_PAYLOAD = { checks: ['redis'] };
@@ -187,6 +193,48 @@ describe('Fair scheduling between knowledge bases (e2e)', () => {
       await caps.release(slot('two'));
       expect(await caps.tryAcquire(slot('three'))).toBe(true);
       await caps.release(slot('three'));
+    });
+  });
+
+  describe('fair tags in a band that never empties', () => {
+    const prefix = `tmtest_fair_${randomBytes(4).toString('hex')}`;
+    const redis = new Redis(TEST_REDIS_URL);
+    const queue = new Queue('health_check', {
+      connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
+      prefix,
+    });
+    // Rebased as soon as the virtual time reaches 4 (half the band in production).
+    const tags = new KbFairTags(redis, prefix, true, 4);
+    const normal = priorityBand('normal').first;
+
+    afterAll(async () => {
+      await queue.close();
+      await (await queue.client).quit();
+      redis.disconnect();
+      await deleteRedisKeys(prefix);
+    });
+
+    const add = async (kbId: string): Promise<{ id: string; priority: number }> => {
+      const [priority] = await tags.priorities('health_check', queue.keys.prioritized, [{ kbId, priority: 'normal' }]);
+      const job = await queue.add('health_check', { taskId: 'none', kbId }, { priority });
+      return { id: job.id!, priority };
+    };
+
+    it("moves the waiting jobs and the kbs' tags down together, keeping their order", async () => {
+      await queue.pause();
+      const x = [];
+      for (let i = 0; i < 6; i++) x.push(await add('kb_x'));
+      expect(x.map((job) => job.priority - normal)).toEqual([0, 1, 2, 3, 4, 5]);
+      // Five of them ran: the band's head (virtual time) is x[5]'s tag, 5.
+      for (const job of x.slice(0, 5)) await queue.remove(job.id);
+
+      const y = await add('kb_y');
+      // Rebased by 5: x[5] now holds tag 0, and kb y starts there too, after it (arrival order).
+      expect(y.priority - normal).toBe(0);
+      expect((await queue.getJob(x[5].id))?.priority).toBe(normal);
+      expect((await add('kb_x')).priority - normal).toBe(1);
+      const order = await redis.zrange(queue.keys.prioritized, 0, -1);
+      expect(order.slice(0, 2)).toEqual([x[5].id, y.id]);
     });
   });
 });
