@@ -32,7 +32,12 @@ export const embeddingProviderProvider: Provider = {
     if (e.provider !== EmbeddingProviderKind.OpenAi) return new HashingEmbedder({ dimension: e.dimension });
     const limits = { windowMs: PROVIDER_WINDOW_MS, maxRequests: e.requestsPerMinute, maxTokens: e.tokensPerMinute };
     // One budget for every process sharing QUEUE_PREFIX, i.e. the same deployment and API key.
-    const shared = new RedisRequestBudget(redis, config.getOrThrow('queue.prefix', { infer: true }), 'embedding-budget', limits);
+    const shared = new RedisRequestBudget(
+      redis,
+      config.getOrThrow('queue.prefix', { infer: true }),
+      'embedding-budget',
+      limits,
+    );
     return new OpenAiCompatibleEmbedder({
       baseUrl: e.baseUrl,
       model: e.model,

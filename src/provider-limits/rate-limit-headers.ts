@@ -35,7 +35,7 @@ export function parseResetValue(value: string | null, now: number = Date.now()):
     return number >= EPOCH_SECONDS_FLOOR ? Math.max(0, Math.round(number * 1000 - now)) : Math.round(number * 1000);
   }
   const duration = DURATION.exec(trimmed);
-  if (duration && duration.slice(1).some((part) => part !== undefined)) {
+  if (duration?.slice(1).some((part) => part !== undefined)) {
     const [hours, minutes, seconds, millis] = duration.slice(1).map((part) => Number(part ?? 0));
     return Math.round(((hours * 60 + minutes) * 60 + seconds) * 1000 + millis);
   }

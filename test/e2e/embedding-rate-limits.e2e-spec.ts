@@ -3,8 +3,8 @@ import request from 'supertest';
 import { budgetKeys } from '../../src/provider-limits/redis-request-budget';
 import { FakeEmbeddingProvider } from '../setup/fake-embedding-provider';
 import { parse, promtoolProblems, sum } from '../setup/prometheus-text';
-import { TEST_REDIS_URL } from '../setup/test-env';
 import { createTestApp, TestApp, uniqueKb, waitFor, waitForSettled } from '../setup/test-app';
+import { TEST_REDIS_URL } from '../setup/test-env';
 
 const WAIT = 'task_manager_embedding_throttle_wait_seconds';
 const RATE_LIMITED = 'task_manager_embedding_rate_limited_total';

@@ -113,7 +113,10 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
     for (const state of ['busy', 'idle'])
       if (!has('task_manager_worker_slots', { state })) missing.push(`slots ${state}`);
     if (!has('task_manager_redis_up', {})) missing.push('redis_up');
-    for (const name of ['task_manager_embedding_rate_limited_total', 'task_manager_embedding_throttle_wait_seconds_count'])
+    for (const name of [
+      'task_manager_embedding_rate_limited_total',
+      'task_manager_embedding_throttle_wait_seconds_count',
+    ])
       if (!has(name, {})) missing.push(name);
     expect(missing).toEqual([]);
     await balanced();

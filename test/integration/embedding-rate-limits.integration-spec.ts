@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { OpenAiCompatibleEmbedder } from '../../src/pipeline/embedding/openai-compatible-embedder';
 import { ProviderRateLimiter } from '../../src/provider-limits/provider-rate-limiter';
 import { budgetKeys, RedisRequestBudget } from '../../src/provider-limits/redis-request-budget';
 import { FakeEmbeddingProvider } from '../setup/fake-embedding-provider';
 import { waitFor } from '../setup/helpers';
-import { freePort } from '../setup/processes';
+import { freePort, startRedisCluster } from '../setup/processes';
 import { TEST_REDIS_URL } from '../setup/test-env';
 
 /** A short window stands in for the provider's minute, so the test takes seconds. */
@@ -86,16 +86,16 @@ describe('Embedding provider limits shared through Redis (integration)', () => {
     Promise.all(Array.from({ length: count }, (_, i) => processes[i % processes.length].embed([text(i)])));
 
   it('(a) keeps 50 concurrent calls from two processes within the requests per window', async () => {
-    provider.reset({ windowMs: PROVIDER_WINDOW_MS, maxRequests: 10, maxTokens: 0 });
-    const processes = await Promise.all([0, 1].map(() => workerProcess({ maxRequests: 10, maxTokens: 0 })));
+    provider.reset({ windowMs: PROVIDER_WINDOW_MS, maxRequests: 20, maxTokens: 0 });
+    const processes = await Promise.all([0, 1].map(() => workerProcess({ maxRequests: 20, maxTokens: 0 })));
     const started = Date.now();
     const vectors = await embedAll(processes, 50, (i) => `text number ${i}`);
     expect(vectors).toHaveLength(50);
     expect(provider.refused()).toEqual([]);
     expect(provider.accepted()).toHaveLength(50);
-    expect(provider.peak(PROVIDER_WINDOW_MS).requests).toBeLessThanOrEqual(10);
-    // The budget spread them out: 50 at 10 a window start in five windows.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(4 * WINDOW_MS - 20);
+    expect(provider.peak(PROVIDER_WINDOW_MS).requests).toBeLessThanOrEqual(20);
+    // The budget spread them out: 50 at 20 a window start in three windows.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2 * WINDOW_MS - 20);
   });
 
   it('(b) after one 429 with Retry-After, no process sends before the reset', async () => {
@@ -154,5 +154,49 @@ describe('Embedding provider limits shared through Redis (integration)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(WINDOW_MS - 20);
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0][0])).toMatch(/rate limits now hold per process/);
+  });
+
+  it('keeps one budget on a Redis Cluster: the hash tag puts its keys in one slot', async () => {
+    const cluster = await startRedisCluster(3);
+    try {
+      // The service hash-tags QUEUE_PREFIX itself in cluster mode; the budget's keys must still share one slot.
+      prefix = `{${prefix}}`;
+      provider.reset({ windowMs: PROVIDER_WINDOW_MS, maxRequests: 4, maxTokens: 400 });
+      const processes = [0, 1].map(() => {
+        const client = new Cluster(
+          cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+          { enableOfflineQueue: true },
+        );
+        client.on('error', () => undefined);
+        const limits = { windowMs: WINDOW_MS, maxRequests: 4, maxTokens: 400 };
+        const limiter = new ProviderRateLimiter({
+          limits,
+          shared: new RedisRequestBudget(client, prefix, BUDGET, limits),
+          maxPollMs: 100,
+        });
+        return {
+          client,
+          embedder: new OpenAiCompatibleEmbedder({ baseUrl: provider.url, model: 'fake', dimension: 4, limiter }),
+        };
+      });
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      try {
+        const started = Date.now();
+        await embedAll(
+          processes.map((p) => p.embedder),
+          8,
+          (i) => `on the cluster ${i}`,
+        );
+        expect(warn).not.toHaveBeenCalled();
+        expect(provider.refused()).toEqual([]);
+        expect(provider.peak(PROVIDER_WINDOW_MS).requests).toBeLessThanOrEqual(4);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(WINDOW_MS - 20);
+        expect(await processes[0].client.zcard(budgetKeys(prefix, BUDGET).log)).toBeGreaterThan(0);
+      } finally {
+        for (const p of processes) p.client.disconnect();
+      }
+    } finally {
+      await cluster.stop();
+    }
   });
 });

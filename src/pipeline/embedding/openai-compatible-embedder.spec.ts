@@ -141,7 +141,11 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
   });
 
   it('uses up no retry on a 429: it waits for the reset, bounded only by maxThrottleWaitMs', async () => {
-    const tooMany = () => ({ status: 429, headers: { 'retry-after-ms': '20' }, body: { error: { message: 'Slow down' } } });
+    const tooMany = () => ({
+      status: 429,
+      headers: { 'retry-after-ms': '20' },
+      body: { error: { message: 'Slow down' } },
+    });
     replies = [tooMany, tooMany, tooMany];
     await expect(embedder({ maxRetries: 0 }).embed(['a'])).resolves.toEqual([fakeEmbedding('a', 4)]);
     expect(requests).toHaveLength(4);

@@ -22,7 +22,11 @@ export interface OpenAiCompatibleEmbedderOptions {
   maxRetries?: number;
   /** First backoff delay when the server gives no `Retry-After`; doubles per retry. Default 500 ms. */
   initialBackoffMs?: number;
-  /** Upper bound on any single wait, including a server's `Retry-After`. Default 60 s. */
+  /**
+   * Upper bound on any single wait after a failure (5xx, 408, network), including the
+   * server's `Retry-After`. Default 60 s. A 429's reset is not cut short: maxThrottleWaitMs
+   * bounds it instead.
+   */
   maxRetryDelayMs?: number;
   /** Per-request timeout; a timed-out request is retried like a network failure. Default 60 s. */
   timeoutMs?: number;
@@ -211,7 +215,10 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
       return { retryAfterMs: undefined, failure: reason };
     }
     if (response.ok) {
-      return { ...this.parseResponse(body, input.length), pauseMs: rateLimitPauseMs(response.status, response.headers) };
+      return {
+        ...this.parseResponse(body, input.length),
+        pauseMs: rateLimitPauseMs(response.status, response.headers),
+      };
     }
     const failure = `HTTP ${response.status}: ${serverMessage(body, response.statusText)}`;
     if (RETRYABLE_STATUSES.has(response.status)) {
@@ -239,7 +246,10 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
     } catch {
       throw invalid('body is not JSON');
     }
-    const { data, usage } = (parsed ?? {}) as { data?: unknown; usage?: { prompt_tokens?: unknown; total_tokens?: unknown } };
+    const { data, usage } = (parsed ?? {}) as {
+      data?: unknown;
+      usage?: { prompt_tokens?: unknown; total_tokens?: unknown };
+    };
     const reported = usage?.prompt_tokens ?? usage?.total_tokens;
     const usedTokens = Number.isInteger(reported) && (reported as number) >= 0 ? (reported as number) : undefined;
     if (!Array.isArray(data)) throw invalid('no "data" array');
