@@ -4,7 +4,7 @@ import Redis, { Cluster } from 'ioredis';
 import { OpenAiCompatibleEmbedder } from '../../src/pipeline/embedding/openai-compatible-embedder';
 import { ProviderRateLimiter } from '../../src/provider-limits/provider-rate-limiter';
 import { budgetKeys, RedisRequestBudget } from '../../src/provider-limits/redis-request-budget';
-import { FakeEmbeddingProvider } from '../setup/fake-embedding-provider';
+import { FakeEmbeddingProvider, type FakeProviderLimits } from '../setup/fake-embedding-provider';
 import { waitFor } from '../setup/helpers';
 import { freePort, startRedisCluster } from '../setup/processes';
 import { TEST_REDIS_URL } from '../setup/test-env';
@@ -13,10 +13,12 @@ import { TEST_REDIS_URL } from '../setup/test-env';
 const WINDOW_MS = 1000;
 /**
  * Requests reach the provider a little after the limiter admits them, and not all equally
- * late (two busy cores): the fake provider counts over a window this much shorter, so
- * scheduling jitter cannot fail the test while a limiter that overshoots still does.
+ * late: on two cores shared with other work, a whole admitted batch can be held up by a
+ * stalled event loop while the next one goes out on time. The fake provider counts over a
+ * window this much shorter, so that jitter cannot fail the test, while a limiter that lets
+ * twice the limit through (one budget per process) still does.
  */
-const ARRIVAL_SLACK_MS = 150;
+const ARRIVAL_SLACK_MS = 300;
 const PROVIDER_WINDOW_MS = WINDOW_MS - ARRIVAL_SLACK_MS;
 const BUDGET = 'embedding-budget';
 
@@ -85,9 +87,22 @@ describe('Embedding provider limits shared through Redis (integration)', () => {
   const embedAll = (processes: OpenAiCompatibleEmbedder[], count: number, text: (i: number) => string) =>
     Promise.all(Array.from({ length: count }, (_, i) => processes[i % processes.length].embed([text(i)])));
 
+  /**
+   * The first burst of requests opens a connection each (fetch keeps them for the next ones)
+   * and runs code not yet compiled, so it reaches the provider late and unevenly, while the
+   * next window's burst goes out on time. One unlimited burst first, then the provider
+   * forgets it and takes the limits of the measured run.
+   */
+  async function warmedUp(limits: FakeProviderLimits): Promise<void> {
+    provider.reset();
+    const unlimited = new OpenAiCompatibleEmbedder({ baseUrl: provider.url, model: 'fake', dimension: 4 });
+    await embedAll([unlimited], 50, (i) => `warm-up ${i}`);
+    provider.reset(limits);
+  }
+
   it('(a) keeps 50 concurrent calls from two processes within the requests per window', async () => {
-    provider.reset({ windowMs: PROVIDER_WINDOW_MS, maxRequests: 20, maxTokens: 0 });
     const processes = await Promise.all([0, 1].map(() => workerProcess({ maxRequests: 20, maxTokens: 0 })));
+    await warmedUp({ windowMs: PROVIDER_WINDOW_MS, maxRequests: 20, maxTokens: 0 });
     const started = Date.now();
     const vectors = await embedAll(processes, 50, (i) => `text number ${i}`);
     expect(vectors).toHaveLength(50);
@@ -121,19 +136,20 @@ describe('Embedding provider limits shared through Redis (integration)', () => {
   });
 
   it('(c) keeps to the tokens per window', async () => {
-    provider.reset({ windowMs: PROVIDER_WINDOW_MS, maxRequests: 0, maxTokens: 400 });
     const processes = await Promise.all([0, 1].map(() => workerProcess({ maxRequests: 0, maxTokens: 400 })));
+    await warmedUp({ windowMs: PROVIDER_WINDOW_MS, maxRequests: 0, maxTokens: 400 });
     const started = Date.now();
     // 400 ASCII characters: 100 tokens by the estimate and by the provider alike.
-    await embedAll(processes, 12, (i) => `${i}`.padEnd(400, '.'));
+    await embedAll(processes, 8, (i) => `${i}`.padEnd(400, '.'));
     expect(provider.refused()).toEqual([]);
     expect(provider.peak(PROVIDER_WINDOW_MS).tokens).toBeLessThanOrEqual(400);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2 * WINDOW_MS - 20);
+    // Four fit in a window: the other four wait for the next one.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(WINDOW_MS - 20);
   });
 
   it('(c) charges what the provider reports, so an estimate on the high side does not hold requests back', async () => {
-    provider.reset({ windowMs: PROVIDER_WINDOW_MS, maxRequests: 0, maxTokens: 400 });
     const processes = await Promise.all([0, 1].map(() => workerProcess({ maxRequests: 0, maxTokens: 400 })));
+    await warmedUp({ windowMs: PROVIDER_WINDOW_MS, maxRequests: 0, maxTokens: 400 });
     const started = Date.now();
     // 100 non-ASCII characters: estimated 100 tokens, reported 25; 16 fit in one window only once settled.
     await embedAll(processes, 16, (i) => `${i}`.padEnd(100, 'é'));
