@@ -73,6 +73,10 @@ export interface PipelineConfig {
     apiKey: string;
     model: string;
     batchSize: number;
+    /** Shared provider limits; 0 = unlimited. */
+    requestsPerMinute: number;
+    tokensPerMinute: number;
+    maxThrottleWaitMs: number;
   };
   /** auto (pgvector when installed, else float arrays), or a forced backend. */
   vectorStore: VectorStoreMode;
@@ -230,6 +234,9 @@ export const pipelineConfig = registerAs('pipeline', (): PipelineConfig => {
       apiKey: e.EMBEDDING_API_KEY,
       model: e.EMBEDDING_MODEL,
       batchSize: e.EMBEDDING_BATCH_SIZE,
+      requestsPerMinute: e.EMBEDDING_REQUESTS_PER_MINUTE,
+      tokensPerMinute: e.EMBEDDING_TOKENS_PER_MINUTE,
+      maxThrottleWaitMs: e.EMBEDDING_MAX_THROTTLE_WAIT_SECONDS * 1000,
     },
     vectorStore: e.VECTOR_STORE,
   };

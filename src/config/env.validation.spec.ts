@@ -113,3 +113,19 @@ describe('upload variables', () => {
     expect(validateEnvironment({ UPLOAD_ALLOW_HARD_LINKS: 'true' }).UPLOAD_ALLOW_HARD_LINKS).toBe(true);
   });
 });
+
+describe('embedding provider limits', () => {
+  it('default to unlimited with a five-minute bound on waiting, and name the variable when wrong', () => {
+    expect(validateEnvironment({})).toMatchObject({
+      EMBEDDING_REQUESTS_PER_MINUTE: 0,
+      EMBEDDING_TOKENS_PER_MINUTE: 0,
+      EMBEDDING_MAX_THROTTLE_WAIT_SECONDS: 300,
+    });
+    expect(
+      validateEnvironment({ EMBEDDING_REQUESTS_PER_MINUTE: '3000', EMBEDDING_TOKENS_PER_MINUTE: '1000000' }),
+    ).toMatchObject({ EMBEDDING_REQUESTS_PER_MINUTE: 3000, EMBEDDING_TOKENS_PER_MINUTE: 1_000_000 });
+    expect(error({ EMBEDDING_REQUESTS_PER_MINUTE: '-1' })).toMatch(/EMBEDDING_REQUESTS_PER_MINUTE/);
+    expect(error({ EMBEDDING_TOKENS_PER_MINUTE: 'lots' })).toMatch(/EMBEDDING_TOKENS_PER_MINUTE/);
+    expect(error({ EMBEDDING_MAX_THROTTLE_WAIT_SECONDS: '0' })).toMatch(/EMBEDDING_MAX_THROTTLE_WAIT_SECONDS/);
+  });
+});

@@ -250,6 +250,27 @@ export class EnvironmentVariables {
   @Max(2048)
   EMBEDDING_BATCH_SIZE = 64;
 
+  /** The provider's limits, kept by all processes together (one budget in Redis); 0 = unlimited. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  EMBEDDING_REQUESTS_PER_MINUTE = 0;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  EMBEDDING_TOKENS_PER_MINUTE = 0;
+
+  /** Longest one batch waits for the rate limits before its attempt fails (retryably). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  EMBEDDING_MAX_THROTTLE_WAIT_SECONDS = 300;
+
   @IsOptional()
   @IsEnum(VectorStoreMode, { message: 'VECTOR_STORE must be auto, pgvector or float_array' })
   VECTOR_STORE: VectorStoreMode = VectorStoreMode.Auto;
