@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
+import type { TaskType } from '../task-types/task-types';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { WorkerDirectoryService } from '../queues/worker-directory.service';
@@ -27,6 +28,8 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
   private readonly lockKey: string;
   private readonly intervalMs: number;
   private readonly staleAfterMs: number;
+  /** Tasks external workers lease: never given a BullMQ job, recovered by their lease's expiry instead. */
+  private readonly externalTypes: TaskType[];
   private readonly owner = randomUUID();
   private timer?: NodeJS.Timeout;
   private running = false;
@@ -44,6 +47,7 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
     this.intervalMs = queueConfig.reconcileIntervalMs;
     // Past two lock periods a live worker would have renewed its job's lock or finished.
     this.staleAfterMs = Math.max(2 * queueConfig.lockDurationMs, 10_000);
+    this.externalTypes = queueConfig.externalTaskTypes;
   }
 
   onApplicationBootstrap(): void {
@@ -91,7 +95,7 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
   private async recoverStaleProcessing(): Promise<number> {
     let recovered = 0;
     const olderThan = new Date(Date.now() - this.staleAfterMs);
-    const stale = await this.tasks.findStaleProcessing(olderThan, BATCH);
+    const stale = await this.tasks.findStaleProcessing(olderThan, BATCH, this.externalTypes);
     if (stale.length === 0) return 0;
     const running = new Set((await this.workers.liveWorkers()).flatMap((w) => w.current_task_ids));
     for (const task of stale) {
@@ -110,7 +114,7 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
     let dispatched = 0;
     let cursor = new Date(Date.now() - SETTLE_MS);
     for (;;) {
-      const candidates = await this.tasks.findDueQueued(cursor, BATCH);
+      const candidates = await this.tasks.findDueQueued(cursor, BATCH, this.externalTypes);
       for (const task of candidates) {
         const state = await this.queue.jobState(task.taskType, task.id);
         if (state === 'live') continue;

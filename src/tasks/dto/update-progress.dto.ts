@@ -1,4 +1,4 @@
-import { IntField, StringField } from '../../common/decorators/validation.decorators';
+import { IntField, StringField, UuidField } from '../../common/decorators/validation.decorators';
 
 /** `PUT /api/v1/tasks/{task_id}/progress`: what a worker reports while a task runs. */
 export class UpdateProgressDto {
@@ -12,4 +12,12 @@ export class UpdateProgressDto {
     description: 'What the task is doing now',
   })
   message?: string;
+
+  @UuidField({
+    required: false,
+    example: '9b2f4c7e-1d3a-4f5b-8c6d-7e8f9a0b1c2d',
+    description:
+      'An external worker sends the lease_token it leased the task with: the report is then refused (409 TASK_CANCELLED, LEASE_EXPIRED, LEASE_LOST) unless that lease still holds the task',
+  })
+  lease_token?: string;
 }
