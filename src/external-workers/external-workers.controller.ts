@@ -39,7 +39,6 @@ const LEASE_REFUSALS = [
  */
 @ApiTags('external workers')
 @Controller('api/v1')
-@RequireRole(Role.Worker)
 export class ExternalWorkersController {
   constructor(
     private readonly leases: TaskLeaseService,
@@ -48,6 +47,7 @@ export class ExternalWorkersController {
   ) {}
 
   @Post('workers/lease')
+  @RequireRole(Role.Worker)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Lease up to max_tasks due tasks of external task types; waits up to wait_seconds when none is due',
@@ -73,6 +73,7 @@ export class ExternalWorkersController {
   }
 
   @Post('tasks/:task_id/heartbeat')
+  @RequireRole(Role.Worker)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Extend a lease (and report progress); 409 TASK_CANCELLED tells the worker to stop',
@@ -96,6 +97,7 @@ export class ExternalWorkersController {
   }
 
   @Post('tasks/:task_id/complete')
+  @RequireRole(Role.Worker)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Complete a leased task with its result' })
   @ApiOkResponse({ type: TaskResponseDto })
@@ -105,6 +107,7 @@ export class ExternalWorkersController {
   }
 
   @Post('tasks/:task_id/fail')
+  @RequireRole(Role.Worker)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Fail a leased attempt: retryable ones are queued again (with backoff) while retries are left',

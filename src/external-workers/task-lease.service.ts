@@ -96,7 +96,7 @@ export class TaskLeaseService implements OnApplicationShutdown {
     const builtIn = taskTypes.filter((type) => !this.externalTypes.has(type));
     if (builtIn.length === 0) return;
     const external = [...this.externalTypes];
-    throw new InvalidRequestError(`Invalid field: task_types`, {
+    throw new InvalidRequestError('Invalid field: task_types', {
       fields: {
         task_types: [
           `${builtIn.join(', ')} ${builtIn.length === 1 ? 'is' : 'are'} run by the built-in workers; ` +

@@ -46,7 +46,9 @@ export class ExternalTaskSignal implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.listeners.clear();
-    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+    await this.subscriber?.quit().catch(() => {
+      this.subscriber?.disconnect();
+    });
   }
 
   private subscribe(): void {

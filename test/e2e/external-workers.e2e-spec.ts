@@ -8,7 +8,7 @@ import { LeasedTask, TaskWorkerClient } from '../../examples/typescript/task-wor
 import { HashingEmbedder } from '../../src/pipeline/embedding/hashing-embedder';
 import { TaskQueueService } from '../../src/queues/task-queue.service';
 import { makeKey } from '../setup/auth-helpers';
-import { createTestApp, KbTracker, TestApp, waitFor, waitForSettled } from '../setup/test-app';
+import { createTestApp, KbTracker, TestApp, waitFor } from '../setup/test-app';
 import { TEST_REDIS_URL } from '../setup/test-env';
 
 /**
@@ -54,6 +54,12 @@ describe('External workers over REST (e2e)', () => {
     ).body as { id: string };
   const texts = (n: number, label: string) => ({ texts: Array.from({ length: n }, (_, i) => `${label} text ${i}`) });
   const get = async (id: string) => (await request(t.http).get(`/api/v1/tasks/${id}`).set(as(admin))).body;
+  const settled = (id: string, timeoutMs = 15000) =>
+    waitFor(
+      () => get(id),
+      (task) => ['completed', 'failed', 'cancelled'].includes(task.status),
+      { timeoutMs, what: `task ${id} to settle` },
+    );
   const lease = (key: { key: string }, body: Record<string, unknown> = {}) =>
     request(t.http)
       .post('/api/v1/workers/lease')
@@ -82,7 +88,7 @@ describe('External workers over REST (e2e)', () => {
   const python = (name: keyof typeof kb, workerId: string, env: Record<string, string> = {}) => {
     const child = spawn('python3', [PYTHON_WORKER], {
       env: {
-        PATH: process.env.PATH,
+        ...process.env,
         TASK_MANAGER_URL: base,
         TASK_MANAGER_API_KEY: workerKeys[name].key,
         WORKER_ID: workerId,
@@ -98,7 +104,7 @@ describe('External workers over REST (e2e)', () => {
   const statusEvents = async (id: string) =>
     (await request(t.http).get(`/api/v1/tasks/${id}/events`).set(as(admin))).body as {
       attempts: { attempt: number; outcome: string; worker_id: string | null }[];
-      events: { kind: string; status: string; attempt: number }[];
+      events: { type: string; status: string; attempt: number }[];
     };
 
   beforeAll(async () => {
@@ -123,10 +129,10 @@ describe('External workers over REST (e2e)', () => {
       await progress(50, 'halfway');
       return { embedded: (task.payload.texts as string[]).length, by: 'ts' };
     });
-    const settled = await Promise.all(ids.map((id) => waitForSettled(t.http, id, 15000)));
+    const finished = await Promise.all(ids.map((id) => settled(id)));
     await worker.stop();
     await running;
-    for (const task of settled) {
+    for (const task of finished) {
       expect(task).toMatchObject({ status: 'completed', worker_id: 'ts-worker-1', result: { embedded: 2, by: 'ts' } });
     }
     const history = await statusEvents(ids[0]);
@@ -141,9 +147,9 @@ describe('External workers over REST (e2e)', () => {
     const payloads = [{ texts: ['What is a vector database?', 'Vectors are stored with their ids.'] }, { texts: ['Naïve café, 42 ÉTÉS'] }];
     const ids = await Promise.all(payloads.map(async (payload) => (await create(kb.py, payload)).id));
     const worker = python('py', 'py-worker-1');
-    const settled = await Promise.all(ids.map((id) => waitForSettled(t.http, id, 15000)));
+    const finished = await Promise.all(ids.map((id) => settled(id)));
     const embedder = new HashingEmbedder({ dimension: 384 });
-    settled.forEach((task, i) => {
+    finished.forEach((task, i) => {
       expect(task).toMatchObject({ status: 'completed', worker_id: 'py-worker-1' });
       expect(task.result).toMatchObject({ model: embedder.model, dimension: 384, embedded: payloads[i].texts.length, stored: null });
       (task.result.vectors as number[][]).forEach((vector, j) => {
@@ -177,7 +183,7 @@ describe('External workers over REST (e2e)', () => {
     // Out of attempts: an expiry fails the task.
     const last = await create(kb.expiry, texts(1, 'no retries'), { max_retries: 0 });
     await leaseOne(workerKeys.expiry);
-    const failed = await waitForSettled(t.http, last.id, 10000);
+    const failed = await settled(last.id);
     expect(failed).toMatchObject({ status: 'failed', error_message: expect.stringMatching(/Lease expired/) });
   });
 
@@ -235,12 +241,12 @@ describe('External workers over REST (e2e)', () => {
     await once(doomed, 'exit');
     const rescuer = client('kill', 'ts-rescuer');
     const running = rescuer.run(async () => ({ rescued: true }));
-    const task = await waitForSettled(t.http, id, 15000);
+    const task = await settled(id);
     await rescuer.stop();
     await running;
     expect(task).toMatchObject({ status: 'completed', worker_id: 'ts-rescuer', result: { rescued: true } });
     const history = await statusEvents(id);
-    expect(history.events.filter((e) => e.kind === 'status' && e.status === 'completed')).toHaveLength(1);
+    expect(history.events.filter((e) => e.type === 'status' && e.status === 'completed')).toHaveLength(1);
     expect(history.attempts.map((a) => [a.worker_id, a.outcome])).toEqual([
       ['py-doomed', expect.not.stringMatching(/completed/)],
       ['ts-rescuer', 'completed'],
