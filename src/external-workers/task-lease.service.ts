@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InvalidRequestError } from '../common/errors/domain.error';
 import type { AllConfig } from '../config/app.config';
@@ -25,7 +25,7 @@ const RECHECK_MS = 1000;
  * which are paused (the same Redis flag that pauses built-in workers).
  */
 @Injectable()
-export class TaskLeaseService implements OnApplicationShutdown {
+export class TaskLeaseService implements BeforeApplicationShutdown {
   private readonly externalTypes: ReadonlySet<TaskType>;
   private readonly waiting = new Set<() => void>();
   private stopping = false;
@@ -53,8 +53,8 @@ export class TaskLeaseService implements OnApplicationShutdown {
     }
   }
 
-  /** Long polls answer at once (with what they have) so a shutdown does not wait for them. */
-  onApplicationShutdown(): void {
+  /** Long polls answer at once (with what they have) before the HTTP server closes, which would wait for them. */
+  beforeApplicationShutdown(): void {
     this.stopping = true;
     for (const wake of this.waiting) wake();
   }
