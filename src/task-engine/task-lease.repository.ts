@@ -64,19 +64,23 @@ const LEASE_TASKS = `
       AND ($2::text[] IS NULL OR t.kb_id = ANY($2::text[]))
   ),
   picked AS (
-    SELECT t.id FROM due JOIN tasks AS t ON t.id = due.id
+    SELECT t.id, due.kb_turn FROM due JOIN tasks AS t ON t.id = due.id
     WHERE t.status = ${QUEUED}
     ORDER BY due.priority DESC, due.kb_turn, due.created_at, due.id
     LIMIT $3
     FOR UPDATE OF t SKIP LOCKED
+  ),
+  leased AS (
+    UPDATE tasks AS t
+    SET status = ${PROCESSING}, attempt = t.attempt + 1, lease_attempts = t.lease_attempts + 1, worker_id = $4,
+        started_at = now(), updated_at = now(), progress = 0, progress_message = NULL,
+        lease_token = gen_random_uuid(), lease_expires_at = now() + make_interval(secs => $5)
+    FROM picked
+    WHERE t.id = picked.id AND t.status = ${QUEUED}
+    RETURNING ${LEASE_COLUMNS}, picked.kb_turn AS "kbTurn"
   )
-  UPDATE tasks AS t
-  SET status = ${PROCESSING}, attempt = t.attempt + 1, lease_attempts = t.lease_attempts + 1, worker_id = $4,
-      started_at = now(), updated_at = now(), progress = 0, progress_message = NULL,
-      lease_token = gen_random_uuid(), lease_expires_at = now() + make_interval(secs => $5)
-  FROM picked
-  WHERE t.id = picked.id AND t.status = ${QUEUED}
-  RETURNING ${LEASE_COLUMNS}`;
+  -- RETURNING comes in no particular order: the worker gets its tasks in the order they were picked.
+  SELECT * FROM leased ORDER BY priority DESC, "kbTurn", "createdAt", id`;
 
 /** The guard of every call made under a lease: this task, this lease, still running and not yet expired. */
 const HELD = `t.id = $1 AND t.lease_token = $2::uuid AND t.status = ${PROCESSING} AND t.lease_expires_at > now()`;
