@@ -102,7 +102,7 @@ describe('External workers over REST (e2e)', () => {
     return child;
   };
   const statusEvents = async (id: string) =>
-    (await request(t.http).get(`/api/v1/tasks/${id}/events`).set(as(admin))).body as {
+    (await request(t.http).get(`/api/v1/tasks/${id}/history`).set(as(admin))).body as {
       attempts: { attempt: number; outcome: string; worker_id: string | null }[];
       events: { type: string; status: string; attempt: number }[];
     };
@@ -233,7 +233,7 @@ describe('External workers over REST (e2e)', () => {
 
   it('a worker SIGKILLed mid-task loses nothing and doubles nothing: another worker completes it once, after the lease expires', async () => {
     const { id } = await create(kb.kill, texts(1, 'kill'));
-    const doomed = python('kill', 'py-doomed', { WORK_DELAY_SECONDS: '60', LEASE_SECONDS: '1' });
+    const doomed = python('kill', 'py-doomed', { WORK_DELAY_SECONDS: '60' });
     await waitFor(() => get(id), (task) => task.status === 'processing' && task.worker_id === 'py-doomed', {
       what: 'the doomed worker to lease the task',
     });
