@@ -1,13 +1,15 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiErrors } from '../common/decorators/api-errors.decorator';
+import { ApiErrors, ErrorCase } from '../common/decorators/api-errors.decorator';
 import { KbScope, RequireRole } from '../common/decorators/auth.decorators';
-import { TaskIdParam } from '../common/decorators/path-param.decorator';
+import { EXAMPLE_TASK_ID, TaskIdParam } from '../common/decorators/path-param.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { Role } from '../common/security/roles';
+import { leaseEndedMessage } from '../task-engine/lease-refusal';
 import type { LeasedTask } from '../task-engine/task-lease.repository';
 import { TaskStateService } from '../task-engine/task-state.service';
+import { TaskStatus } from '../task-types/task-types';
 import { TaskResponseDto } from '../tasks/dto/task-response.dto';
 import { TaskPresenterService } from '../tasks/task-presenter.service';
 import {
@@ -21,15 +23,19 @@ import {
 } from './dto/lease.dto';
 import { TaskLeaseService } from './task-lease.service';
 
-/** What every call under a lease may be refused with, besides validation. */
-const LEASE_REFUSALS = [
+/** What every call under a lease may be refused with, besides validation; TASK_NOT_PROCESSING as the example task (completed) answers. */
+const LEASE_REFUSALS: ErrorCase[] = [
   ErrorCode.TaskNotFound,
   ErrorCode.TaskCancelled,
   ErrorCode.LeaseExpired,
   ErrorCode.LeaseLost,
-  ErrorCode.TaskNotProcessing,
+  [
+    ErrorCode.TaskNotProcessing,
+    leaseEndedMessage(TaskStatus.completed),
+    { task_id: EXAMPLE_TASK_ID, status: TaskStatus.completed },
+  ],
   ErrorCode.ServiceUnavailable,
-] as const;
+];
 
 /**
  * External workers over REST (docs/external-workers.md): a worker in any language leases

@@ -18,7 +18,6 @@ describe('leaseRefusal', () => {
   it('says the lease was lost when another lease (or a retry, which clears it) replaced it', () => {
     expect(code(TaskStatus.processing, OTHER, true)).toBe(ErrorCode.LeaseLost);
     expect(code(TaskStatus.queued, null)).toBe(ErrorCode.LeaseLost);
-    expect(code(TaskStatus.completed, OTHER)).toBe(ErrorCode.LeaseLost);
   });
 
   it('says the lease expired while the task waits for (or is waiting to be) requeued under the same token', () => {
@@ -26,9 +25,10 @@ describe('leaseRefusal', () => {
     expect(code(TaskStatus.queued, MINE)).toBe(ErrorCode.LeaseExpired);
   });
 
-  it('says the task is no longer processing once this lease ended it', () => {
+  it('says the task is no longer processing once it completed or failed, whichever lease ended it', () => {
     expect(code(TaskStatus.completed, MINE)).toBe(ErrorCode.TaskNotProcessing);
     expect(code(TaskStatus.failed, MINE)).toBe(ErrorCode.TaskNotProcessing);
+    expect(code(TaskStatus.completed, OTHER)).toBe(ErrorCode.TaskNotProcessing);
   });
 
   it('answers an unknown task with TASK_NOT_FOUND and carries the task and its status', () => {

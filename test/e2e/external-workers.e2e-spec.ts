@@ -220,7 +220,7 @@ describe('External workers over REST (e2e)', () => {
     const failedTwice = await onLease('fail', second, workerKeys.retry, { error: 'GPU busy again', retryable: true });
     expect(failedTwice.body).toMatchObject({ status: 'failed', error_message: 'GPU busy again' });
     expect((await onLease('fail', first, workerKeys.retry, { error: 'x', retryable: true }).expect(409)).body.code).toBe(
-      'LEASE_LOST',
+      'TASK_NOT_PROCESSING',
     );
 
     const permanent = await create(kb.retry, texts(1, 'permanent'), { max_retries: 3 });

@@ -13,9 +13,9 @@ export class UpdateProgressDto {
   })
   message?: string;
 
+  // No example: "Try it out" reports progress as a built-in worker would, without a lease.
   @UuidField({
     required: false,
-    example: '9b2f4c7e-1d3a-4f5b-8c6d-7e8f9a0b1c2d',
     description:
       'An external worker sends the lease_token it leased the task with: the report is then refused (409 TASK_CANCELLED, LEASE_EXPIRED, LEASE_LOST) unless that lease still holds the task',
   })
