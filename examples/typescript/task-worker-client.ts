@@ -220,6 +220,8 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       reject(signal.reason as Error);
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    void work.then(resolve, reject).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+    });
   });
 }
