@@ -39,7 +39,11 @@ export class TaskLeaseService implements BeforeApplicationShutdown {
     this.externalTypes = new Set(config.getOrThrow('queue.externalTaskTypes', { infer: true }));
   }
 
-  async lease(request: LeaseRequestDto, kbScope: readonly string[] | null, aborted: AbortSignal): Promise<LeasedTask[]> {
+  async lease(
+    request: LeaseRequestDto,
+    kbScope: readonly string[] | null,
+    aborted: AbortSignal,
+  ): Promise<LeasedTask[]> {
     this.assertExternal(request.task_types);
     const deadline = Date.now() + request.wait_seconds * 1000;
     const wanted = new Set(request.task_types);

@@ -33,7 +33,9 @@ describe('leaseRefusal', () => {
 
   it('answers an unknown task with TASK_NOT_FOUND and carries the task and its status', () => {
     expect(leaseRefusal(ID, MINE, null).code).toBe(ErrorCode.TaskNotFound);
-    expect(leaseRefusal(ID, MINE, { status: TaskStatus.queued, leaseToken: MINE, leaseRunning: false }).details).toEqual({
+    expect(
+      leaseRefusal(ID, MINE, { status: TaskStatus.queued, leaseToken: MINE, leaseRunning: false }).details,
+    ).toEqual({
       task_id: ID,
       status: TaskStatus.queued,
     });

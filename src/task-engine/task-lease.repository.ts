@@ -188,7 +188,12 @@ export class TaskLeaseRepository {
     return rows[0] ? toLeasedTask(rows[0]) : null;
   }
 
-  async reportProgress(id: string, token: string, progress: number, message: string | null): Promise<TaskRecord | null> {
+  async reportProgress(
+    id: string,
+    token: string,
+    progress: number,
+    message: string | null,
+  ): Promise<TaskRecord | null> {
     const { rows } = await this.prisma.pool.query<Task>(PROGRESS_LEASED, [id, token, progress, message]);
     return rows[0] ? toTaskRecord(rows[0]) : null;
   }

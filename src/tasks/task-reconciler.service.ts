@@ -3,12 +3,12 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
-import type { TaskType } from '../task-types/task-types';
 import { REDIS_CLIENT, redisKeys } from '../queues/redis.provider';
 import { TaskQueueService } from '../queues/task-queue.service';
 import { WorkerDirectoryService } from '../queues/worker-directory.service';
 import { TaskQueryRepository } from '../task-engine/task-query.repository';
 import { TaskStateService } from '../task-engine/task-state.service';
+import type { TaskType } from '../task-types/task-types';
 
 const BATCH = 500;
 /** A task younger than this may still be between its INSERT and its dispatch. */

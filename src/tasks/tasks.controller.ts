@@ -134,7 +134,8 @@ export class TasksController {
   @Put(':task_id/progress')
   @RequireRole(Role.Worker)
   @ApiOperation({
-    summary: 'Report progress of a processing task (usually called by a worker; an external worker adds its lease_token)',
+    summary:
+      'Report progress of a processing task (usually called by a worker; an external worker adds its lease_token)',
   })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(

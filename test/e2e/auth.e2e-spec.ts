@@ -130,15 +130,13 @@ describe('Authentication, roles and tenancy (e2e)', () => {
         ['complete', { result: {} }],
         ['fail', { error: 'auth test', retryable: false }],
       ] as const
-    ).map(
-      ([verb, body]): RouteCase => ({
-        route: `POST /api/v1/tasks/{task_id}/${verb}`,
-        role: 'worker',
-        path: () => `/api/v1/tasks/${ownTask}/${verb}`,
-        json: () => ({ lease_token: randomUUID(), ...body }),
-        ok: [409],
-      }),
-    ),
+    ).map(([verb, body]): RouteCase => ({
+      route: `POST /api/v1/tasks/{task_id}/${verb}`,
+      role: 'worker',
+      path: () => `/api/v1/tasks/${ownTask}/${verb}`,
+      json: () => ({ lease_token: randomUUID(), ...body }),
+      ok: [409],
+    })),
     { route: 'GET /api/v1/tasks/events', role: 'read', path: () => `/api/v1/tasks/events?kb_id=${kbA}`, ok: [200] },
     {
       route: 'GET /api/v1/tasks/{task_id}/events',

@@ -136,7 +136,9 @@ describe('External workers over REST (e2e)', () => {
       expect(task).toMatchObject({ status: 'completed', worker_id: 'ts-worker-1', result: { embedded: 2, by: 'ts' } });
     }
     const history = await statusEvents(ids[0]);
-    expect(history.attempts).toEqual([expect.objectContaining({ attempt: 1, outcome: 'completed', worker_id: 'ts-worker-1' })]);
+    expect(history.attempts).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: 'completed', worker_id: 'ts-worker-1' }),
+    ]);
     const stats = (await request(t.http).get(`/api/v1/stats/tasks?kb_id=${kb.ts}`).set(as(admin))).body;
     expect(stats).toMatchObject({ completed_tasks: 3, status_breakdown: expect.objectContaining({ completed: 3 }) });
     // Never dispatched to BullMQ: no job was ever made for it.
@@ -144,18 +146,28 @@ describe('External workers over REST (e2e)', () => {
   });
 
   it('the Python example worker completes embedding_generation tasks with the built-in embedder’s vectors, and stops on SIGTERM', async () => {
-    const payloads = [{ texts: ['What is a vector database?', 'Vectors are stored with their ids.'] }, { texts: ['Naïve café, 42 ÉTÉS'] }];
+    const payloads = [
+      { texts: ['What is a vector database?', 'Vectors are stored with their ids.'] },
+      { texts: ['Naïve café, 42 ÉTÉS'] },
+    ];
     const ids = await Promise.all(payloads.map(async (payload) => (await create(kb.py, payload)).id));
     const worker = python('py', 'py-worker-1');
     const finished = await Promise.all(ids.map((id) => settled(id)));
     const embedder = new HashingEmbedder({ dimension: 384 });
     finished.forEach((task, i) => {
       expect(task).toMatchObject({ status: 'completed', worker_id: 'py-worker-1' });
-      expect(task.result).toMatchObject({ model: embedder.model, dimension: 384, embedded: payloads[i].texts.length, stored: null });
+      expect(task.result).toMatchObject({
+        model: embedder.model,
+        dimension: 384,
+        embedded: payloads[i].texts.length,
+        stored: null,
+      });
       (task.result.vectors as number[][]).forEach((vector, j) => {
         const expected = embedder.embedOne(payloads[i].texts[j]);
         expect(vector).toHaveLength(384);
-        vector.forEach((value, k) => expect(value).toBeCloseTo(expected[k], 9));
+        vector.forEach((value, k) => {
+          expect(value).toBeCloseTo(expected[k], 9);
+        });
       });
     });
     worker.kill('SIGTERM');
@@ -167,7 +179,11 @@ describe('External workers over REST (e2e)', () => {
     const { id } = await create(kb.expiry, texts(1, 'expiry'));
     const first = await leaseOne(workerKeys.expiry);
     expect(first).toMatchObject({ id, attempt: 1, kb_id: kb.expiry, task_type: TYPE, payload: texts(1, 'expiry') });
-    const requeued = await waitFor(() => get(id), (task) => task.status === 'queued', { what: 'the lease to expire' });
+    const requeued = await waitFor(
+      () => get(id),
+      (task) => task.status === 'queued',
+      { what: 'the lease to expire' },
+    );
     expect(requeued).toMatchObject({ retry_count: 1, error_message: expect.stringMatching(/Lease expired/) });
     expect((await onLease('heartbeat', first, workerKeys.expiry).expect(409)).body).toMatchObject({
       code: 'LEASE_EXPIRED',
@@ -176,7 +192,9 @@ describe('External workers over REST (e2e)', () => {
     });
     const second = await leaseOne(workerKeys.expiry, { lease_seconds: 30 });
     expect(second.attempt).toBe(2);
-    expect((await onLease('complete', first, workerKeys.expiry, { result: {} }).expect(409)).body.code).toBe('LEASE_LOST');
+    expect((await onLease('complete', first, workerKeys.expiry, { result: {} }).expect(409)).body.code).toBe(
+      'LEASE_LOST',
+    );
     await onLease('complete', second, workerKeys.expiry, { result: { ok: true } }).expect(200);
     expect(await get(id)).toMatchObject({ status: 'completed', result: { ok: true } });
 
@@ -199,8 +217,14 @@ describe('External workers over REST (e2e)', () => {
       .expect(200);
     await request(t.http).delete(`/api/v1/tasks/${id}`).set(as(admin)).expect(200);
     const refused = await onLease('heartbeat', leased, workerKeys.cancel).expect(409);
-    expect(refused.body).toMatchObject({ code: 'TASK_CANCELLED', error: 'Task cancelled', details: { task_id: id, status: 'cancelled' } });
-    expect((await onLease('complete', leased, workerKeys.cancel, { result: {} }).expect(409)).body.code).toBe('TASK_CANCELLED');
+    expect(refused.body).toMatchObject({
+      code: 'TASK_CANCELLED',
+      error: 'Task cancelled',
+      details: { task_id: id, status: 'cancelled' },
+    });
+    expect((await onLease('complete', leased, workerKeys.cancel, { result: {} }).expect(409)).body.code).toBe(
+      'TASK_CANCELLED',
+    );
     const progress = await request(t.http)
       .put(`/api/v1/tasks/${id}/progress`)
       .set(as(workerKeys.cancel))
@@ -213,15 +237,18 @@ describe('External workers over REST (e2e)', () => {
   it('a retryable failure requeues the task with backoff until its retries are spent; a permanent one fails it at once', async () => {
     const { id } = await create(kb.retry, texts(1, 'retry'), { max_retries: 1 });
     const first = await leaseOne(workerKeys.retry, { lease_seconds: 30 });
-    const failedOnce = await onLease('fail', first, workerKeys.retry, { error: 'GPU busy', retryable: true }).expect(200);
+    expect(first.id).toBe(id);
+    const failedOnce = await onLease('fail', first, workerKeys.retry, { error: 'GPU busy', retryable: true }).expect(
+      200,
+    );
     expect(failedOnce.body).toMatchObject({ status: 'queued', retry_count: 1, error_message: 'GPU busy' });
     const second = await leaseOne(workerKeys.retry, { lease_seconds: 30 });
-    expect(second.attempt).toBe(2);
+    expect(second).toMatchObject({ id, attempt: 2 });
     const failedTwice = await onLease('fail', second, workerKeys.retry, { error: 'GPU busy again', retryable: true });
     expect(failedTwice.body).toMatchObject({ status: 'failed', error_message: 'GPU busy again' });
-    expect((await onLease('fail', first, workerKeys.retry, { error: 'x', retryable: true }).expect(409)).body.code).toBe(
-      'TASK_NOT_PROCESSING',
-    );
+    expect(
+      (await onLease('fail', first, workerKeys.retry, { error: 'x', retryable: true }).expect(409)).body.code,
+    ).toBe('TASK_NOT_PROCESSING');
 
     const permanent = await create(kb.retry, texts(1, 'permanent'), { max_retries: 3 });
     const leased = await leaseOne(workerKeys.retry, { lease_seconds: 30 });
@@ -234,9 +261,13 @@ describe('External workers over REST (e2e)', () => {
   it('a worker SIGKILLed mid-task loses nothing and doubles nothing: another worker completes it once, after the lease expires', async () => {
     const { id } = await create(kb.kill, texts(1, 'kill'));
     const doomed = python('kill', 'py-doomed', { WORK_DELAY_SECONDS: '60' });
-    await waitFor(() => get(id), (task) => task.status === 'processing' && task.worker_id === 'py-doomed', {
-      what: 'the doomed worker to lease the task',
-    });
+    await waitFor(
+      () => get(id),
+      (task) => task.status === 'processing' && task.worker_id === 'py-doomed',
+      {
+        what: 'the doomed worker to lease the task',
+      },
+    );
     doomed.kill('SIGKILL');
     await once(doomed, 'exit');
     const rescuer = client('kill', 'ts-rescuer');
@@ -258,12 +289,20 @@ describe('External workers over REST (e2e)', () => {
     await request(t.http)
       .post('/api/v1/tasks/batch')
       .set(as(admin))
-      .send(Array.from({ length: total }, (_, i) => ({ task_type: TYPE, kb_id: kb.race, payload: { texts: [`race ${i}`] } })))
+      .send(
+        Array.from({ length: total }, (_, i) => ({
+          task_type: TYPE,
+          kb_id: kb.race,
+          payload: { texts: [`race ${i}`] },
+        })),
+      )
       .expect(201);
     const seen: string[] = [];
     for (let round = 0; round < 10 && seen.length < total; round++) {
       const answers = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => lease(workerKeys.race, { worker_id: `racer-${i}`, max_tasks: 5, lease_seconds: 60 })),
+        Array.from({ length: 8 }, (_, i) =>
+          lease(workerKeys.race, { worker_id: `racer-${i}`, max_tasks: 5, lease_seconds: 60 }),
+        ),
       );
       for (const answer of answers) seen.push(...(answer.body.tasks as LeasedTask[]).map((task) => task.id));
     }
@@ -306,20 +345,31 @@ describe('External workers over REST (e2e)', () => {
         return { res, at: Date.now() };
       });
       // Still waiting after a recheck: nothing of this kb is due.
-      await waitFor(async () => Date.now() - started, (elapsed) => elapsed > 1200, { intervalMs: 100 });
+      await waitFor(
+        async () => Date.now() - started,
+        (elapsed) => elapsed > 1200,
+        { intervalMs: 100 },
+      );
       expect(answered).toBe(false);
       const { id } = await create(kb.wake, texts(1, 'wake'));
       const { res, at } = await answer;
       expect(res.status).toBe(200);
       expect(res.body.tasks.map((task: LeasedTask) => task.id)).toEqual([id]);
       expect(at - started).toBeLessThan(15_000);
-      await waitFor(async () => signals, (seen) => seen.includes(TYPE), { what: 'the wake-up signal' });
+      await waitFor(
+        async () => signals,
+        (seen) => seen.includes(TYPE),
+        { what: 'the wake-up signal' },
+      );
     } finally {
       subscriber.disconnect();
     }
 
     const refused = await lease(workerKeys.wake, { task_types: ['document_processing'] }).expect(400);
-    expect(refused.body).toMatchObject({ code: 'INVALID_REQUEST', details: { fields: { task_types: [expect.any(String)] } } });
+    expect(refused.body).toMatchObject({
+      code: 'INVALID_REQUEST',
+      details: { fields: { task_types: [expect.any(String)] } },
+    });
     const writer = makeKey('xw-not-registered', 'write');
     expect((await lease(writer).expect(401)).body.code).toBe('UNAUTHORIZED');
   });

@@ -84,10 +84,18 @@ export class LeasedTaskDto {
   @ApiProperty({ type: 'integer', example: 3 })
   max_retries!: number;
 
-  @ApiProperty({ type: 'integer', example: 300, description: "The task's timeout in seconds (for the worker to honour)" })
+  @ApiProperty({
+    type: 'integer',
+    example: 300,
+    description: "The task's timeout in seconds (for the worker to honour)",
+  })
   timeout!: number;
 
-  @ApiProperty({ format: 'uuid', example: EXAMPLE_LEASE_TOKEN, description: 'Carried by every call made for this task' })
+  @ApiProperty({
+    format: 'uuid',
+    example: EXAMPLE_LEASE_TOKEN,
+    description: 'Carried by every call made for this task',
+  })
   lease_token!: string;
 
   @ApiProperty({ format: 'date-time', example: '2025-07-28T14:31:00.000Z' })
@@ -140,7 +148,13 @@ export class CompleteLeasedTaskDto {
   lease_token!: string;
 
   @ObjectField({
-    example: { model: 'hashing-murmur3-unigram-bigram-v1', dimension: 384, embedded: 1, vectors: [[0.1]], stored: null },
+    example: {
+      model: 'hashing-murmur3-unigram-bigram-v1',
+      dimension: 384,
+      embedded: 1,
+      vectors: [[0.1]],
+      stored: null,
+    },
     description: "The task's result, in its task type's documented shape",
   })
   result!: Record<string, unknown>;
@@ -151,7 +165,11 @@ export class FailLeasedTaskDto {
   @UuidField(LEASE_TOKEN)
   lease_token!: string;
 
-  @StringField({ maxLength: 10_000, example: 'CUDA out of memory', description: 'What went wrong (kept as error_message)' })
+  @StringField({
+    maxLength: 10_000,
+    example: 'CUDA out of memory',
+    description: 'What went wrong (kept as error_message)',
+  })
   error!: string;
 
   @ApiProperty({
