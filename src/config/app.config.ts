@@ -3,12 +3,14 @@ import { join, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import type { JwtVerifierOptions } from '../common/security/jwt-verifier';
 import { registerSecrets, secretsFromEnv } from '../common/security/redact';
+import type { TaskType } from '../generated/prisma/enums';
 import { ApiKeyEntry, parseApiKeys } from './api-keys';
 import { jwtSettings } from './auth-settings';
 import {
   AppRole,
   EmbeddingProviderKind,
   EnvironmentVariables,
+  parseTaskTypeList,
   UploadNamespaceMode,
   validateEnvironment,
   VectorStoreMode,
@@ -49,6 +51,8 @@ export interface QueueConfig {
   lockDurationMs: number;
   /** Waiting tasks beyond which creates answer 503 QUEUE_FULL; 0 means no limit. */
   maxQueuedTasks: number;
+  /** Task types leased by external workers over REST: no BullMQ job, no built-in processor. */
+  externalTaskTypes: TaskType[];
 }
 
 export interface RetentionConfig {
@@ -196,6 +200,7 @@ export const queueConfig = registerAs('queue', (): QueueConfig => {
     stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
     lockDurationMs: e.WORKER_LOCK_DURATION_MS,
     maxQueuedTasks: e.MAX_QUEUED_TASKS,
+    externalTaskTypes: parseTaskTypeList(e.EXTERNAL_TASK_TYPES) ?? [],
   };
 });
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { uploadNamespaceWarning, uploadPerKb } from './app.config';
-import { validateEnvironment } from './env.validation';
+import { parseTaskTypeList, validateEnvironment } from './env.validation';
 
 const error = (env: Record<string, string>): string => {
   try {
@@ -127,5 +127,16 @@ describe('embedding provider limits', () => {
     expect(error({ EMBEDDING_REQUESTS_PER_MINUTE: '-1' })).toMatch(/EMBEDDING_REQUESTS_PER_MINUTE/);
     expect(error({ EMBEDDING_TOKENS_PER_MINUTE: 'lots' })).toMatch(/EMBEDDING_TOKENS_PER_MINUTE/);
     expect(error({ EMBEDDING_MAX_THROTTLE_WAIT_SECONDS: '0' })).toMatch(/EMBEDDING_MAX_THROTTLE_WAIT_SECONDS/);
+  });
+});
+
+describe('EXTERNAL_TASK_TYPES', () => {
+  it('takes a comma-separated list of task types, and names the variable and the types when one is not', () => {
+    expect(error({ EXTERNAL_TASK_TYPES: 'embedding_generation, health_check' })).toBe('valid');
+    expect(error({ EXTERNAL_TASK_TYPES: '' })).toBe('valid');
+    expect(error({ EXTERNAL_TASK_TYPES: 'embedding_generation,ocr' })).toMatch(
+      /EXTERNAL_TASK_TYPES="embedding_generation,ocr": EXTERNAL_TASK_TYPES must be empty or a comma-separated list of task types \(.*embedding_generation/,
+    );
+    expect(parseTaskTypeList(' embedding_generation,,embedding_generation ')).toEqual(['embedding_generation']);
   });
 });

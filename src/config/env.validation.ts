@@ -14,6 +14,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { isSecretVariable, redactSecrets } from '../common/security/redact';
+import { TaskType } from '../generated/prisma/enums';
 import { apiKeysProblem, JwtEnvironment, jwtProblem } from './auth-settings';
 
 export enum EmbeddingProviderKind {
@@ -142,6 +143,21 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(3600000)
   TASK_RETRY_BACKOFF_MS = 1000;
+
+  /**
+   * Task types served by external workers over REST (POST /api/v1/workers/lease) instead of
+   * the built-in processors: comma-separated, empty for none. Every process must agree.
+   */
+  @IsOptional()
+  @ValidateBy({
+    name: 'taskTypeList',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && parseTaskTypeList(value) !== null,
+      defaultMessage: () =>
+        `EXTERNAL_TASK_TYPES must be empty or a comma-separated list of task types (${Object.values(TaskType).join(', ')})`,
+    },
+  })
+  EXTERNAL_TASK_TYPES = '';
 
   @IsOptional()
   @Transform(toInt)
@@ -453,6 +469,17 @@ export class EnvironmentVariables {
     },
   )
   TRUST_PROXY = 'false';
+}
+
+/** A comma-separated list of task types, without repeats; null when an item is not a task type. */
+export function parseTaskTypeList(value: string): TaskType[] | null {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  const known = new Set<string>(Object.values(TaskType));
+  if (!items.every((item) => known.has(item))) return null;
+  return [...new Set(items)] as TaskType[];
 }
 
 /** ConfigModule's `validate` hook: returns the typed, defaulted env or throws naming every bad variable. */

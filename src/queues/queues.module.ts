@@ -4,13 +4,14 @@ import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
 import { TASK_TYPES } from '../task-types/task-types';
+import { ExternalTaskSignal } from './external-task-signal.service';
 import { createRedisClient, redisOptionsFromUrl } from './redis-connection';
 import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
 import { TaskQueueService } from './task-queue.service';
 import { taskQueuesProvider } from './task-queues.provider';
 import { WorkerDirectoryService } from './worker-directory.service';
 
-/** The BullMQ queues (one per task type), the plain Redis client and the worker directory. */
+/** The BullMQ queues (one per task type), the plain Redis client, the worker directory and the external workers' wake-up signal. */
 @Global()
 @Module({
   imports: [
@@ -31,8 +32,8 @@ import { WorkerDirectoryService } from './worker-directory.service';
     // connection; the API's fail-fast behaviour lives in TaskQueueService.dispatch instead.
     BullModule.registerQueue(...TASK_TYPES.map((name) => ({ name }))),
   ],
-  providers: [taskQueuesProvider, TaskQueueService, WorkerDirectoryService, redisClientProvider],
-  exports: [TaskQueueService, WorkerDirectoryService, REDIS_CLIENT, BullModule],
+  providers: [taskQueuesProvider, TaskQueueService, WorkerDirectoryService, ExternalTaskSignal, redisClientProvider],
+  exports: [TaskQueueService, WorkerDirectoryService, ExternalTaskSignal, REDIS_CLIENT, BullModule],
 })
 export class QueuesModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
