@@ -87,4 +87,31 @@ describe('embedding_generation against a rate-limited provider (e2e)', () => {
     await waitFor(busySlots, (busy) => busy === 0, { what: 'the worker slot to be free', timeoutMs: 10_000 });
     expect(provider.requests).toHaveLength(1);
   });
+
+  it('answers a vector search whose query cannot be embedded in time with 503 and Retry-After, not a 500 or a 60 s wait', async () => {
+    provider.reset();
+    // The previous test left the shared budget paused for a minute: start from an open one.
+    await redis.del(...Object.values(budgetKeys(t.prefix, 'embedding-budget')));
+    const kbId = uniqueKb('ratelimit-search');
+    const { id } = (
+      await request(t.http)
+        .post('/api/v1/tasks')
+        .send({
+          task_type: 'embedding_generation',
+          kb_id: kbId,
+          payload: { texts: ['a stored chunk'], store: true, ids: ['c1'] },
+        })
+        .expect(201)
+    ).body as { id: string };
+    expect((await waitForSettled(t.http, id)).status).toBe('completed');
+
+    provider.refuseNext(1, 60);
+    const started = Date.now();
+    const res = await request(t.http).get(`/api/v1/kbs/${kbId}/search`).query({ q: 'stored', mode: 'vector' });
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    // Bounded by the query's own deadline (10 s), far below the 60 s reset the provider asked for.
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 40_000);
 });
