@@ -9,6 +9,8 @@ import { createValidationPipe } from './common/pipes/validation.pipe';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { EventsModule } from './events/events.module';
 import { TaskEventsController } from './events/task-events.controller';
+import { ExternalWorkersController } from './external-workers/external-workers.controller';
+import { ExternalWorkersModule } from './external-workers/external-workers.module';
 import { HealthController } from './health/health.controller';
 import { HealthModule } from './health/health.module';
 import { DependencyHealthIndicators } from './health/indicators/dependency.health';
@@ -39,6 +41,7 @@ import { TasksService } from './tasks/tasks.service';
     KbsModule,
     HealthModule,
     EventsModule,
+    ExternalWorkersModule,
     StatsModule,
     AdminModule,
     TerminusModule.forRoot({ logger: false }),
@@ -50,6 +53,7 @@ import { TasksService } from './tasks/tasks.service';
     QueuesController,
     TaskEventsController,
     TaskBulkController,
+    ExternalWorkersController,
     TasksController,
     StatsController,
     HealthController,

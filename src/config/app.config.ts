@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import type { JwtVerifierOptions } from '../common/security/jwt-verifier';
 import { registerSecrets, secretsFromEnv } from '../common/security/redact';
+import type { TaskType } from '../generated/prisma/enums';
 import { ApiKeyEntry, parseApiKeys } from './api-keys';
 import { jwtSettings } from './auth-settings';
 import { parseTaskTypeCaps, type TaskTypeCaps } from './concurrency-caps';
@@ -10,6 +11,7 @@ import {
   AppRole,
   EmbeddingProviderKind,
   EnvironmentVariables,
+  parseTaskTypeList,
   UploadNamespaceMode,
   validateEnvironment,
   VectorStoreMode,
@@ -56,6 +58,8 @@ export interface QueueConfig {
   kbMaxConcurrency: number;
   /** Tasks of a type running at once across every worker; absent types are uncapped. */
   taskTypeMaxConcurrency: TaskTypeCaps;
+  /** Task types leased by external workers over REST: no BullMQ job, no built-in processor. */
+  externalTaskTypes: TaskType[];
 }
 
 export interface RetentionConfig {
@@ -80,6 +84,10 @@ export interface PipelineConfig {
     apiKey: string;
     model: string;
     batchSize: number;
+    /** Shared provider limits; 0 = unlimited. */
+    requestsPerMinute: number;
+    tokensPerMinute: number;
+    maxThrottleWaitMs: number;
   };
   /** auto (pgvector when installed, else float arrays), or a forced backend. */
   vectorStore: VectorStoreMode;
@@ -202,6 +210,7 @@ export const queueConfig = registerAs('queue', (): QueueConfig => {
     kbFairDispatch: e.KB_FAIR_DISPATCH,
     kbMaxConcurrency: e.KB_MAX_CONCURRENCY,
     taskTypeMaxConcurrency: parseTaskTypeCaps(e.TASK_TYPE_MAX_CONCURRENCY),
+    externalTaskTypes: parseTaskTypeList(e.EXTERNAL_TASK_TYPES) ?? [],
   };
 });
 
@@ -240,6 +249,9 @@ export const pipelineConfig = registerAs('pipeline', (): PipelineConfig => {
       apiKey: e.EMBEDDING_API_KEY,
       model: e.EMBEDDING_MODEL,
       batchSize: e.EMBEDDING_BATCH_SIZE,
+      requestsPerMinute: e.EMBEDDING_REQUESTS_PER_MINUTE,
+      tokensPerMinute: e.EMBEDDING_TOKENS_PER_MINUTE,
+      maxThrottleWaitMs: e.EMBEDDING_MAX_THROTTLE_WAIT_SECONDS * 1000,
     },
     vectorStore: e.VECTOR_STORE,
   };

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { uploadNamespaceWarning, uploadPerKb } from './app.config';
-import { validateEnvironment } from './env.validation';
+import { parseTaskTypeList, validateEnvironment } from './env.validation';
 
 const error = (env: Record<string, string>): string => {
   try {
@@ -111,5 +111,32 @@ describe('upload variables', () => {
     expect(error({ UPLOAD_NAMESPACE: 'tenant' })).toMatch(/UPLOAD_NAMESPACE must be auto, shared or per_kb/);
     expect(error({ UPLOAD_ALLOW_HARD_LINKS: 'maybe' })).toMatch(/UPLOAD_ALLOW_HARD_LINKS must be true or false/);
     expect(validateEnvironment({ UPLOAD_ALLOW_HARD_LINKS: 'true' }).UPLOAD_ALLOW_HARD_LINKS).toBe(true);
+  });
+});
+
+describe('embedding provider limits', () => {
+  it('default to unlimited with a five-minute bound on waiting, and name the variable when wrong', () => {
+    expect(validateEnvironment({})).toMatchObject({
+      EMBEDDING_REQUESTS_PER_MINUTE: 0,
+      EMBEDDING_TOKENS_PER_MINUTE: 0,
+      EMBEDDING_MAX_THROTTLE_WAIT_SECONDS: 300,
+    });
+    expect(
+      validateEnvironment({ EMBEDDING_REQUESTS_PER_MINUTE: '3000', EMBEDDING_TOKENS_PER_MINUTE: '1000000' }),
+    ).toMatchObject({ EMBEDDING_REQUESTS_PER_MINUTE: 3000, EMBEDDING_TOKENS_PER_MINUTE: 1_000_000 });
+    expect(error({ EMBEDDING_REQUESTS_PER_MINUTE: '-1' })).toMatch(/EMBEDDING_REQUESTS_PER_MINUTE/);
+    expect(error({ EMBEDDING_TOKENS_PER_MINUTE: 'lots' })).toMatch(/EMBEDDING_TOKENS_PER_MINUTE/);
+    expect(error({ EMBEDDING_MAX_THROTTLE_WAIT_SECONDS: '0' })).toMatch(/EMBEDDING_MAX_THROTTLE_WAIT_SECONDS/);
+  });
+});
+
+describe('EXTERNAL_TASK_TYPES', () => {
+  it('takes a comma-separated list of task types, and names the variable and the types when one is not', () => {
+    expect(error({ EXTERNAL_TASK_TYPES: 'embedding_generation, health_check' })).toBe('valid');
+    expect(error({ EXTERNAL_TASK_TYPES: '' })).toBe('valid');
+    expect(error({ EXTERNAL_TASK_TYPES: 'embedding_generation,ocr' })).toMatch(
+      /EXTERNAL_TASK_TYPES="embedding_generation,ocr": EXTERNAL_TASK_TYPES must be empty or a comma-separated list of task types \(.*embedding_generation/,
+    );
+    expect(parseTaskTypeList(' embedding_generation,,embedding_generation ')).toEqual(['embedding_generation']);
   });
 });

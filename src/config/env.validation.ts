@@ -14,6 +14,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { isSecretVariable, redactSecrets } from '../common/security/redact';
+import { TaskType } from '../generated/prisma/enums';
 import { apiKeysProblem, JwtEnvironment, jwtProblem } from './auth-settings';
 import { taskTypeCapsProblem } from './concurrency-caps';
 
@@ -144,6 +145,21 @@ export class EnvironmentVariables {
   @Max(3600000)
   TASK_RETRY_BACKOFF_MS = 1000;
 
+  /**
+   * Task types served by external workers over REST (POST /api/v1/workers/lease) instead of
+   * the built-in processors: comma-separated, empty for none. Every process must agree.
+   */
+  @IsOptional()
+  @ValidateBy({
+    name: 'taskTypeList',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && parseTaskTypeList(value) !== null,
+      defaultMessage: () =>
+        `EXTERNAL_TASK_TYPES must be empty or a comma-separated list of task types (${Object.values(TaskType).join(', ')})`,
+    },
+  })
+  EXTERNAL_TASK_TYPES = '';
+
   @IsOptional()
   @Transform(toInt)
   @IsInt()
@@ -273,6 +289,27 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(2048)
   EMBEDDING_BATCH_SIZE = 64;
+
+  /** The provider's limits, kept by all processes together (one budget in Redis); 0 = unlimited. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  EMBEDDING_REQUESTS_PER_MINUTE = 0;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  EMBEDDING_TOKENS_PER_MINUTE = 0;
+
+  /** Longest one batch waits for the rate limits before its attempt fails (retryably). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  EMBEDDING_MAX_THROTTLE_WAIT_SECONDS = 300;
 
   @IsOptional()
   @IsEnum(VectorStoreMode, { message: 'VECTOR_STORE must be auto, pgvector or float_array' })
@@ -456,6 +493,17 @@ export class EnvironmentVariables {
     },
   )
   TRUST_PROXY = 'false';
+}
+
+/** A comma-separated list of task types, without repeats; null when an item is not a task type. */
+export function parseTaskTypeList(value: string): TaskType[] | null {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  const known = new Set<string>(Object.values(TaskType));
+  if (!items.every((item) => known.has(item))) return null;
+  return [...new Set(items)] as TaskType[];
 }
 
 /** ConfigModule's `validate` hook: returns the typed, defaulted env or throws naming every bad variable. */

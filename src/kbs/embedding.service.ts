@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ServiceUnavailableError } from '../common/errors/domain.error';
+import { errorMessage } from '../common/errors/error-message';
 import { PermanentTaskError } from '../common/errors/task-errors';
 import { describeIds } from '../common/utils/describe-ids';
 import { countOf } from '../common/utils/plural';
@@ -7,6 +9,10 @@ import type { PayloadOf } from '../task-types/task-type-registry';
 import type { TaskType } from '../task-types/task-types';
 import { EMBEDDING_PROVIDER } from './embedding-provider.provider';
 import { KnowledgeBaseRepository } from './knowledge-base.repository';
+
+/** How long a vector or hybrid search waits for its query's embedding, throttling included. */
+const QUERY_EMBEDDING_DEADLINE_MS = 10_000;
+const QUERY_RETRY_AFTER_SECONDS = 5;
 
 export interface EmbeddingResult {
   model: string;
@@ -90,9 +96,26 @@ export class EmbeddingService {
   }
 
   /** The query's vector for search, with the same model as the stored chunks. */
+  /**
+   * A search's query vector. An HTTP caller is waiting, so the provider (its shared rate
+   * budget included) gets QUERY_EMBEDDING_DEADLINE_MS rather than a task's throttle bound, and
+   * a provider that is throttled, down or too slow is a 503 the caller can retry, not a 500.
+   */
   async embedQuery(text: string): Promise<number[]> {
-    const [vector] = await this.provider.embed([text]);
-    return vector;
+    try {
+      const [vector] = await this.provider.embed([text], AbortSignal.timeout(QUERY_EMBEDDING_DEADLINE_MS));
+      return vector;
+    } catch (error) {
+      // AbortSignal.timeout rejects with a DOMException, which is not an Error in every realm.
+      if (error instanceof EmbeddingError || (error as { name?: unknown } | null)?.name === 'TimeoutError') {
+        throw new ServiceUnavailableError(
+          `The embedding provider could not embed the query within ${QUERY_EMBEDDING_DEADLINE_MS / 1000} s: ${errorMessage(error)}`,
+          { reason: error instanceof EmbeddingError ? error.code : 'EMBEDDING_TIMEOUT' },
+          QUERY_RETRY_AFTER_SECONDS,
+        );
+      }
+      throw error;
+    }
   }
 
   /** A payload may name the model, as a check: it must be the configured one. */

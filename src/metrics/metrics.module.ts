@@ -1,4 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { EMBEDDING_RATE_LIMIT_OBSERVER } from '../provider-limits/provider-rate-limiter';
+import { EmbeddingLimitMetrics } from './embedding-limit-metrics';
 import { HttpMetricsRecorder } from './http-metrics.recorder';
 import { metricProviders, processMetricsProvider } from './metrics';
 import { ScrapeTimeCollector } from './scrape-time.collector';
@@ -21,7 +23,8 @@ import { WorkerMetricsServer } from './worker-metrics.server';
     ScrapeTimeCollector,
     WorkerMetricsServer,
     HttpMetricsRecorder,
+    { provide: EMBEDDING_RATE_LIMIT_OBSERVER, useClass: EmbeddingLimitMetrics },
   ],
-  exports: [...metricProviders, TaskMetricsService, HttpMetricsRecorder],
+  exports: [...metricProviders, TaskMetricsService, HttpMetricsRecorder, EMBEDDING_RATE_LIMIT_OBSERVER],
 })
 export class MetricsModule {}

@@ -30,6 +30,8 @@ export const METRIC = {
   workerSlots: 'task_manager_worker_slots',
   redisUp: 'task_manager_redis_up',
   httpDuration: 'task_manager_http_request_duration_seconds',
+  embeddingThrottleWait: 'task_manager_embedding_throttle_wait_seconds',
+  embeddingRateLimited: 'task_manager_embedding_rate_limited_total',
 } as const;
 
 /** The label values every labelled series starts with (at 0), so a rate exists before the first event. */
@@ -118,6 +120,15 @@ export const metricProviders = [
     help: 'HTTP request duration in seconds',
     labelNames: ['method', 'route', 'status_code'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  }),
+  makeHistogramProvider({
+    name: METRIC.embeddingThrottleWait,
+    help: 'Seconds an embedding request waited for the shared provider budget (requests and tokens per minute, a 429 reset) before it was sent; 0 when it went at once',
+    buckets: [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+  }),
+  makeCounterProvider({
+    name: METRIC.embeddingRateLimited,
+    help: 'Embedding requests the provider refused with 429 (each pauses every process until the reset)',
   }),
 ];
 

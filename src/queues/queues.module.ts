@@ -5,13 +5,14 @@ import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
 import { TASK_TYPES } from '../task-types/task-types';
 import { ConcurrencyCapsService } from './concurrency-caps.service';
+import { ExternalTaskSignal } from './external-task-signal.service';
 import { createRedisClient, redisOptionsFromUrl } from './redis-connection';
 import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
 import { TaskQueueService } from './task-queue.service';
 import { taskQueuesProvider } from './task-queues.provider';
 import { WorkerDirectoryService } from './worker-directory.service';
 
-/** The BullMQ queues (one per task type), the plain Redis client, the worker directory and the concurrency caps. */
+/** The BullMQ queues (one per task type), the plain Redis client, the worker directory, the external workers' wake-up signal and the concurrency caps. */
 @Global()
 @Module({
   imports: [
@@ -36,10 +37,18 @@ import { WorkerDirectoryService } from './worker-directory.service';
     taskQueuesProvider,
     TaskQueueService,
     WorkerDirectoryService,
+    ExternalTaskSignal,
     ConcurrencyCapsService,
     redisClientProvider,
   ],
-  exports: [TaskQueueService, WorkerDirectoryService, ConcurrencyCapsService, REDIS_CLIENT, BullModule],
+  exports: [
+    TaskQueueService,
+    WorkerDirectoryService,
+    ExternalTaskSignal,
+    ConcurrencyCapsService,
+    REDIS_CLIENT,
+    BullModule,
+  ],
 })
 export class QueuesModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}

@@ -31,6 +31,7 @@ export const redisKeys = (prefix: string) => ({
   workers: `${prefix}:workers`,
   worker: (id: string) => `${prefix}:worker:${id}`,
   cancelChannel: `${prefix}:cancel`,
+  externalTasksChannel: `${prefix}:external-tasks`,
   reconcileLock: `${prefix}:reconcile-lock`,
   retentionLock: `${prefix}:retention-lock`,
   bulkOperation: (id: string) => `${prefix}:bulk-operation:${id}`,

@@ -164,16 +164,21 @@ export class TaskQueryRepository {
    * Processing tasks not touched since `olderThan`: candidates for a lost worker or a lost
    * parent update. SQL rather than Prisma's `_count` of children, which Prisma writes as a
    * GROUP BY over the whole table — a full scan per reconcile pass; EXISTS reads the parent_id index instead.
+   * Tasks of `exceptTypes` are left out (external workers' tasks: their leases expire instead).
    */
-  async findStaleProcessing(olderThan: Date, limit: number): Promise<StaleTask[]> {
+  async findStaleProcessing(
+    olderThan: Date,
+    limit: number,
+    exceptTypes: readonly TaskType[] = [],
+  ): Promise<StaleTask[]> {
     const { rows } = await this.prisma.pool.query<StaleTask>(
       `SELECT t.id, t.kb_id AS "kbId", t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.attempt,
               EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = t.id) AS "hasChildren"
        FROM tasks AS t
-       WHERE t.status = 'processing' AND t.updated_at < $1
+       WHERE t.status = 'processing' AND t.updated_at < $1 AND NOT (t.task_type = ANY($3::task_type[]))
        ORDER BY t.updated_at
        LIMIT $2`,
-      [olderThan, limit],
+      [olderThan, limit, exceptTypes],
     );
     return rows;
   }
@@ -182,16 +187,17 @@ export class TaskQueryRepository {
    * Queued tasks last touched before `olderThan`, newest first: what the reconciler checks
    * against BullMQ. SQL with the status as a literal: the planner then knows `queued` rows
    * are few and reads them through the status index, where Prisma's bound parameter let a
-   * generic plan walk the updated_at index over the whole table.
+   * generic plan walk the updated_at index over the whole table. Tasks of `exceptTypes` are
+   * left out (external workers' tasks have no job to check).
    */
-  async findDueQueued(olderThan: Date, limit: number): Promise<DueTask[]> {
+  async findDueQueued(olderThan: Date, limit: number, exceptTypes: readonly TaskType[] = []): Promise<DueTask[]> {
     const { rows } = await this.prisma.pool.query<DueTask>(
       `SELECT t.id, t.kb_id AS "kbId", t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.updated_at AS "updatedAt"
        FROM tasks AS t
-       WHERE t.status = 'queued' AND t.updated_at < $1
+       WHERE t.status = 'queued' AND t.updated_at < $1 AND NOT (t.task_type = ANY($3::task_type[]))
        ORDER BY t.updated_at DESC
        LIMIT $2`,
-      [olderThan, limit],
+      [olderThan, limit, exceptTypes],
     );
     return rows;
   }

@@ -1,14 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { DomainError, TaskNotFoundError } from '../common/errors/domain.error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { errorMessage } from '../common/errors/error-message';
+import type { AllConfig } from '../config/app.config';
 import type { AttemptFailureReason } from '../metrics/metrics';
 import { TaskMetricsService } from '../metrics/task-metrics.service';
 import type { UnitOfWork } from '../prisma/unit-of-work';
 import type { NewTask, StaleTask, TaskRecord } from '../task-types/task-record';
 import { TaskStatus } from '../task-types/task-types';
+import { holdsLease, leaseRefusal } from './lease-refusal';
 import { TaskEffects } from './task-effects';
 import { TaskFamilyService } from './task-family.service';
+import { EndedLease, LeasedTask, LeaseRequest, TaskLeaseRepository } from './task-lease.repository';
 import { TaskQueryRepository } from './task-query.repository';
 import { allows, assertAllowed, refusal, TRANSITIONS } from './task-transitions';
 import { TaskWriteRepository } from './task-write.repository';
@@ -26,14 +30,19 @@ const RACE_RETRIES = 3;
 @Injectable()
 export class TaskStateService {
   private readonly logger = new Logger(TaskStateService.name);
+  private readonly retryBackoffMs: number;
 
   constructor(
     private readonly writes: TaskWriteRepository,
     private readonly reads: TaskQueryRepository,
+    private readonly leases: TaskLeaseRepository,
     private readonly family: TaskFamilyService,
     private readonly effects: TaskEffects,
     private readonly metrics: TaskMetricsService,
-  ) {}
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.retryBackoffMs = config.getOrThrow('queue.retryBackoffMs', { infer: true });
+  }
 
   /** Stores new tasks (queued), inside `uow` when given; nothing is dispatched until released() after the commit. */
   insert(tasks: NewTask[], uow?: UnitOfWork): Promise<TaskRecord[]> {
@@ -184,6 +193,78 @@ export class TaskStateService {
   }
 
   /**
+   * External workers: up to `maxTasks` due tasks leased at once (see TaskLeaseRepository for
+   * the order); each starts an attempt, counted like a built-in worker's claim.
+   */
+  async lease(request: LeaseRequest): Promise<LeasedTask[]> {
+    const leased = await this.leases.lease(request);
+    for (const { task } of leased) this.metrics.started(task);
+    return leased;
+  }
+
+  /** A heartbeat: the lease runs `leaseSeconds` more from now (null: unchanged), with progress when given; 409 with why when the lease is gone. */
+  async renewLease(
+    id: string,
+    token: string,
+    leaseSeconds: number | null,
+    progress: number | null,
+    message: string | null,
+  ): Promise<LeasedTask> {
+    const renewed = await this.leases.renew(
+      id,
+      token,
+      leaseSeconds,
+      progress === null ? null : clampProgress(progress),
+      message,
+    );
+    if (renewed) return renewed;
+    throw leaseRefusal(id, token, await this.leases.leaseState(id));
+  }
+
+  /** Progress reported under a lease; a late report below the current progress is ignored, like reportProgress(). */
+  async reportLeasedProgress(id: string, token: string, progress: number, message: string | null): Promise<TaskRecord> {
+    const updated = await this.leases.reportProgress(id, token, progress, message);
+    if (updated) return updated;
+    const state = await this.leases.leaseState(id);
+    if (state && holdsLease(state, token)) return this.load(id);
+    throw leaseRefusal(id, token, state);
+  }
+
+  /** The leased attempt succeeded; 409 with why when the lease is gone (the result is not stored). */
+  async completeLeased(id: string, token: string, result: unknown): Promise<TaskRecord> {
+    const task = await this.leases.complete(id, token, result);
+    if (!task) throw leaseRefusal(id, token, await this.leases.leaseState(id));
+    this.metrics.completed(task, secondsSince(task.startedAt));
+    await this.notifyParent(task);
+    return task;
+  }
+
+  /** The leased attempt failed: requeued after its backoff when `retryable` and attempts are left, else the task fails. */
+  async failLeased(id: string, token: string, error: string, retryable: boolean): Promise<TaskRecord> {
+    const ended = await this.leases.fail(id, token, error, retryable, this.retryBackoffMs);
+    if (!ended) throw leaseRefusal(id, token, await this.leases.leaseState(id));
+    await this.afterLeaseEnded(ended, retryable ? 'error' : 'permanent', secondsSince(ended.task.startedAt));
+    return ended.task;
+  }
+
+  /** The sweeper: up to `limit` expired leases requeued (a failed attempt, like a stalled job) or failed when none are left; how many. */
+  async expireLeases(limit: number): Promise<number> {
+    const ended = await this.leases.expire(limit);
+    for (const lease of ended) await this.afterLeaseEnded(lease, 'stalled', null);
+    return ended.length;
+  }
+
+  private async afterLeaseEnded(
+    { task, requeued }: EndedLease,
+    reason: AttemptFailureReason,
+    seconds: number | null,
+  ): Promise<void> {
+    this.metrics.attemptFailed(task, seconds, reason, !requeued);
+    if (requeued) await this.effects.requeued([task]);
+    else await this.notifyParent(task);
+  }
+
+  /**
    * What every cancel is followed by, single or bulk: jobs stopped, unfinished descendants
    * cancelled the same way, and each parent outside `batch` re-evaluated.
    */
@@ -219,6 +300,10 @@ export class TaskStateService {
     if (!task) throw new TaskNotFoundError(id);
     return task;
   }
+}
+
+function secondsSince(startedAt: Date | null): number {
+  return startedAt ? Math.max(0, (Date.now() - startedAt.getTime()) / 1000) : 0;
 }
 
 function clampProgress(progress: number): number {

@@ -15,6 +15,11 @@ describe('task transitions', () => {
     expect(TASK_STATUSES.filter((s) => allows('claim', s))).toEqual([TaskStatus.queued, TaskStatus.processing]);
   });
 
+  it('an external worker leases only a queued task (never one a worker holds) and renews only a processing one', () => {
+    expect(TASK_STATUSES.filter((s) => allows('lease', s))).toEqual([TaskStatus.queued]);
+    expect(TASK_STATUSES.filter((s) => allows('renewLease', s))).toEqual([TaskStatus.processing]);
+  });
+
   it('lets nothing leave completed: a finished task is only ever read', () => {
     const leaving = Object.entries(TRANSITIONS).filter(([, t]) =>
       (t.from as readonly TaskStatus[]).includes(TaskStatus.completed),

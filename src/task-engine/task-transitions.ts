@@ -11,12 +11,16 @@ import { TaskStatus } from '../task-types/task-types';
 export const TRANSITIONS = {
   /** A worker starts an attempt; `processing` too: a task whose previous worker died mid-run. */
   claim: { from: [TaskStatus.queued, TaskStatus.processing], to: TaskStatus.processing },
+  /** An external worker leases a due task over REST (EXTERNAL_TASK_TYPES); only a queued one, never one a worker runs. */
+  lease: { from: [TaskStatus.queued], to: TaskStatus.processing },
+  /** An external worker's heartbeat extends its lease. */
+  renewLease: { from: [TaskStatus.processing], to: TaskStatus.processing },
   /** A running task reports progress (a worker, the API, or a parent's children). */
   progress: { from: [TaskStatus.processing], to: TaskStatus.processing },
   /** A parent's own step is done; it stays processing while its children run. */
   awaitChildren: { from: [TaskStatus.processing], to: TaskStatus.processing },
   complete: { from: [TaskStatus.processing], to: TaskStatus.completed },
-  /** A failed attempt that BullMQ will retry. */
+  /** A failed attempt that BullMQ will retry (an external worker's: that expired or failed retryably). */
   retryAttempt: { from: [TaskStatus.processing], to: TaskStatus.queued },
   /** The final failed attempt, or a job BullMQ gave up on outside its handler. */
   fail: { from: [TaskStatus.processing], to: TaskStatus.failed },

@@ -226,6 +226,10 @@ export class TaskWriteRepository {
         workerId: null,
         startedAt: null,
         completedAt: null,
+        // An external type's fresh start: a full set of leases, and no old lease left to answer to.
+        leaseToken: null,
+        leaseExpiresAt: null,
+        leaseAttempts: 0,
         updatedAt: new Date(),
       },
     });

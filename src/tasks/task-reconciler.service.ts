@@ -8,6 +8,7 @@ import { TaskQueueService } from '../queues/task-queue.service';
 import { WorkerDirectoryService } from '../queues/worker-directory.service';
 import { TaskQueryRepository } from '../task-engine/task-query.repository';
 import { TaskStateService } from '../task-engine/task-state.service';
+import type { TaskType } from '../task-types/task-types';
 
 const BATCH = 500;
 /** A task younger than this may still be between its INSERT and its dispatch. */
@@ -27,6 +28,8 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
   private readonly lockKey: string;
   private readonly intervalMs: number;
   private readonly staleAfterMs: number;
+  /** Tasks external workers lease: never given a BullMQ job, recovered by their lease's expiry instead. */
+  private readonly externalTypes: TaskType[];
   private readonly owner = randomUUID();
   private timer?: NodeJS.Timeout;
   private running = false;
@@ -44,6 +47,7 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
     this.intervalMs = queueConfig.reconcileIntervalMs;
     // Past two lock periods a live worker would have renewed its job's lock or finished.
     this.staleAfterMs = Math.max(2 * queueConfig.lockDurationMs, 10_000);
+    this.externalTypes = queueConfig.externalTaskTypes;
   }
 
   onApplicationBootstrap(): void {
@@ -91,7 +95,7 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
   private async recoverStaleProcessing(): Promise<number> {
     let recovered = 0;
     const olderThan = new Date(Date.now() - this.staleAfterMs);
-    const stale = await this.tasks.findStaleProcessing(olderThan, BATCH);
+    const stale = await this.tasks.findStaleProcessing(olderThan, BATCH, this.externalTypes);
     if (stale.length === 0) return 0;
     const running = new Set((await this.workers.liveWorkers()).flatMap((w) => w.current_task_ids));
     for (const task of stale) {
@@ -110,7 +114,7 @@ export class TaskReconcilerService implements OnApplicationBootstrap, OnApplicat
     let dispatched = 0;
     let cursor = new Date(Date.now() - SETTLE_MS);
     for (;;) {
-      const candidates = await this.tasks.findDueQueued(cursor, BATCH);
+      const candidates = await this.tasks.findDueQueued(cursor, BATCH, this.externalTypes);
       for (const task of candidates) {
         const state = await this.queue.jobState(task.taskType, task.id);
         if (state === 'live') continue;

@@ -133,12 +133,18 @@ export class TasksController {
 
   @Put(':task_id/progress')
   @RequireRole(Role.Worker)
-  @ApiOperation({ summary: 'Report progress of a processing task (usually called by a worker)' })
+  @ApiOperation({
+    summary:
+      'Report progress of a processing task (usually called by a worker; an external worker adds its lease_token)',
+  })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(
     ErrorCode.InvalidRequest,
     ErrorCode.TaskNotFound,
     ErrorCode.TaskNotProcessing,
+    ErrorCode.TaskCancelled,
+    ErrorCode.LeaseExpired,
+    ErrorCode.LeaseLost,
     ErrorCode.ServiceUnavailable,
   )
   updateProgress(@TaskIdParam() id: string, @Body() dto: UpdateProgressDto): Promise<TaskResponseDto> {

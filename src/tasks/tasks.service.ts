@@ -111,8 +111,13 @@ export class TasksService {
     return this.presenter.present(await this.engine.retry(id));
   }
 
+  /** With a lease_token (an external worker), only while that lease holds the task; 409 with why otherwise. */
   async updateProgress(id: string, dto: UpdateProgressDto): Promise<TaskResponseDto> {
-    return this.presenter.present(await this.engine.reportProgress(id, dto.progress, dto.message ?? null));
+    const message = dto.message ?? null;
+    const task = dto.lease_token
+      ? await this.engine.reportLeasedProgress(id, dto.lease_token, dto.progress, message)
+      : await this.engine.reportProgress(id, dto.progress, message);
+    return this.presenter.present(task);
   }
 
   /**

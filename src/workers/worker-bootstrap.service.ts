@@ -49,8 +49,11 @@ export class WorkerBootstrapService
   onApplicationBootstrap(): void {
     const workers = workerPerType(this.processors);
     const queue = this.config.getOrThrow('queue', { infer: true });
+    const external = new Set(queue.externalTaskTypes);
     for (const type of TASK_TYPES) {
       const worker = workers[type];
+      // External workers lease these over REST: never run in this process (their tasks get no job either).
+      if (external.has(type)) continue;
       worker.concurrency = queue.workerConcurrency;
       Object.assign(worker.opts, {
         lockDuration: queue.lockDurationMs,
@@ -78,7 +81,10 @@ export class WorkerBootstrapService
       });
     }
     this.workers = Object.values(workers);
-    this.logger.log(`Workers started as ${this.heartbeat.workerId} (concurrency ${queue.workerConcurrency})`);
+    this.logger.log(
+      `Workers started as ${this.heartbeat.workerId} (concurrency ${queue.workerConcurrency}` +
+        (external.size > 0 ? `; left to external workers: ${[...external].join(', ')})` : ')'),
+    );
   }
 
   /**

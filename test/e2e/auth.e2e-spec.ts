@@ -116,6 +116,27 @@ describe('Authentication, roles and tenancy (e2e)', () => {
       json: () => ({ progress: 10 }),
       ok: [409],
     },
+    // No EXTERNAL_TASK_TYPES here: a lease is refused (400) once the role lets it in; the calls under a lease are 409.
+    {
+      route: 'POST /api/v1/workers/lease',
+      role: 'worker',
+      path: '/api/v1/workers/lease',
+      json: () => ({ worker_id: 'auth-test', task_types: ['embedding_generation'] }),
+      ok: [400],
+    },
+    ...(
+      [
+        ['heartbeat', {}],
+        ['complete', { result: {} }],
+        ['fail', { error: 'auth test', retryable: false }],
+      ] as const
+    ).map(([verb, body]): RouteCase => ({
+      route: `POST /api/v1/tasks/{task_id}/${verb}`,
+      role: 'worker',
+      path: () => `/api/v1/tasks/${ownTask}/${verb}`,
+      json: () => ({ lease_token: randomUUID(), ...body }),
+      ok: [409],
+    })),
     { route: 'GET /api/v1/tasks/events', role: 'read', path: () => `/api/v1/tasks/events?kb_id=${kbA}`, ok: [200] },
     {
       route: 'GET /api/v1/tasks/{task_id}/events',
@@ -341,6 +362,13 @@ describe('Authentication, roles and tenancy (e2e)', () => {
         () => `/api/v1/tasks/${foreignTask}/events`,
         undefined,
         keys.scopedRead,
+      ],
+      [
+        "POST /tasks/{other kb's task}/heartbeat",
+        'POST',
+        () => `/api/v1/tasks/${foreignTask}/heartbeat`,
+        { lease_token: randomUUID() },
+        keys.scopedWorker,
       ],
       [
         "GET /tasks/{other kb's task}/history",

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,39 +6,15 @@ import { AppRole } from '../../src/config/env.validation';
 import { TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES } from '../../src/task-types/task-types';
 import { taskRequest } from '../factories/task.factory';
 import { freePort, ServiceProcess, startRedis, startService } from '../setup/processes';
+import { type Labels, parse, promtoolProblems, type Sample, sum } from '../setup/prometheus-text';
 import { createTestApp, KbTracker, TestApp, waitFor } from '../setup/test-app';
 
 type Body = Record<string, any>;
-type Labels = Record<string, string>;
-interface Sample {
-  name: string;
-  labels: Labels;
-  value: number;
-}
 
 const FAR_FUTURE = '2999-01-01T00:00:00.000Z';
 /** Runs for ten seconds unless cancelled. */
 const LONG_RUNNING = { samples: 100, interval_ms: 100 };
 const IN_FLIGHT = ['queued', 'processing'];
-
-/** Prometheus' text format, one sample a line; HELP/TYPE comments skipped. */
-function parse(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) continue;
-    const labels: Labels = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key] = value;
-    samples.push({ name: match[1], labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-/** The sum of a metric's samples whose labels include `where`. */
-const sum = (samples: Sample[], name: string, where: Labels = {}) =>
-  samples
-    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
-    .reduce((total, s) => total + s.value, 0);
 
 /** In and out of the system per task type: created + resumed + retried = completed + failed + cancelled + in flight. */
 function balance(samples: Sample[]): Record<string, { entered: number; left_or_in_flight: number }> {
@@ -58,22 +33,6 @@ function balance(samples: Sample[]): Record<string, { entered: number; left_or_i
       },
     ]),
   );
-}
-
-/**
- * What `promtool check metrics` says about an exposition: no problems is status 0 and no
- * output. Without promtool the check is skipped with a warning, except under CI=true.
- */
-function promtoolProblems(text: string): { status: number | null; problems: string } {
-  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  const error: NodeJS.ErrnoException | undefined = check.error;
-  if (error?.code === 'ENOENT') {
-    if (process.env.CI === 'true')
-      throw new Error('promtool is not installed; CI installs it (.ci/run ensure_promtool)');
-    console.warn('SKIPPED: promtool is not installed (apt-get install prometheus); /metrics was not linted');
-    return { status: 0, problems: '' };
-  }
-  return { status: check.status, problems: `${check.stdout}${check.stderr}`.trim() };
 }
 
 describe('GET /metrics: the task counters add up (e2e)', () => {
@@ -154,6 +113,11 @@ describe('GET /metrics: the task counters add up (e2e)', () => {
     for (const state of ['busy', 'idle'])
       if (!has('task_manager_worker_slots', { state })) missing.push(`slots ${state}`);
     if (!has('task_manager_redis_up', {})) missing.push('redis_up');
+    for (const name of [
+      'task_manager_embedding_rate_limited_total',
+      'task_manager_embedding_throttle_wait_seconds_count',
+    ])
+      if (!has(name, {})) missing.push(name);
     expect(missing).toEqual([]);
     await balanced();
   });

@@ -45,17 +45,22 @@ export async function createTestApp(env: Record<string, string> = {}, role = App
   };
 }
 
-/** Removes a test's queue keys (SCAN + UNLINK under its own prefix), so Redis does not grow run after run. */
+/**
+ * Removes a test's keys (SCAN + UNLINK under its own prefix, and the `{prefix:…}` hash-tagged
+ * ones such as the embedding budget's), so Redis does not grow run after run.
+ */
 export async function deleteRedisKeys(prefix: string): Promise<void> {
   const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}:*`, `{${prefix}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        if (keys.length > 0) await redis.unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
   } catch {
     // Redis stopped by the test itself: nothing to clean, or nothing reachable to clean.
   } finally {

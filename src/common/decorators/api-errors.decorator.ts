@@ -43,6 +43,18 @@ const EXAMPLES: Record<ErrorCode, [string, Record<string, unknown>]> = {
     'Progress can only be reported for a processing task; task is completed',
     { task_id: EXAMPLE_TASK_ID, status: 'completed' },
   ],
+  [ErrorCode.TaskCancelled]: [
+    'Task was cancelled; stop working on it',
+    { task_id: EXAMPLE_TASK_ID, status: 'cancelled' },
+  ],
+  [ErrorCode.LeaseExpired]: [
+    'The lease expired before this call; the task went back to the queue',
+    { task_id: EXAMPLE_TASK_ID, status: 'queued' },
+  ],
+  [ErrorCode.LeaseLost]: [
+    'This lease is no longer the task’s: it was leased again or retried since',
+    { task_id: EXAMPLE_TASK_ID, status: 'processing' },
+  ],
   [ErrorCode.QueueFull]: ['Too many tasks are waiting; try again later', { waiting: 100000, limit: 100000 }],
   [ErrorCode.IdempotencyKeyReused]: [
     'This Idempotency-Key was already used with a different request',

@@ -10,6 +10,7 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  IsUUID,
   Matches,
   Max,
   MaxLength,
@@ -88,5 +89,13 @@ export function ObjectField(options: FieldOptions) {
     apiProperty({ ...options, type: 'object', additionalProperties: true }),
     ...optionality(options.required),
     IsObject({ message: '$property must be a JSON object' }),
+  );
+}
+
+export function UuidField(options: FieldOptions) {
+  return applyDecorators(
+    apiProperty({ ...options, type: 'string', format: 'uuid' }),
+    ...optionality(options.required),
+    IsUUID('all', { message: '$property must be a UUID' }),
   );
 }

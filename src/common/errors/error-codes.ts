@@ -13,6 +13,12 @@ export enum ErrorCode {
   TaskNotCancelable = 'TASK_NOT_CANCELABLE',
   TaskNotRetryable = 'TASK_NOT_RETRYABLE',
   TaskNotProcessing = 'TASK_NOT_PROCESSING',
+  /** An external worker's lease: the task was cancelled, stop working on it. */
+  TaskCancelled = 'TASK_CANCELLED',
+  /** An external worker's lease ran out before the call; the task was (or is being) requeued. */
+  LeaseExpired = 'LEASE_EXPIRED',
+  /** An external worker's lease is no longer the task's: it was leased again, or retried. */
+  LeaseLost = 'LEASE_LOST',
   QueueFull = 'QUEUE_FULL',
   IdempotencyKeyReused = 'IDEMPOTENCY_KEY_REUSED',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
@@ -32,6 +38,9 @@ export const ERROR_STATUS: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.TaskNotCancelable]: HttpStatus.CONFLICT,
   [ErrorCode.TaskNotRetryable]: HttpStatus.CONFLICT,
   [ErrorCode.TaskNotProcessing]: HttpStatus.CONFLICT,
+  [ErrorCode.TaskCancelled]: HttpStatus.CONFLICT,
+  [ErrorCode.LeaseExpired]: HttpStatus.CONFLICT,
+  [ErrorCode.LeaseLost]: HttpStatus.CONFLICT,
   [ErrorCode.QueueFull]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.IdempotencyKeyReused]: HttpStatus.CONFLICT,
   [ErrorCode.ServiceUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
@@ -52,6 +61,9 @@ export const ERROR_TITLE: Record<ErrorCode, string> = {
   [ErrorCode.TaskNotCancelable]: 'Task not cancelable',
   [ErrorCode.TaskNotRetryable]: 'Task not retryable',
   [ErrorCode.TaskNotProcessing]: 'Task not processing',
+  [ErrorCode.TaskCancelled]: 'Task cancelled',
+  [ErrorCode.LeaseExpired]: 'Lease expired',
+  [ErrorCode.LeaseLost]: 'Lease lost',
   [ErrorCode.QueueFull]: 'Queue full',
   [ErrorCode.IdempotencyKeyReused]: 'Idempotency key reused',
   [ErrorCode.ServiceUnavailable]: 'Service unavailable',

@@ -1,7 +1,7 @@
 /**
  * What a credential may do. `read` sees tasks, stats, queues, documents and events;
- * `write` also creates, cancels and retries (one by one or in bulk); `worker` reads and
- * reports progress; `admin` does everything, including the operator routes (system stats,
+ * `write` also creates, cancels and retries (one by one or in bulk); `worker` reads, reports
+ * progress and, as an external worker, leases, heartbeats, completes and fails tasks; `admin` does everything, including the operator routes (system stats,
  * queue pause/resume, Bull Board). `write` and `worker` are siblings: a producer cannot
  * fake progress and a worker cannot create or cancel.
  */

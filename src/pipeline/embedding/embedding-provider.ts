@@ -18,6 +18,7 @@ export interface EmbeddingProvider {
 export type EmbeddingErrorCode =
   | 'EMBEDDING_REQUEST_FAILED'
   | 'EMBEDDING_RETRIES_EXHAUSTED'
+  | 'EMBEDDING_RATE_LIMITED'
   | 'EMBEDDING_INVALID_RESPONSE'
   | 'EMBEDDING_DIMENSION_MISMATCH';
 

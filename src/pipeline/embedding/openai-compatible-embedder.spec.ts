@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ProviderRateLimiter } from '../../provider-limits/provider-rate-limiter';
 import { EmbeddingError } from './embedding-provider';
-import { OpenAiCompatibleEmbedder, embeddingsEndpoint, parseRetryAfter } from './openai-compatible-embedder';
+import { OpenAiCompatibleEmbedder, embeddingsEndpoint } from './openai-compatible-embedder';
 
 interface RecordedRequest {
   method: string;
@@ -126,7 +127,7 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
 
   it('gives up after maxRetries with a retryable error carrying the last status and message', async () => {
     replies = Array.from({ length: 3 }, () => () => ({
-      status: 429,
+      status: 503,
       headers: { 'retry-after': '0' },
       body: { error: { message: 'Slow down' } },
     }));
@@ -135,8 +136,58 @@ describe('OpenAiCompatibleEmbedder against a local HTTP server', () => {
       .catch((e: unknown) => e);
     expect(requests).toHaveLength(3);
     expect(error).toBeInstanceOf(EmbeddingError);
-    expect(error).toMatchObject({ code: 'EMBEDDING_RETRIES_EXHAUSTED', retryable: true, status: 429 });
-    expect((error as Error).message).toContain('after 3 attempts: HTTP 429: Slow down');
+    expect(error).toMatchObject({ code: 'EMBEDDING_RETRIES_EXHAUSTED', retryable: true, status: 503 });
+    expect((error as Error).message).toContain('after 3 attempts: HTTP 503: Slow down');
+  });
+
+  it('uses up no retry on a 429: it waits for the reset, bounded only by maxThrottleWaitMs', async () => {
+    const tooMany = () => ({
+      status: 429,
+      headers: { 'retry-after-ms': '20' },
+      body: { error: { message: 'Slow down' } },
+    });
+    replies = [tooMany, tooMany, tooMany];
+    await expect(embedder({ maxRetries: 0 }).embed(['a'])).resolves.toEqual([fakeEmbedding('a', 4)]);
+    expect(requests).toHaveLength(4);
+
+    requests = [];
+    replies = Array.from({ length: 1000 }, () => tooMany);
+    const started = Date.now();
+    const error = await embedder({ maxThrottleWaitMs: 300 })
+      .embed(['a'])
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EMBEDDING_RATE_LIMITED', retryable: true, status: 429 });
+    expect((error as Error).message).toMatch(/is rate limited: .* past the allowed throttle wait of 0.3 s$/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    // Each 429 after the first pauses at least the doubling backoff (10, 20, 40 ms ...): no hammering.
+    expect(requests.length).toBeLessThan(10);
+  });
+
+  it('keeps to the limiter: a request past the budget fails retryably without being sent', async () => {
+    const limiter = new ProviderRateLimiter({ limits: { windowMs: 60_000, maxRequests: 2, maxTokens: 0 } });
+    const error = await embedder({ batchSize: 1, limiter, maxThrottleWaitMs: 200 })
+      .embed(['a', 'b', 'c'])
+      .catch((e: unknown) => e);
+    expect(requests).toHaveLength(2);
+    expect(error).toMatchObject({ code: 'EMBEDDING_RATE_LIMITED', retryable: true, status: undefined });
+  });
+
+  it('charges the tokens the provider reports, and pauses when it reports a budget exhausted', async () => {
+    const limiter = new ProviderRateLimiter({ limits: { windowMs: 60_000, maxRequests: 0, maxTokens: 100 } });
+    const settle = jest.spyOn(limiter, 'settle');
+    replies = [
+      (r) => ({
+        ...success(r.body.input),
+        body: { ...(success(r.body.input).body as object), usage: { prompt_tokens: 7, total_tokens: 7 } },
+        headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '300ms' },
+      }),
+    ];
+    const e = embedder({ limiter });
+    await e.embed(['one two three four five six seven eight']);
+    expect(settle).toHaveBeenCalledWith(expect.objectContaining({ tokens: 10 }), 7);
+    const started = Date.now();
+    await e.embed(['again']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
   it('fails a 400 at once with the server’s error message', async () => {
@@ -234,22 +285,5 @@ describe('embeddingsEndpoint', () => {
 
   it('refuses an invalid base URL', () => {
     expect(() => new OpenAiCompatibleEmbedder({ baseUrl: 'not a url', model: 'm', dimension: 3 })).toThrow();
-  });
-});
-
-describe('parseRetryAfter', () => {
-  const now = Date.parse('2025-01-01T00:00:00Z');
-
-  it('reads delay-seconds and HTTP dates', () => {
-    expect(parseRetryAfter('1', now)).toBe(1000);
-    expect(parseRetryAfter(' 2.5 ', now)).toBe(2500);
-    expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:03 GMT', now)).toBe(3000);
-    expect(parseRetryAfter('Tue, 31 Dec 2024 23:59:00 GMT', now)).toBe(0);
-  });
-
-  it('returns undefined for a missing or unparseable header', () => {
-    expect(parseRetryAfter(null, now)).toBeUndefined();
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter('-5', now)).toBeUndefined();
   });
 });

@@ -1,3 +1,11 @@
+import { sleep } from '../../provider-limits/abortable-sleep';
+import {
+  ProviderRateLimiter,
+  RateLimitWaitExceededError,
+  type Reservation,
+} from '../../provider-limits/provider-rate-limiter';
+import { parseRetryAfter, rateLimitPauseMs } from '../../provider-limits/rate-limit-headers';
+import { estimateTokens } from '../../provider-limits/sliding-window';
 import { EmbeddingError, type EmbeddingProvider } from './embedding-provider';
 
 export interface OpenAiCompatibleEmbedderOptions {
@@ -14,25 +22,40 @@ export interface OpenAiCompatibleEmbedderOptions {
   maxRetries?: number;
   /** First backoff delay when the server gives no `Retry-After`; doubles per retry. Default 500 ms. */
   initialBackoffMs?: number;
-  /** Upper bound on any single wait, including a server's `Retry-After`. Default 60 s. */
+  /**
+   * Upper bound on any single wait after a failure (5xx, 408, network), including the
+   * server's `Retry-After`. Default 60 s. A 429's reset is not cut short: maxThrottleWaitMs
+   * bounds it instead.
+   */
   maxRetryDelayMs?: number;
   /** Per-request timeout; a timed-out request is retried like a network failure. Default 60 s. */
   timeoutMs?: number;
+  /**
+   * The provider's request and token budget, shared by every process when it is backed by
+   * Redis. Default: no limits of its own, held in this process (429s still pause its callers).
+   */
+  limiter?: ProviderRateLimiter;
+  /** Longest a batch may wait for the rate limits (budget and 429 resets) before failing retryably. Default 5 min. */
+  maxThrottleWaitMs?: number;
 }
 
 /** Statuses that mean "try again later" rather than "your request is wrong". */
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
-type Attempt = { vectors: number[][] } | { retryAfterMs: number | undefined; failure: string; status?: number };
+type Attempt =
+  | { vectors: number[][]; usedTokens: number | undefined; pauseMs: number | undefined }
+  | { retryAfterMs: number | undefined; failure: string; status?: number };
 
 /**
  * Embeds through any server speaking OpenAI's `POST /v1/embeddings` (OpenAI, Azure-style
  * proxies, vLLM, Ollama, LocalAI, text-embeddings-inference), with plain `fetch` so no SDK
- * pins the Node version. Inputs are sent in batches; overload (429, 503 and other 5xx,
- * 408) and network failures are retried, honouring `Retry-After` (seconds or HTTP date)
- * and otherwise backing off exponentially with jitter, so a rate-limited server is not
- * hammered; other 4xx fail at once with the server's own message, since repeating a bad
- * request cannot help. Vectors are returned in input order (the response is sorted by
+ * pins the Node version. Inputs are sent in batches, each admitted first by the provider's
+ * rate limiter (requests and tokens per minute, shared by all processes through Redis); a
+ * 429 pauses every caller until the provider's reset (`Retry-After`, `retry-after-ms` or
+ * `x-ratelimit-reset-*`). Overload (503 and other 5xx, 408) and network failures are
+ * retried, honouring `Retry-After` (seconds or HTTP date) and otherwise backing off
+ * exponentially with jitter, so a struggling server is not hammered; other 4xx fail at once
+ * with the server's own message, since repeating a bad request cannot help. Vectors are returned in input order (the response is sorted by
  * `index`) and checked against the configured dimension, because storing vectors of the
  * wrong length would corrupt search silently.
  */
@@ -48,6 +71,8 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
   private readonly initialBackoffMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly timeoutMs: number;
+  private readonly limiter: ProviderRateLimiter;
+  private readonly maxThrottleWaitMs: number;
 
   constructor(options: OpenAiCompatibleEmbedderOptions) {
     this.endpoint = embeddingsEndpoint(options.baseUrl);
@@ -59,6 +84,9 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
     this.initialBackoffMs = options.initialBackoffMs ?? 500;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.maxThrottleWaitMs = options.maxThrottleWaitMs ?? 300_000;
+    this.limiter =
+      options.limiter ?? new ProviderRateLimiter({ limits: { windowMs: 60_000, maxRequests: 0, maxTokens: 0 } });
     if (!this.model) throw new RangeError('model must not be empty');
     for (const [name, value, min] of [
       ['dimension', this.dimension, 1],
@@ -67,6 +95,7 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
       ['initialBackoffMs', this.initialBackoffMs, 0],
       ['maxRetryDelayMs', this.maxRetryDelayMs, 0],
       ['timeoutMs', this.timeoutMs, 1],
+      ['maxThrottleWaitMs', this.maxThrottleWaitMs, 0],
     ] as const) {
       if (!Number.isInteger(value) || value < min)
         throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
@@ -82,22 +111,86 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
     return vectors;
   }
 
+  /**
+   * One batch until it succeeds, fails for good, or runs out of retries or throttle time.
+   * Each request first takes its place in the provider budget. A 429 is not a failure of the
+   * request but the budget being spent: it pauses every caller until the reset and uses up
+   * no retry; only the throttle time (maxThrottleWaitMs) bounds it.
+   */
   private async embedBatch(input: string[], signal: AbortSignal | undefined): Promise<number[][]> {
-    for (let attempt = 0; ; attempt++) {
+    const tokens = estimateTokens(input);
+    const throttleDeadline = Date.now() + this.maxThrottleWaitMs;
+    let failures = 0;
+    let rateLimits = 0;
+    for (;;) {
+      const reservation = await this.admit(tokens, signal, throttleDeadline, rateLimits > 0);
       const outcome = await this.attempt(input, signal);
-      if ('vectors' in outcome) return outcome.vectors;
-      if (attempt >= this.maxRetries) {
+      if ('vectors' in outcome) {
+        await this.afterSuccess(reservation, outcome);
+        return outcome.vectors;
+      }
+      if (outcome.status === 429) {
+        rateLimits++;
+        await this.limiter.rateLimited(this.rateLimitPause(rateLimits, outcome.retryAfterMs));
+        continue;
+      }
+      if (failures >= this.maxRetries) {
         throw new EmbeddingError(
           'EMBEDDING_RETRIES_EXHAUSTED',
-          `Embedding server ${this.endpoint} still failing after ${attempt + 1} attempts: ${outcome.failure}`,
+          `Embedding server ${this.endpoint} still failing after ${failures + 1} attempts: ${outcome.failure}`,
           true,
           outcome.status,
         );
       }
-      const backoff = this.initialBackoffMs * 2 ** attempt;
-      const delay = outcome.retryAfterMs ?? backoff / 2 + Math.random() * (backoff / 2);
+      const delay = outcome.retryAfterMs ?? this.backoff(failures);
+      failures++;
       await sleep(Math.min(delay, this.maxRetryDelayMs), signal);
     }
+  }
+
+  /** The batch's place in the provider budget, or a retryable failure when it would come too late. */
+  private async admit(
+    tokens: number,
+    signal: AbortSignal | undefined,
+    deadline: number,
+    rateLimited: boolean,
+  ): Promise<Reservation> {
+    try {
+      return await this.limiter.acquire(tokens, signal, deadline);
+    } catch (error) {
+      if (!(error instanceof RateLimitWaitExceededError)) throw error;
+      throw new EmbeddingError(
+        'EMBEDDING_RATE_LIMITED',
+        `Embedding server ${this.endpoint} is rate limited: ${error.message} of ${this.maxThrottleWaitMs / 1000} s`,
+        true,
+        rateLimited ? 429 : undefined,
+      );
+    }
+  }
+
+  /** Charges the batch its real token count, and holds everyone back when the provider says its budget is spent. */
+  private async afterSuccess(
+    reservation: Reservation,
+    outcome: { usedTokens: number | undefined; pauseMs: number | undefined },
+  ): Promise<void> {
+    if (outcome.usedTokens !== undefined) await this.limiter.settle(reservation, outcome.usedTokens);
+    if (outcome.pauseMs) await this.limiter.pause(outcome.pauseMs);
+  }
+
+  /**
+   * How long everyone holds off after the `count`-th 429 in a row: the provider's word the
+   * first time; from the second on at least the growing backoff, so a provider answering
+   * `Retry-After: 0` again and again is not hammered.
+   */
+  private rateLimitPause(count: number, told: number | undefined): number {
+    if (told !== undefined && count === 1) return told;
+    return Math.max(told ?? 0, Math.min(this.backoff(count - 1), this.maxRetryDelayMs));
+  }
+
+  /** Exponential backoff with jitter: half fixed, half random, doubling per step. */
+  private backoff(step: number): number {
+    const backoff = this.initialBackoffMs * 2 ** step;
+    return backoff / 2 + Math.random() * (backoff / 2);
   }
 
   /** One HTTP round trip: vectors, a retryable failure, or a thrown fatal error. */
@@ -121,10 +214,19 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
       const reason = timeout.aborted ? `no response within ${this.timeoutMs} ms` : describeNetworkError(error);
       return { retryAfterMs: undefined, failure: reason };
     }
-    if (response.ok) return { vectors: this.parseVectors(body, input.length) };
+    if (response.ok) {
+      return {
+        ...this.parseResponse(body, input.length),
+        pauseMs: rateLimitPauseMs(response.status, response.headers),
+      };
+    }
     const failure = `HTTP ${response.status}: ${serverMessage(body, response.statusText)}`;
     if (RETRYABLE_STATUSES.has(response.status)) {
-      return { retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), failure, status: response.status };
+      const retryAfterMs =
+        response.status === 429
+          ? rateLimitPauseMs(429, response.headers)
+          : parseRetryAfter(response.headers.get('retry-after'));
+      return { retryAfterMs, failure, status: response.status };
     }
     throw new EmbeddingError(
       'EMBEDDING_REQUEST_FAILED',
@@ -134,7 +236,8 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
     );
   }
 
-  private parseVectors(body: string, expected: number): number[][] {
+  /** The vectors in input order, and the tokens the provider says the request cost (OpenAI's `usage`). */
+  private parseResponse(body: string, expected: number): { vectors: number[][]; usedTokens: number | undefined } {
     const invalid = (detail: string) =>
       new EmbeddingError('EMBEDDING_INVALID_RESPONSE', `Invalid response from ${this.endpoint}: ${detail}`, false);
     let parsed: unknown;
@@ -143,13 +246,18 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
     } catch {
       throw invalid('body is not JSON');
     }
-    const data = (parsed as { data?: unknown } | null)?.data;
+    const { data, usage } = (parsed ?? {}) as {
+      data?: unknown;
+      usage?: { prompt_tokens?: unknown; total_tokens?: unknown };
+    };
+    const reported = usage?.prompt_tokens ?? usage?.total_tokens;
+    const usedTokens = Number.isInteger(reported) && (reported as number) >= 0 ? (reported as number) : undefined;
     if (!Array.isArray(data)) throw invalid('no "data" array');
     if (data.length !== expected) throw invalid(`expected ${expected} embeddings, got ${data.length}`);
     const items = data as { index?: unknown; embedding?: unknown }[];
     const indexed = items.every((item) => typeof item?.index === 'number');
     const ordered = indexed ? [...items].sort((a, b) => (a.index as number) - (b.index as number)) : items;
-    return ordered.map((item, position) => {
+    const vectors = ordered.map((item, position) => {
       if (indexed && item.index !== position) throw invalid(`"index" values are not 0..${expected - 1}`);
       const embedding = item?.embedding;
       if (
@@ -167,6 +275,7 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
       }
       return embedding as number[];
     });
+    return { vectors, usedTokens };
   }
 }
 
@@ -176,19 +285,6 @@ export function embeddingsEndpoint(baseUrl: string): string {
   const path = url.pathname.replace(/\/+$/, '');
   url.pathname = path.endsWith('/v1') ? `${path}/embeddings` : `${path}/v1/embeddings`;
   return url.toString();
-}
-
-/**
- * Milliseconds to wait according to a `Retry-After` header: delay-seconds or an HTTP
- * date. `undefined` when absent or unparseable, so the caller falls back to backoff.
- */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  // All three HTTP-date forms start with a day name; this keeps Date.parse from reading '-5' as a year.
-  const date = /^[a-z]/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** The server's own explanation: OpenAI's `{error: {message}}`, common variants, or the raw text. */
@@ -213,23 +309,4 @@ function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A timer that rejects with the signal's reason as soon as the task is aborted. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,4 +1,4 @@
-import { IntField, StringField } from '../../common/decorators/validation.decorators';
+import { IntField, StringField, UuidField } from '../../common/decorators/validation.decorators';
 
 /** `PUT /api/v1/tasks/{task_id}/progress`: what a worker reports while a task runs. */
 export class UpdateProgressDto {
@@ -12,4 +12,12 @@ export class UpdateProgressDto {
     description: 'What the task is doing now',
   })
   message?: string;
+
+  // No example: "Try it out" reports progress as a built-in worker would, without a lease.
+  @UuidField({
+    required: false,
+    description:
+      'An external worker sends the lease_token it leased the task with: the report is then refused (409 TASK_CANCELLED, LEASE_EXPIRED, LEASE_LOST) unless that lease still holds the task',
+  })
+  lease_token?: string;
 }
