@@ -33,6 +33,7 @@ import { withDeadline } from './lib/time';
 import { bullmqScenario, graphileScenario, pgBossScenario } from './scenarios/ceilings';
 import { batchScenario, postScenario } from './scenarios/create';
 import { endToEndScenario, endToEndWorkersScenario } from './scenarios/end-to-end';
+import { fairnessScenario } from './scenarios/fairness';
 import { floorScenario, liveScenario } from './scenarios/floor';
 import { getScenario } from './scenarios/get-task';
 import { keptDbName, listStatsScenario } from './scenarios/list-stats';
@@ -40,14 +41,16 @@ import { latencyScenario, latencySplitScenario, steadyScenario } from './scenari
 import type { BenchContext, BenchOptions, Scenario } from './scenarios/types';
 
 const ROOT = resolve(__dirname, '..');
-const PORT = 18084;
-const BENCH_DB = 'task_manager_bench';
+/** Overridable so two benches can share a machine (each its own port and database). */
+const PORT = Number(process.env.BENCH_PORT ?? 18084);
+const BENCH_DB = process.env.BENCH_DB ?? 'task_manager_bench';
 
 /**
  * Run order: the ceilings and the bare node:http floor first, on a machine where our service
  * is not running; then the HTTP scenarios against the default deployment; the long steady
- * run; the end-to-end runs (profiled ones last, as profiling restarts the service); the
- * seeded list/stats last, as they replace the service's database.
+ * run; the end-to-end runs (profiled ones last, as profiling restarts the service); fairness
+ * (only when named: it restarts the service with its own settings five times); the seeded
+ * list/stats last, as they replace the service's database.
  */
 const SCENARIOS: Scenario[] = [
   bullmqScenario,
@@ -63,6 +66,7 @@ const SCENARIOS: Scenario[] = [
   steadyScenario,
   endToEndScenario,
   endToEndWorkersScenario,
+  fairnessScenario,
   listStatsScenario,
 ];
 
@@ -280,7 +284,7 @@ async function main(): Promise<number> {
       redisPrefixes,
       log,
     };
-    for (const scenario of SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name))) {
+    for (const scenario of SCENARIOS.filter((s) => (opts.only ? opts.only.includes(s.name) : !s.onlyWhenNamed))) {
       // After Ctrl-C the cleanup runs concurrently and exits the process; start nothing new.
       if (interrupted) break;
       if (!managed && !scenario.worksWithUrl) {

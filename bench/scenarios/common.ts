@@ -117,7 +117,7 @@ export const settleStats = (): Promise<void> => sleep(1200);
 export async function useTopology(
   ctx: BenchContext,
   topology: Topology,
-  options: { profileDir?: string | null } = {},
+  options: { profileDir?: string | null; env?: Record<string, string> } = {},
 ): Promise<void> {
   if (!ctx.cluster) return;
   if (!(await ctx.cluster.ensure(topology, options))) return;

@@ -18,6 +18,7 @@ export const SCENARIO_NAMES = [
   'e2e',
   'e2e-workers',
   'list-stats',
+  'fairness',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -111,5 +112,7 @@ export interface Scenario {
   title: string;
   /** False when it needs processes or databases that --url mode does not let us control. */
   worksWithUrl: boolean;
+  /** Runs only when --only names it (it takes minutes, beyond the full run's budget). */
+  onlyWhenNamed?: boolean;
   run(ctx: BenchContext): Promise<ScenarioOutput>;
 }

@@ -6,6 +6,7 @@ import { registerSecrets, secretsFromEnv } from '../common/security/redact';
 import type { TaskType } from '../generated/prisma/enums';
 import { ApiKeyEntry, parseApiKeys } from './api-keys';
 import { jwtSettings } from './auth-settings';
+import { parseTaskTypeCaps, type TaskTypeCaps } from './concurrency-caps';
 import {
   AppRole,
   EmbeddingProviderKind,
@@ -51,6 +52,12 @@ export interface QueueConfig {
   lockDurationMs: number;
   /** Waiting tasks beyond which creates answer 503 QUEUE_FULL; 0 means no limit. */
   maxQueuedTasks: number;
+  /** Within a priority, kbs take turns (fair tags); false: plain FIFO per priority. */
+  kbFairDispatch: boolean;
+  /** Tasks of one kb running at once across every worker; 0 means no cap. */
+  kbMaxConcurrency: number;
+  /** Tasks of a type running at once across every worker; absent types are uncapped. */
+  taskTypeMaxConcurrency: TaskTypeCaps;
   /** Task types leased by external workers over REST: no BullMQ job, no built-in processor. */
   externalTaskTypes: TaskType[];
 }
@@ -200,6 +207,9 @@ export const queueConfig = registerAs('queue', (): QueueConfig => {
     stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
     lockDurationMs: e.WORKER_LOCK_DURATION_MS,
     maxQueuedTasks: e.MAX_QUEUED_TASKS,
+    kbFairDispatch: e.KB_FAIR_DISPATCH,
+    kbMaxConcurrency: e.KB_MAX_CONCURRENCY,
+    taskTypeMaxConcurrency: parseTaskTypeCaps(e.TASK_TYPE_MAX_CONCURRENCY),
     externalTaskTypes: parseTaskTypeList(e.EXTERNAL_TASK_TYPES) ?? [],
   };
 });

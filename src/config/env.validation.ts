@@ -16,6 +16,7 @@ import {
 import { isSecretVariable, redactSecrets } from '../common/security/redact';
 import { TaskType } from '../generated/prisma/enums';
 import { apiKeysProblem, JwtEnvironment, jwtProblem } from './auth-settings';
+import { taskTypeCapsProblem } from './concurrency-caps';
 
 export enum EmbeddingProviderKind {
   Hashing = 'hashing',
@@ -178,6 +179,29 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(0)
   MAX_QUEUED_TASKS = 1_000_000;
+
+  // --- Scheduling between knowledge bases (docs/scheduling.md).
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  KB_FAIR_DISPATCH = true;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  KB_MAX_CONCURRENCY = 0;
+
+  @ValidateBy({
+    name: 'taskTypeCaps',
+    validator: {
+      validate: (value: unknown) => taskTypeCapsProblem(value) === null,
+      defaultMessage: (args) => `TASK_TYPE_MAX_CONCURRENCY: ${taskTypeCapsProblem(args?.value)}`,
+    },
+  })
+  TASK_TYPE_MAX_CONCURRENCY = '';
 
   @IsOptional()
   @Transform(toInt)

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
 import { TASK_TYPES } from '../task-types/task-types';
+import { ConcurrencyCapsService } from './concurrency-caps.service';
 import { ExternalTaskSignal } from './external-task-signal.service';
 import { createRedisClient, redisOptionsFromUrl } from './redis-connection';
 import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
@@ -11,7 +12,7 @@ import { TaskQueueService } from './task-queue.service';
 import { taskQueuesProvider } from './task-queues.provider';
 import { WorkerDirectoryService } from './worker-directory.service';
 
-/** The BullMQ queues (one per task type), the plain Redis client, the worker directory and the external workers' wake-up signal. */
+/** The BullMQ queues (one per task type), the plain Redis client, the worker directory, the external workers' wake-up signal and the concurrency caps. */
 @Global()
 @Module({
   imports: [
@@ -32,8 +33,22 @@ import { WorkerDirectoryService } from './worker-directory.service';
     // connection; the API's fail-fast behaviour lives in TaskQueueService.dispatch instead.
     BullModule.registerQueue(...TASK_TYPES.map((name) => ({ name }))),
   ],
-  providers: [taskQueuesProvider, TaskQueueService, WorkerDirectoryService, ExternalTaskSignal, redisClientProvider],
-  exports: [TaskQueueService, WorkerDirectoryService, ExternalTaskSignal, REDIS_CLIENT, BullModule],
+  providers: [
+    taskQueuesProvider,
+    TaskQueueService,
+    WorkerDirectoryService,
+    ExternalTaskSignal,
+    ConcurrencyCapsService,
+    redisClientProvider,
+  ],
+  exports: [
+    TaskQueueService,
+    WorkerDirectoryService,
+    ExternalTaskSignal,
+    ConcurrencyCapsService,
+    REDIS_CLIENT,
+    BullModule,
+  ],
 })
 export class QueuesModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}

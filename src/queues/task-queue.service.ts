@@ -5,15 +5,26 @@ import type Redis from 'ioredis';
 import { ServiceUnavailableError } from '../common/errors/domain.error';
 import { Coalescer } from '../common/utils/coalescer';
 import type { AllConfig } from '../config/app.config';
-import { BULLMQ_PRIORITY, TASK_TYPES, TaskJobData, TaskPriority, TaskType } from '../task-types/task-types';
+import {
+  priorityBand,
+  TASK_PRIORITIES,
+  TASK_TYPES,
+  TaskJobData,
+  TaskPriority,
+  TaskType,
+} from '../task-types/task-types';
+import { KbFairTags } from './kb-fair-tags';
 import { REDIS_CLIENT, redisKeys } from './redis.provider';
 import { TASK_QUEUES, type TaskQueues } from './task-queues.provider';
 
 const REDIS_TIMEOUT_MS = 2000;
+/** A prioritized job's score in BullMQ: priority × 2^32 + arrival counter. */
+const PRIORITY_SCORE_SHIFT = 2 ** 32;
 
 /** What the queue needs to know of a task to dispatch it. */
 export interface DispatchableTask {
   id: string;
+  kbId: string;
   taskType: TaskType;
   priority: TaskPriority;
   scheduleFor: Date | null;
@@ -33,12 +44,15 @@ export interface QueueCounts {
 /**
  * The BullMQ queues, one per task type. The job id is the task id, so dispatching the
  * same task twice is a no-op while its job exists — which lets the reconciler repeat it safely.
+ * A job's BullMQ priority lies in its task priority's band, at its kb's fair tag there
+ * (KbFairTags), so within one priority the kbs take turns.
  */
 @Injectable()
 export class TaskQueueService {
   private readonly logger = new Logger(TaskQueueService.name);
   private readonly backoffMs: number;
   private readonly cancelChannel: string;
+  private readonly fairTags: KbFairTags;
   /** Concurrent single dispatches (one per API request) leave together, one addBulk per flush. */
   private readonly dispatches = new Coalescer<DispatchableTask, void>(
     async (tasks) => {
@@ -54,7 +68,9 @@ export class TaskQueueService {
     @Inject(TASK_QUEUES) private readonly queues: TaskQueues,
   ) {
     this.backoffMs = config.getOrThrow('queue.retryBackoffMs', { infer: true });
-    this.cancelChannel = redisKeys(config.getOrThrow('queue.prefix', { infer: true })).cancelChannel;
+    const prefix = config.getOrThrow('queue.prefix', { infer: true });
+    this.cancelChannel = redisKeys(prefix).cancelChannel;
+    this.fairTags = new KbFairTags(redis, prefix, config.getOrThrow('queue.kbFairDispatch', { infer: true }));
   }
 
   queue(taskType: TaskType): Queue<TaskJobData> {
@@ -65,7 +81,7 @@ export class TaskQueueService {
     return this.dispatches.submit(task);
   }
 
-  /** One round trip per task type instead of one per task. */
+  /** Two round trips per task type (the fair tags, then the jobs) instead of one per task. */
   async dispatchMany(tasks: DispatchableTask[]): Promise<void> {
     const now = new Date();
     const byType = new Map<TaskType, DispatchableTask[]>();
@@ -76,11 +92,17 @@ export class TaskQueueService {
     }
     await this.guard(() =>
       Promise.all(
-        [...byType.entries()].map(([type, group]) =>
-          this.queues[type].addBulk(
-            group.map((task) => ({ name: type, data: { taskId: task.id }, opts: this.jobOptions(task, now) })),
-          ),
-        ),
+        [...byType.entries()].map(async ([type, group]) => {
+          const queue = this.queues[type];
+          const priorities = await this.fairTags.priorities(type, queue.keys.prioritized, group);
+          return queue.addBulk(
+            group.map((task, i) => ({
+              name: type,
+              data: { taskId: task.id, kbId: task.kbId },
+              opts: this.jobOptions(task, priorities[i], now),
+            })),
+          );
+        }),
       ),
     );
   }
@@ -110,8 +132,8 @@ export class TaskQueueService {
 
   /**
    * Each task's 1-based place in its queue's dispatch order: BullMQ pops the prioritized set
-   * lowest score first (priority, then arrival), so the rank there is exactly how many jobs
-   * go before it. One pipelined round trip of O(log n) lookups; tasks not in the set (delayed,
+   * lowest score first (priority band, fair tag within it, then arrival), so the rank there is
+   * exactly how many jobs go before it. One pipelined round trip of O(log n) lookups; tasks not in the set (delayed,
    * already taken) are left out.
    */
   async queuePositions(tasks: { id: string; taskType: TaskType }[]): Promise<Map<string, number>> {
@@ -185,16 +207,28 @@ export class TaskQueueService {
     return this.guard(() => this.queues[taskType].isPaused());
   }
 
-  /** Jobs ready to run (not delayed, not running), per priority. */
+  /**
+   * Jobs ready to run (not delayed, not running), per priority: each priority's whole band of
+   * BullMQ priorities (BullMQ's own count per priority sees one value, not a band).
+   */
   async waitingByPriority(taskType: TaskType): Promise<Record<TaskPriority, number>> {
-    const ranks = Object.values(BULLMQ_PRIORITY);
-    const counts = await this.guard(() => this.queues[taskType].getCountsPerPriority(ranks));
-    return Object.fromEntries(
-      (Object.entries(BULLMQ_PRIORITY) as [TaskPriority, number][]).map(([priority, rank]) => [
-        priority,
-        counts[rank] ?? 0,
-      ]),
-    ) as Record<TaskPriority, number>;
+    const prioritized = this.queues[taskType].keys.prioritized;
+    const counts = await this.guard(() =>
+      Promise.all(
+        TASK_PRIORITIES.map((priority) => {
+          const band = priorityBand(priority);
+          return this.redis.zcount(
+            prioritized,
+            band.first * PRIORITY_SCORE_SHIFT,
+            (band.last + 1) * PRIORITY_SCORE_SHIFT - 1,
+          );
+        }),
+      ),
+    );
+    return Object.fromEntries(TASK_PRIORITIES.map((priority, i) => [priority, counts[i]])) as Record<
+      TaskPriority,
+      number
+    >;
   }
 
   /** Ready-to-run jobs over every queue. */
@@ -233,11 +267,11 @@ export class TaskQueueService {
     }
   }
 
-  private jobOptions(task: DispatchableTask, now: Date): JobsOptions {
+  private jobOptions(task: DispatchableTask, priority: number, now: Date): JobsOptions {
     const delay = task.scheduleFor ? Math.max(0, task.scheduleFor.getTime() - now.getTime()) : 0;
     return {
       jobId: task.id,
-      priority: BULLMQ_PRIORITY[task.priority],
+      priority,
       delay,
       attempts: task.maxRetries + 1,
       backoff: { type: 'exponential', delay: this.backoffMs },

@@ -172,7 +172,7 @@ export class TaskQueryRepository {
     exceptTypes: readonly TaskType[] = [],
   ): Promise<StaleTask[]> {
     const { rows } = await this.prisma.pool.query<StaleTask>(
-      `SELECT t.id, t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.attempt,
+      `SELECT t.id, t.kb_id AS "kbId", t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.attempt,
               EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = t.id) AS "hasChildren"
        FROM tasks AS t
        WHERE t.status = 'processing' AND t.updated_at < $1 AND NOT (t.task_type = ANY($3::task_type[]))
@@ -192,7 +192,7 @@ export class TaskQueryRepository {
    */
   async findDueQueued(olderThan: Date, limit: number, exceptTypes: readonly TaskType[] = []): Promise<DueTask[]> {
     const { rows } = await this.prisma.pool.query<DueTask>(
-      `SELECT t.id, t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.updated_at AS "updatedAt"
+      `SELECT t.id, t.kb_id AS "kbId", t.task_type AS "taskType", t.priority, t.schedule_for AS "scheduleFor", t.max_retries AS "maxRetries", t.updated_at AS "updatedAt"
        FROM tasks AS t
        WHERE t.status = 'queued' AND t.updated_at < $1 AND NOT (t.task_type = ANY($3::task_type[]))
        ORDER BY t.updated_at DESC

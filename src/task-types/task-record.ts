@@ -69,9 +69,15 @@ export interface BulkCursor {
 }
 
 /** A processing task nobody touched for a while, and whether it is a parent waiting on children. */
-export type StaleTask = Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'attempt'> & {
+export type StaleTask = Pick<
+  TaskRecord,
+  'id' | 'kbId' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'attempt'
+> & {
   hasChildren: boolean;
 };
 
 /** A queued task the reconciler checks against BullMQ. */
-export type DueTask = Pick<TaskRecord, 'id' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'updatedAt'>;
+export type DueTask = Pick<
+  TaskRecord,
+  'id' | 'kbId' | 'taskType' | 'priority' | 'scheduleFor' | 'maxRetries' | 'updatedAt'
+>;

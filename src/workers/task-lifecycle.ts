@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Job, UnrecoverableError, WaitingError } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError, WaitingError } from 'bullmq';
 import { errorMessage } from '../common/errors/error-message';
 import { isDatabaseUnavailable } from '../common/errors/infrastructure-errors';
 import {
@@ -12,6 +12,7 @@ import {
 } from '../common/errors/task-errors';
 import { settledWithin } from '../common/utils/settled-within';
 import type { AllConfig } from '../config/app.config';
+import { CapSlot, ConcurrencyCapsService } from '../queues/concurrency-caps.service';
 import { TaskStateService } from '../task-engine/task-state.service';
 import type { NewTask, TaskRecord } from '../task-types/task-record';
 import type { PayloadOf } from '../task-types/task-type-registry';
@@ -29,6 +30,13 @@ import { WORKER_ID } from './worker-identity';
  * locked row cannot hold a shutdown past its grace period.
  */
 const HAND_BACK_WRITE_MS = 500;
+
+/**
+ * A job whose kb or task type is at its concurrency cap waits this long (plus up to
+ * CAP_RETRY_JITTER_MS, so the postponed jobs do not all return at once) before it is tried again.
+ */
+const CAP_RETRY_MS = 200;
+const CAP_RETRY_JITTER_MS = 300;
 
 /** What a handler gets: its task, its typed payload, a signal to honour, and a way to report progress. */
 export interface TaskContext<T extends TaskType> {
@@ -77,6 +85,7 @@ export class TaskLifecycleService {
     private readonly cancellation: TaskCancellationService,
     private readonly heartbeat: WorkerHeartbeatService,
     private readonly payloads: PayloadValidatorService,
+    private readonly caps: ConcurrencyCapsService,
     @Inject(WORKER_ID) private readonly workerId: string,
     config: ConfigService<AllConfig, true>,
   ) {
@@ -88,6 +97,9 @@ export class TaskLifecycleService {
     return this.limiter.run(async () => {
       // Fetched, but its turn came after SIGTERM: another worker starts it now, not after our grace period.
       if (!this.cancellation.accepting) throw await this.handBack(job, null);
+      // The caps are checked before the claim, so a task over its kb's or type's cap never shows as processing.
+      const slot: CapSlot = { taskId: job.data.taskId, kbId: job.data.kbId, taskType };
+      if (!(await this.capSlot(slot))) throw await this.postpone(job);
       const lease = this.cancellation.hold(job.data.taskId);
       let task: TaskRecord | null = null;
       try {
@@ -109,6 +121,7 @@ export class TaskLifecycleService {
         throw error;
       } finally {
         lease.release();
+        await this.caps.release(slot);
       }
     });
   }
@@ -203,6 +216,27 @@ export class TaskLifecycleService {
         `Task ${lease.taskId}: ${what} waits for PostgreSQL (${error.message}); retrying until it lands`,
       );
     });
+  }
+
+  /** A slot under the task's caps; Redis failing to answer counts as no slot, so the job is tried again later. */
+  private async capSlot(slot: CapSlot): Promise<boolean> {
+    try {
+      return await this.caps.tryAcquire(slot);
+    } catch (error) {
+      this.logger.warn(`Task ${slot.taskId}: concurrency caps not checked (${errorMessage(error)}); postponed`);
+      return false;
+    }
+  }
+
+  /**
+   * Over a cap: the job goes back to BullMQ's delayed set for a short, jittered while. BullMQ
+   * does not count that as an attempt, and the job keeps its priority (its fair tag), so it
+   * returns to its place in the queue.
+   */
+  private async postpone(job: Job<TaskJobData>): Promise<Error> {
+    const delay = CAP_RETRY_MS + Math.floor(Math.random() * CAP_RETRY_JITTER_MS);
+    await job.moveToDelayed(Date.now() + delay, job.token);
+    return new DelayedError();
   }
 
   /**
