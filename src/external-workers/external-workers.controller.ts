@@ -8,7 +8,6 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { Role } from '../common/security/roles';
 import { leaseEndedMessage } from '../task-engine/lease-refusal';
 import type { LeasedTask } from '../task-engine/task-lease.repository';
-import { TaskStateService } from '../task-engine/task-state.service';
 import { TaskStatus } from '../task-types/task-types';
 import { TaskResponseDto } from '../tasks/dto/task-response.dto';
 import { TaskPresenterService } from '../tasks/task-presenter.service';
@@ -48,7 +47,6 @@ const LEASE_REFUSALS: ErrorCase[] = [
 export class ExternalWorkersController {
   constructor(
     private readonly leases: TaskLeaseService,
-    private readonly engine: TaskStateService,
     private readonly presenter: TaskPresenterService,
   ) {}
 
@@ -87,7 +85,7 @@ export class ExternalWorkersController {
   @ApiOkResponse({ type: HeartbeatResponseDto })
   @ApiErrors(ErrorCode.InvalidRequest, ...LEASE_REFUSALS)
   async heartbeat(@TaskIdParam() id: string, @Body() dto: HeartbeatDto): Promise<HeartbeatResponseDto> {
-    const { task, leaseToken, leaseExpiresAt } = await this.engine.renewLease(
+    const { task, leaseToken, leaseExpiresAt } = await this.leases.heartbeat(
       id,
       dto.lease_token,
       dto.lease_seconds ?? null,
@@ -109,7 +107,7 @@ export class ExternalWorkersController {
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(ErrorCode.InvalidRequest, ...LEASE_REFUSALS)
   async complete(@TaskIdParam() id: string, @Body() dto: CompleteLeasedTaskDto): Promise<TaskResponseDto> {
-    return this.presenter.present(await this.engine.completeLeased(id, dto.lease_token, dto.result));
+    return this.presenter.present(await this.leases.complete(id, dto.lease_token, dto.result));
   }
 
   @Post('tasks/:task_id/fail')
@@ -121,7 +119,7 @@ export class ExternalWorkersController {
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(ErrorCode.InvalidRequest, ...LEASE_REFUSALS)
   async fail(@TaskIdParam() id: string, @Body() dto: FailLeasedTaskDto): Promise<TaskResponseDto> {
-    return this.presenter.present(await this.engine.failLeased(id, dto.lease_token, dto.error, dto.retryable));
+    return this.presenter.present(await this.leases.fail(id, dto.lease_token, dto.error, dto.retryable));
   }
 }
 

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { errorMessage } from '../common/errors/error-message';
 import { TaskStateService } from '../task-engine/task-state.service';
+import { TaskLeaseService } from './task-lease.service';
 
 /** How often expired leases are looked for: a lease ends at most about this long after its time. */
 const SWEEP_INTERVAL_MS = 1000;
@@ -22,7 +23,10 @@ export class LeaseSweeperService implements OnApplicationBootstrap, OnApplicatio
   /** The last pass failed: the next failure is not logged again (PostgreSQL down would say so every second). */
   private failing = false;
 
-  constructor(private readonly engine: TaskStateService) {}
+  constructor(
+    private readonly engine: TaskStateService,
+    private readonly leases: TaskLeaseService,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
@@ -40,9 +44,10 @@ export class LeaseSweeperService implements OnApplicationBootstrap, OnApplicatio
     let ended = 0;
     try {
       for (;;) {
-        const count = await this.engine.expireLeases(BATCH);
-        ended += count;
-        if (count < BATCH) break;
+        const tasks = await this.engine.expireLeases(BATCH);
+        await this.leases.leasesEnded(tasks);
+        ended += tasks.length;
+        if (tasks.length < BATCH) break;
       }
       if (ended > 0) this.logger.warn(`Ended ${ended} expired lease(s) of external workers`);
       this.failing = false;

@@ -1,11 +1,14 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InvalidRequestError } from '../common/errors/domain.error';
+import { InvalidRequestError, ServiceUnavailableError } from '../common/errors/domain.error';
+import { errorMessage } from '../common/errors/error-message';
 import type { AllConfig } from '../config/app.config';
+import { CapSlot, ConcurrencyCapsService } from '../queues/concurrency-caps.service';
 import { ExternalTaskSignal } from '../queues/external-task-signal.service';
 import { TaskQueueService } from '../queues/task-queue.service';
-import type { LeasedTask } from '../task-engine/task-lease.repository';
+import type { LeaseCandidate, LeasedTask } from '../task-engine/task-lease.repository';
 import { TaskStateService } from '../task-engine/task-state.service';
+import type { TaskRecord } from '../task-types/task-record';
 import type { TaskType } from '../task-types/task-types';
 import type { LeaseRequestDto } from './dto/lease.dto';
 
@@ -17,6 +20,19 @@ import type { LeaseRequestDto } from './dto/lease.dto';
 const RECHECK_MS = 1000;
 
 /**
+ * With concurrency caps, how many candidates a lease looks at per task it may return: tasks of
+ * capped kbs are passed over for the next kb's, so a full kb cannot starve the lease.
+ */
+const CANDIDATES_PER_TASK = 4;
+
+/**
+ * A leased task's cap slot outlives its lease by this much: the sweeper ends an expired lease
+ * (and frees its slots) within about a second, so until then the task — possibly still being
+ * worked on by a late worker — keeps counting against its caps.
+ */
+const SLOT_MARGIN_MS = 3000;
+
+/**
  * `POST /workers/lease`: leases due tasks of external types to a worker, waiting up to
  * wait_seconds for one when none is due. A wait ends early when a task of a requested type
  * is queued anywhere (ExternalTaskSignal), when the client goes away, or at shutdown.
@@ -26,6 +42,7 @@ const RECHECK_MS = 1000;
  */
 @Injectable()
 export class TaskLeaseService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(TaskLeaseService.name);
   private readonly externalTypes: ReadonlySet<TaskType>;
   private readonly waiting = new Set<() => void>();
   private stopping = false;
@@ -34,6 +51,7 @@ export class TaskLeaseService implements BeforeApplicationShutdown {
     private readonly engine: TaskStateService,
     private readonly queue: TaskQueueService,
     private readonly signal: ExternalTaskSignal,
+    private readonly caps: ConcurrencyCapsService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.externalTypes = new Set(config.getOrThrow('queue.externalTaskTypes', { infer: true }));
@@ -67,13 +85,88 @@ export class TaskLeaseService implements BeforeApplicationShutdown {
     const paused = await Promise.all(request.task_types.map((type) => this.queue.isPaused(type)));
     const taskTypes = request.task_types.filter((_, i) => !paused[i]);
     if (taskTypes.length === 0) return [];
-    return this.engine.lease({
+    const wanted = {
       workerId: request.worker_id,
       taskTypes,
       kbIds: kbScope,
       maxTasks: request.max_tasks,
       leaseSeconds: request.lease_seconds,
-    });
+    };
+    return this.caps.enabled ? this.leaseWithinCaps(wanted) : this.engine.lease(wanted);
+  }
+
+  /**
+   * The lease under KB_MAX_CONCURRENCY / TASK_TYPE_MAX_CONCURRENCY: a slot in Redis first (the
+   * same sets the built-in workers take theirs from), then the claim in PostgreSQL — the order
+   * the built-in workers follow. A slot is held for the lease's length and extended by each
+   * heartbeat, so a worker that vanishes (or a task cancelled under it) frees its slot when
+   * its lease would end; complete and fail free it at once.
+   */
+  private async leaseWithinCaps(wanted: Parameters<TaskStateService['lease']>[0]): Promise<LeasedTask[]> {
+    const candidates = await this.engine.leaseCandidates(wanted, wanted.maxTasks * CANDIDATES_PER_TASK);
+    const holdForMs = wanted.leaseSeconds * 1000 + SLOT_MARGIN_MS;
+    const chosen: LeaseCandidate[] = [];
+    for (const candidate of candidates) {
+      if (chosen.length === wanted.maxTasks) break;
+      const slot = leaseSlot({ ...candidate, attempt: candidate.attempt + 1 });
+      if (await this.tryAcquire(slot, holdForMs)) chosen.push(candidate);
+    }
+    if (chosen.length === 0) return [];
+    const leased = await this.engine.leaseChosen(chosen, wanted.workerId, wanted.leaseSeconds);
+    const taken = new Set(leased.map(({ task }) => task.id));
+    const missed = chosen.filter((candidate) => !taken.has(candidate.id));
+    await Promise.all(missed.map((c) => this.caps.release(leaseSlot({ ...c, attempt: c.attempt + 1 }))));
+    return leased;
+  }
+
+  /** The sweeper ended these leases: their slots are free now rather than when they would lapse. */
+  async leasesEnded(tasks: readonly TaskRecord[]): Promise<void> {
+    if (this.caps.enabled) await Promise.all(tasks.map((task) => this.caps.release(leaseSlot(task))));
+  }
+
+  /** A heartbeat; the task's cap slots are kept until the lease's new end. */
+  async heartbeat(
+    id: string,
+    token: string,
+    leaseSeconds: number | null,
+    progress: number | null,
+    message: string | null,
+  ): Promise<LeasedTask> {
+    const renewed = await this.engine.renewLease(id, token, leaseSeconds, progress, message);
+    if (this.caps.enabled) {
+      // The lease is renewed in PostgreSQL already; a slot that cannot be extended now only
+      // lapses early, letting one more task of its kb or type start: not worth failing the heartbeat.
+      await this.caps
+        .extend(leaseSlot(renewed.task), Math.max(0, renewed.leaseExpiresAt.getTime() - Date.now()) + SLOT_MARGIN_MS)
+        .catch((error: unknown) => {
+          this.logger.warn(`Cap slot of task ${id} not extended: ${errorMessage(error)}`);
+        });
+    }
+    return renewed;
+  }
+
+  /** A cap slot for a candidate; when Redis cannot say, nothing is leased (503), as built-in workers take nothing. */
+  private async tryAcquire(slot: CapSlot, holdForMs: number): Promise<boolean> {
+    try {
+      return await this.caps.tryAcquire(slot, { holdForMs });
+    } catch (error) {
+      throw new ServiceUnavailableError('Concurrency caps cannot be checked (Redis); try again shortly', {
+        component: 'redis',
+        reason: errorMessage(error),
+      });
+    }
+  }
+
+  async complete(id: string, token: string, result: unknown): Promise<TaskRecord> {
+    const task = await this.engine.completeLeased(id, token, result);
+    await this.caps.release(leaseSlot(task));
+    return task;
+  }
+
+  async fail(id: string, token: string, error: string, retryable: boolean): Promise<TaskRecord> {
+    const task = await this.engine.failLeased(id, token, error, retryable);
+    await this.caps.release(leaseSlot(task));
+    return task;
   }
 
   /** Resolves when a task of `wanted` is signalled, after `ms`, when the client leaves, or at shutdown. */
@@ -109,4 +202,12 @@ export class TaskLeaseService implements BeforeApplicationShutdown {
       },
     });
   }
+}
+
+/**
+ * A lease's cap slot is keyed by task and attempt, so a late call of an earlier lease of the
+ * same task (a release by the sweeper, a complete refused) never frees the slot of the next one.
+ */
+function leaseSlot(task: Pick<TaskRecord, 'id' | 'kbId' | 'taskType' | 'attempt'>): CapSlot {
+  return { taskId: `${task.id}#${task.attempt}`, kbId: task.kbId, taskType: task.taskType };
 }

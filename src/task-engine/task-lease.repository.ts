@@ -16,6 +16,15 @@ export interface LeaseRequest {
   leaseSeconds: number;
 }
 
+/** A task that may be leased next, with what its concurrency caps are keyed by. */
+export interface LeaseCandidate {
+  id: string;
+  kbId: string;
+  taskType: TaskType;
+  /** The attempts it has had: leasing it starts attempt + 1 (and only if no one else started one meanwhile). */
+  attempt: number;
+}
+
 /** A task an external worker holds, and the lease it holds it by. */
 export interface LeasedTask {
   task: TaskRecord;
@@ -48,7 +57,8 @@ const PROCESSING = `'${TRANSITIONS.lease.to}'`;
  * Candidates, then the claim, in one statement. Round-robin between knowledge bases within a
  * priority: each kb's due tasks are numbered oldest first (kb_turn), and tasks are taken by
  * priority, then turn, then age — every kb's oldest task before any kb's second. This is the
- * one place lease selection happens (per-kb caps, when they come, belong here too).
+ * one place lease selection happens (with concurrency caps, LEASE_CANDIDATES and LEASE_CHOSEN
+ * split it around the Redis slots, in the same order).
  *
  * FOR UPDATE … SKIP LOCKED: two workers leasing at once never wait for nor get the same row;
  * the status is checked again on the locked row (and by the UPDATE), so a task cancelled or
@@ -81,6 +91,49 @@ const LEASE_TASKS = `
   )
   -- RETURNING comes in no particular order: the worker gets its tasks in the order they were picked.
   SELECT * FROM leased ORDER BY priority DESC, "kbTurn", "createdAt", id`;
+
+/**
+ * With concurrency caps, a lease is two steps: the candidates in LEASE_TASKS's order (no lock
+ * taken), then — for those that got a cap slot in Redis — the claim. Same filters, same order.
+ */
+const LEASE_CANDIDATES = `
+  WITH due AS (
+    SELECT t.id, t.kb_id, t.task_type, t.attempt, t.priority, t.created_at,
+           row_number() OVER (PARTITION BY t.priority, t.kb_id ORDER BY t.created_at, t.id) AS kb_turn
+    FROM tasks AS t
+    WHERE t.status = ${QUEUED} AND t.task_type = ANY($1::task_type[])
+      AND (t.schedule_for IS NULL OR t.schedule_for <= now())
+      AND ($2::text[] IS NULL OR t.kb_id = ANY($2::text[]))
+  )
+  SELECT due.id, due.kb_id AS "kbId", due.task_type AS "taskType", due.attempt FROM due
+  ORDER BY due.priority DESC, due.kb_turn, due.created_at, due.id
+  LIMIT $3`;
+
+/**
+ * The claim of chosen candidates, in the order given; each row re-checked on the locked row
+ * (still queued, due, and at the attempt it was chosen at), so a task leased, cancelled or
+ * rescheduled in between is skipped — and the attempt its cap slot was taken for is the one it starts.
+ * The status is compared as text so the planner probes the ids rather than reading every
+ * queued row through a status index (bench/README.md, "PostgreSQL per task").
+ */
+const LEASE_CHOSEN = `
+  WITH picked AS (
+    SELECT t.id, chosen.ord FROM unnest($1::uuid[], $4::int[]) WITH ORDINALITY AS chosen(id, attempt, ord)
+    JOIN tasks AS t ON t.id = chosen.id
+    WHERE t.status::text = ${QUEUED} AND t.attempt = chosen.attempt
+      AND (t.schedule_for IS NULL OR t.schedule_for <= now())
+    FOR UPDATE OF t SKIP LOCKED
+  ),
+  leased AS (
+    UPDATE tasks AS t
+    SET status = ${PROCESSING}, attempt = t.attempt + 1, lease_attempts = t.lease_attempts + 1, worker_id = $2,
+        started_at = now(), updated_at = now(), progress = 0, progress_message = NULL,
+        lease_token = gen_random_uuid(), lease_expires_at = now() + make_interval(secs => $3)
+    FROM picked
+    WHERE t.id = picked.id
+    RETURNING ${LEASE_COLUMNS}, picked.ord
+  )
+  SELECT * FROM leased ORDER BY ord`;
 
 /** The guard of every call made under a lease: this task, this lease, still running and not yet expired. */
 const HELD = `t.id = $1 AND t.lease_token = $2::uuid AND t.status = ${PROCESSING} AND t.lease_expires_at > now()`;
@@ -172,6 +225,30 @@ export class TaskLeaseRepository {
       request.maxTasks,
       request.workerId,
       request.leaseSeconds,
+    ]);
+    return rows.map(toLeasedTask);
+  }
+
+  /** Up to `limit` tasks `lease()` would take, in its order, without taking them. */
+  async leaseCandidates(
+    request: Omit<LeaseRequest, 'workerId' | 'leaseSeconds'>,
+    limit: number,
+  ): Promise<LeaseCandidate[]> {
+    const { rows } = await this.prisma.pool.query<LeaseCandidate>(LEASE_CANDIDATES, [
+      request.taskTypes,
+      request.kbIds,
+      limit,
+    ]);
+    return rows;
+  }
+
+  /** Leases the given candidates that are still queued, due and at the same attempt, in the given order. */
+  async leaseChosen(chosen: readonly LeaseCandidate[], workerId: string, leaseSeconds: number): Promise<LeasedTask[]> {
+    const { rows } = await this.prisma.pool.query<LeaseRow>(LEASE_CHOSEN, [
+      chosen.map((c) => c.id),
+      workerId,
+      leaseSeconds,
+      chosen.map((c) => c.attempt),
     ]);
     return rows.map(toLeasedTask);
   }

@@ -12,7 +12,7 @@ import { TaskStatus } from '../task-types/task-types';
 import { holdsLease, leaseRefusal } from './lease-refusal';
 import { TaskEffects } from './task-effects';
 import { TaskFamilyService } from './task-family.service';
-import { EndedLease, LeasedTask, LeaseRequest, TaskLeaseRepository } from './task-lease.repository';
+import { EndedLease, LeaseCandidate, LeasedTask, LeaseRequest, TaskLeaseRepository } from './task-lease.repository';
 import { TaskQueryRepository } from './task-query.repository';
 import { allows, assertAllowed, refusal, TRANSITIONS } from './task-transitions';
 import { TaskWriteRepository } from './task-write.repository';
@@ -202,6 +202,18 @@ export class TaskStateService {
     return leased;
   }
 
+  /** What lease() would take next (up to `limit`), untouched: the lease path with concurrency caps picks from these. */
+  leaseCandidates(request: Omit<LeaseRequest, 'workerId' | 'leaseSeconds'>, limit: number): Promise<LeaseCandidate[]> {
+    return this.leases.leaseCandidates(request, limit);
+  }
+
+  /** Leases the chosen candidates still queued and due, in the order given; each starts an attempt, as in lease(). */
+  async leaseChosen(chosen: readonly LeaseCandidate[], workerId: string, leaseSeconds: number): Promise<LeasedTask[]> {
+    const leased = await this.leases.leaseChosen(chosen, workerId, leaseSeconds);
+    for (const { task } of leased) this.metrics.started(task);
+    return leased;
+  }
+
   /** A heartbeat: the lease runs `leaseSeconds` more from now (null: unchanged), with progress when given; 409 with why when the lease is gone. */
   async renewLease(
     id: string,
@@ -247,11 +259,11 @@ export class TaskStateService {
     return ended.task;
   }
 
-  /** The sweeper: up to `limit` expired leases requeued (a failed attempt, like a stalled job) or failed when none are left; how many. */
-  async expireLeases(limit: number): Promise<number> {
+  /** The sweeper: up to `limit` expired leases requeued (a failed attempt, like a stalled job) or failed when none are left; their tasks. */
+  async expireLeases(limit: number): Promise<TaskRecord[]> {
     const ended = await this.leases.expire(limit);
     for (const lease of ended) await this.afterLeaseEnded(lease, 'stalled', null);
-    return ended.length;
+    return ended.map(({ task }) => task);
   }
 
   private async afterLeaseEnded(
