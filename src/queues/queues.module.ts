@@ -5,6 +5,7 @@ import type Redis from 'ioredis';
 import type { AllConfig } from '../config/app.config';
 import { TASK_TYPES } from '../task-types/task-types';
 import { ConcurrencyCapsService } from './concurrency-caps.service';
+import { ExternalQueueRepository } from './external-queue.repository';
 import { ExternalTaskSignal } from './external-task-signal.service';
 import { createRedisClient, redisOptionsFromUrl } from './redis-connection';
 import { redisClientProvider, REDIS_CLIENT } from './redis.provider';
@@ -39,6 +40,7 @@ import { WorkerDirectoryService } from './worker-directory.service';
     WorkerDirectoryService,
     ExternalTaskSignal,
     ConcurrencyCapsService,
+    ExternalQueueRepository,
     redisClientProvider,
   ],
   exports: [

@@ -13,6 +13,7 @@ import {
   TaskPriority,
   TaskType,
 } from '../task-types/task-types';
+import { ExternalQueueRepository } from './external-queue.repository';
 import { KbFairTags } from './kb-fair-tags';
 import { REDIS_CLIENT, redisKeys } from './redis.provider';
 import { TASK_QUEUES, type TaskQueues } from './task-queues.provider';
@@ -31,6 +32,10 @@ export interface DispatchableTask {
   maxRetries: number;
 }
 
+/**
+ * A queue's counts. For a task type served by external workers (EXTERNAL_TASK_TYPES) they come
+ * from PostgreSQL: waiting (as `prioritized`) and delayed are its queued tasks, active its leased ones.
+ */
 export interface QueueCounts {
   waiting: number;
   prioritized: number;
@@ -40,6 +45,16 @@ export interface QueueCounts {
   completed: number;
   paused: number;
 }
+
+const EMPTY_COUNTS: QueueCounts = {
+  waiting: 0,
+  prioritized: 0,
+  delayed: 0,
+  active: 0,
+  failed: 0,
+  completed: 0,
+  paused: 0,
+};
 
 /**
  * The BullMQ queues, one per task type. The job id is the task id, so dispatching the
@@ -53,6 +68,7 @@ export class TaskQueueService {
   private readonly backoffMs: number;
   private readonly cancelChannel: string;
   private readonly fairTags: KbFairTags;
+  private readonly externalTypes: ReadonlySet<TaskType>;
   /** Concurrent single dispatches (one per API request) leave together, one addBulk per flush. */
   private readonly dispatches = new Coalescer<DispatchableTask, void>(
     async (tasks) => {
@@ -66,7 +82,9 @@ export class TaskQueueService {
     config: ConfigService<AllConfig, true>,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(TASK_QUEUES) private readonly queues: TaskQueues,
+    private readonly externalQueues: ExternalQueueRepository,
   ) {
+    this.externalTypes = new Set(config.getOrThrow('queue.externalTaskTypes', { infer: true }));
     this.backoffMs = config.getOrThrow('queue.retryBackoffMs', { infer: true });
     const prefix = config.getOrThrow('queue.prefix', { infer: true });
     this.cancelChannel = redisKeys(prefix).cancelChannel;
@@ -169,6 +187,12 @@ export class TaskQueueService {
   }
 
   async counts(taskType: TaskType): Promise<QueueCounts> {
+    if (this.externalTypes.has(taskType)) {
+      const external = await this.externalQueues.counts(taskType);
+      const waiting = Object.values(external.waitingByPriority).reduce((sum, n) => sum + n, 0);
+      // Finished tasks of an external type never had a job: nothing is kept to count there.
+      return { ...EMPTY_COUNTS, prioritized: waiting, delayed: external.delayed, active: external.active };
+    }
     const c = await this.guard(() =>
       this.queues[taskType].getJobCounts(
         'waiting',
@@ -212,6 +236,7 @@ export class TaskQueueService {
    * BullMQ priorities (BullMQ's own count per priority sees one value, not a band).
    */
   async waitingByPriority(taskType: TaskType): Promise<Record<TaskPriority, number>> {
+    if (this.externalTypes.has(taskType)) return (await this.externalQueues.counts(taskType)).waitingByPriority;
     const prioritized = this.queues[taskType].keys.prioritized;
     const counts = await this.guard(() =>
       Promise.all(
@@ -233,10 +258,8 @@ export class TaskQueueService {
 
   /** Ready-to-run jobs over every queue. */
   async totalWaiting(): Promise<number> {
-    const counts = await this.guard(() =>
-      Promise.all(TASK_TYPES.map((type) => this.queues[type].getJobCounts('waiting', 'prioritized'))),
-    );
-    return counts.reduce((sum, c) => sum + (c.waiting ?? 0) + (c.prioritized ?? 0), 0);
+    const counts = await Promise.all(TASK_TYPES.map((type) => this.counts(type)));
+    return counts.reduce((sum, c) => sum + c.waiting + c.prioritized, 0);
   }
 
   /**

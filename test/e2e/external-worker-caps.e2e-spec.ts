@@ -73,9 +73,34 @@ describe('External workers under concurrency caps (e2e)', () => {
     await t.close();
   });
 
+  const queueState = async () => {
+    const { queues } = (await request(t.http).get('/api/v1/queues').set('X-API-Key', admin.key).expect(200)).body as {
+      queues: { task_type: string; waiting: number; active: number }[];
+    };
+    const info = (
+      await request(t.http)
+        .get('/api/v1/queues/info')
+        .query({ task_type: TYPE })
+        .set('X-API-Key', admin.key)
+        .expect(200)
+    ).body as { queue_size: number };
+    const { waiting, active } = queues.find((queue) => queue.task_type === TYPE)!;
+    return { waiting, active, size: info.queue_size };
+  };
+
   it('leases no more than the type cap in all and the kb cap per kb; complete frees a slot at once', async () => {
+    // An external type has no BullMQ jobs: its queue views count its tasks in PostgreSQL.
+    const before = await queueState();
+    expect(before.waiting).toBeGreaterThanOrEqual(8);
+    expect(before.size).toBe(before.waiting);
+
     const first = await lease(10);
     expect(first).toHaveLength(3);
+    expect(await queueState()).toEqual({
+      waiting: before.waiting - 3,
+      active: before.active + 3,
+      size: before.waiting - 3,
+    });
     const perKb = (tasks: Leased[], kbId: string) => tasks.filter((task) => task.kb_id === kbId).length;
     expect(perKb(first, kbA)).toBeLessThanOrEqual(2);
     expect(perKb(first, kbB)).toBeLessThanOrEqual(2);
