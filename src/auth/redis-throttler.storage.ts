@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type Redis from 'ioredis';
 import { ServiceUnavailableError } from '../common/errors/domain.error';
+import { withTimeout } from '../common/utils/with-timeout';
 
 /**
  * One hit, atomically: a blocked caller stays blocked until its block key expires; else the
@@ -117,23 +118,4 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
       );
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    // Rejected in the check phase, after the poll phase has read any reply that arrived
-    // meanwhile: when the event loop was blocked, the timer fires before that reply is read,
-    // and a late event loop is not a Redis that does not answer.
-    timer = setTimeout(
-      () =>
-        setImmediate(() => {
-          reject(new Error(`no answer within ${ms} ms`));
-        }),
-      ms,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    clearTimeout(timer);
-  });
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { errorMessage } from '../common/errors/error-message';
+import { withTimeout } from '../common/utils/with-timeout';
 import { sleep } from './abortable-sleep';
 import type { RedisRequestBudget } from './redis-request-budget';
 import { type Admission, LocalSlidingWindow, type WindowLimits } from './sliding-window';
@@ -147,22 +148,4 @@ export class ProviderRateLimiter {
       return undefined;
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    // Rejected in the check phase, after the poll phase has read any reply that arrived
-    // meanwhile: a late event loop is not a Redis that does not answer.
-    timer = setTimeout(
-      () =>
-        setImmediate(() => {
-          reject(new Error(`no answer within ${ms} ms`));
-        }),
-      ms,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    clearTimeout(timer);
-  });
 }

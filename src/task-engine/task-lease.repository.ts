@@ -53,6 +53,13 @@ type LeaseRow = Task & { leaseToken: string; leaseExpiresAt: Date };
 const QUEUED = `'${TRANSITIONS.lease.from[0]}'`;
 const PROCESSING = `'${TRANSITIONS.lease.to}'`;
 
+/** What starting a leased attempt writes: a new attempt, its worker, a fresh token and the lease's end. */
+function startLease(workerId: string, leaseSeconds: string): string {
+  return `status = ${PROCESSING}, attempt = t.attempt + 1, lease_attempts = t.lease_attempts + 1, worker_id = ${workerId},
+        started_at = now(), updated_at = now(), progress = 0, progress_message = NULL,
+        lease_token = gen_random_uuid(), lease_expires_at = now() + make_interval(secs => ${leaseSeconds})`;
+}
+
 /**
  * Candidates, then the claim, in one statement. Round-robin between knowledge bases within a
  * priority: each kb's due tasks are numbered oldest first (kb_turn), and tasks are taken by
@@ -82,9 +89,7 @@ const LEASE_TASKS = `
   ),
   leased AS (
     UPDATE tasks AS t
-    SET status = ${PROCESSING}, attempt = t.attempt + 1, lease_attempts = t.lease_attempts + 1, worker_id = $4,
-        started_at = now(), updated_at = now(), progress = 0, progress_message = NULL,
-        lease_token = gen_random_uuid(), lease_expires_at = now() + make_interval(secs => $5)
+    SET ${startLease('$4', '$5')}
     FROM picked
     WHERE t.id = picked.id AND t.status = ${QUEUED}
     RETURNING ${LEASE_COLUMNS}, picked.kb_turn AS "kbTurn"
@@ -126,9 +131,7 @@ const LEASE_CHOSEN = `
   ),
   leased AS (
     UPDATE tasks AS t
-    SET status = ${PROCESSING}, attempt = t.attempt + 1, lease_attempts = t.lease_attempts + 1, worker_id = $2,
-        started_at = now(), updated_at = now(), progress = 0, progress_message = NULL,
-        lease_token = gen_random_uuid(), lease_expires_at = now() + make_interval(secs => $3)
+    SET ${startLease('$2', '$3')}
     FROM picked
     WHERE t.id = picked.id
     RETURNING ${LEASE_COLUMNS}, picked.ord
