@@ -21,6 +21,8 @@ export class LeaseRequestDto {
     enum: TASK_TYPES,
     isArray: true,
     minItems: 1,
+    // Stated here because the build's Swagger plugin derives it from @ArrayUnique and the tests' compile does not.
+    uniqueItems: true,
     example: [TaskType.embedding_generation],
     description: 'Task types to lease; each must be one of EXTERNAL_TASK_TYPES',
   })
