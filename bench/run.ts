@@ -32,7 +32,7 @@ import { evaluateTargets, Outcomes } from './lib/targets';
 import { withDeadline } from './lib/time';
 import { bullmqScenario, graphileScenario, pgBossScenario } from './scenarios/ceilings';
 import { batchScenario, postScenario } from './scenarios/create';
-import { endToEndScenario, endToEndWorkersScenario } from './scenarios/end-to-end';
+import { endToEndProfileScenario, endToEndScenario, endToEndWorkersScenario } from './scenarios/end-to-end';
 import { fairnessScenario } from './scenarios/fairness';
 import { floorScenario, liveScenario } from './scenarios/floor';
 import { getScenario } from './scenarios/get-task';
@@ -66,6 +66,7 @@ const SCENARIOS: Scenario[] = [
   steadyScenario,
   endToEndScenario,
   endToEndWorkersScenario,
+  endToEndProfileScenario,
   fairnessScenario,
   listStatsScenario,
 ];
@@ -109,6 +110,7 @@ function profileSections(outcomes: Outcomes): Section[] {
     }
   };
   collect('e2e', outcomes.e2e?.data);
+  collect('e2e under the profiler', outcomes['e2e-profile']?.data);
   for (const [key, value] of Object.entries(outcomes['e2e-workers']?.data ?? {}))
     collect(`e2e ${key.replace('_', ' ')}`, value);
   return sections;
@@ -262,7 +264,8 @@ async function main(): Promise<number> {
     }
     pool = harnessPool(benchDbUrl);
     machine = await machineInfo(ROOT, databaseUrl(serverUrl, 'postgres'), redis);
-    const profileDir = opts.profile ? join(ROOT, 'bench', 'profiles') : null;
+    // The full run profiles one extra end-to-end pass (e2e-profile) for the bounds; --profile profiles the e2e scenarios themselves.
+    const profileDir = opts.profile || !opts.quick ? join(ROOT, 'bench', 'profiles') : null;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     rss.start();
     const ctx: BenchContext = {

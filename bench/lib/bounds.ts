@@ -23,11 +23,12 @@ const numberAt = (d: Data, ...path: string[]): number | null => {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 };
 
-/** The profile's three biggest categories, when the run was profiled (`--profile`). */
-function profileTop(d: Data): string {
-  const profiles = at(d, 'profiles') as { categories?: { category: string; percent: number }[] }[] | undefined;
-  const categories = profiles?.[0]?.categories;
-  if (!categories?.length) return ' (run with --profile for where the service spends it)';
+/** The profile's three biggest categories: the e2e scenario's (with --profile), else the full run's e2e-profile pass. */
+function profileTop(o: Outcomes): string {
+  const categoriesOf = (d: Data) =>
+    (at(d, 'profiles') as { categories?: { category: string; percent: number }[] }[] | undefined)?.[0]?.categories;
+  const categories = categoriesOf(o.e2e?.data) ?? categoriesOf(o['e2e-profile']?.data);
+  if (!categories?.length) return ' (no profile in this run: see the e2e-profile scenario, or run with --profile)';
   return `; the profile: ${categories
     .slice(0, 3)
     .map((c) => `${c.category} ${num(c.percent, 0)} %`)
@@ -47,7 +48,7 @@ export function endToEndBound(o: Outcomes, cpus: number): string | null {
   return (
     `CPU: ${parts.map(([name, ms]) => `${name.replace('service_', 'service ')} ${num(ms, 2)}`).join(' + ')} = ` +
     `${num(total, 2)} ms per task; ${cpus} cores allow at most ${num(ceiling)} tasks/s at that cost ` +
-    `(this run reached ${num((reached / ceiling) * 100)} % of it)${profileTop(e2e)}`
+    `(this run reached ${num((reached / ceiling) * 100)} % of it)${profileTop(o)}`
   );
 }
 
@@ -93,4 +94,27 @@ export function queueLatencyBound(o: Outcomes, scenario: string, cpus: number): 
   const split = numberAt(o['latency-split']?.data, 'queueP99');
   if (split !== null) notes.push(`with the API and the workers in separate processes: ${num(split, 1)} ms`);
   return notes.length ? notes.join('; ') : null;
+}
+
+/** POST p99 at a paced rate: how busy the machine was, and the same load's POST p99 with the roles split. */
+export function pacedPostBound(o: Outcomes, scenario: string, cpus: number): string | null {
+  const notes: string[] = [];
+  const utilisation = queueLatencyBound(o, scenario, cpus)?.split('; ')[0];
+  if (utilisation) notes.push(utilisation);
+  const split = numberAt(o['latency-split']?.data, 'http', 'latencyMs', 'p99');
+  if (split !== null) notes.push(`with the API and the workers in separate processes: ${num(split, 1)} ms`);
+  const post = numberAt(o.post?.data, 'cpu_us_per_request', 'total');
+  if (post !== null) notes.push(`a request costs ${num(post)} µs of service CPU (accepting it and running its task)`);
+  return notes.length ? notes.join('; ') + profileTop(o) : null;
+}
+
+/** A closed-loop throughput target: the service's CPU per request caps the rate one core gives. */
+export function cpuThroughputBound(o: Outcomes, scenario: string): string | null {
+  const d = o[scenario]?.data;
+  const cpu = numberAt(d, 'cpu_us_per_request', 'total');
+  if (cpu === null || cpu === 0) return null;
+  return (
+    `${num(cpu)} µs of service CPU per request (both roles in one process: accepting it and running its task) ` +
+    `allows at most ${num(1e6 / cpu)} req/s on the one core a Node process uses${profileTop(o)}`
+  );
 }

@@ -1,4 +1,11 @@
-import { closedLoopBound, endToEndBound, httpRatioBound, queueLatencyBound } from './bounds';
+import {
+  closedLoopBound,
+  cpuThroughputBound,
+  endToEndBound,
+  httpRatioBound,
+  pacedPostBound,
+  queueLatencyBound,
+} from './bounds';
 import { num } from './format';
 import { round } from './stats';
 
@@ -107,6 +114,7 @@ const TARGETS: Target[] = [
     kind: 'min',
     threshold: 3000,
     value: (o) => get(data(o, 'post'), 'reqPerSec'),
+    bound: (o) => cpuThroughputBound(o, 'post'),
   },
   {
     label: 'POST p99 < 25 ms',
@@ -137,6 +145,7 @@ const TARGETS: Target[] = [
     kind: 'below',
     threshold: 20,
     value: (o) => get(data(o, 'steady'), 'http', 'latencyMs', 'p99'),
+    bound: (o, cpus) => pacedPostBound(o, 'steady', cpus),
   },
   {
     label: 'steady 200/s × 5 min: queue latency p99 < 20 ms',

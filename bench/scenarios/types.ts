@@ -17,6 +17,7 @@ export const SCENARIO_NAMES = [
   'steady',
   'e2e',
   'e2e-workers',
+  'e2e-profile',
   'list-stats',
   'fairness',
 ] as const;
