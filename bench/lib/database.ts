@@ -83,12 +83,18 @@ export async function migrate(rootDir: string, url: string, timeoutMs: number): 
 
 /** A small pool for the harness's own queries (polling counts, seeding, percentiles). */
 export function harnessPool(url: string): Pool {
-  return new Pool({
+  const pool = new Pool({
     connectionString: url,
     max: 4,
     connectionTimeoutMillis: 5000,
     application_name: 'task-manager-bench',
   });
+  // An idle connection ended by the server (a seed database dropped WITH (FORCE) while this
+  // pool still held one) is only dropped from the pool; unhandled, it ended a full run once.
+  pool.on('error', (error) => {
+    process.stderr.write(`[bench] an idle harness connection ended: ${error.message}\n`);
+  });
+  return pool;
 }
 
 export async function serverVersion(url: string): Promise<string> {
