@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { makeKey } from '../setup/auth-helpers';
+import { parse, sum } from '../setup/prometheus-text';
 import { createTestApp, KbTracker, TestApp, waitFor } from '../setup/test-app';
 
 /**
@@ -88,7 +89,12 @@ describe('External workers under concurrency caps (e2e)', () => {
     return { waiting, active, size: info.queue_size };
   };
 
+  const counted = async (metric: string) =>
+    sum(parse((await request(t.http).get('/metrics').expect(200)).text), metric, { task_type: TYPE });
+
   it('leases no more than the type cap in all and the kb cap per kb; complete frees a slot at once', async () => {
+    const startedBefore = await counted('task_manager_task_queue_wait_seconds_count');
+    const completedBefore = await counted('task_manager_tasks_completed_total');
     // An external type has no BullMQ jobs: its queue views count its tasks in PostgreSQL.
     const before = await queueState();
     expect(before.waiting).toBeGreaterThanOrEqual(8);
@@ -121,6 +127,9 @@ describe('External workers under concurrency caps (e2e)', () => {
       expect(await lease(10)).toHaveLength(0);
     }
     for (const task of holding) await onLease('complete', task, { result: { done: true } }).expect(200);
+    // The metrics see external runs as they see built-in ones: four started, four completed.
+    expect(await counted('task_manager_task_queue_wait_seconds_count')).toBe(startedBefore + 4);
+    expect(await counted('task_manager_tasks_completed_total')).toBe(completedBefore + 4);
   });
 
   it('a lease nobody heartbeats frees its slots when it ends: its tasks and others can be leased again', async () => {
