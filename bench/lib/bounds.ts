@@ -118,3 +118,38 @@ export function cpuThroughputBound(o: Outcomes, scenario: string): string | null
     `allows at most ${num(1e6 / cpu)} req/s on the one core a Node process uses${profileTop(o)}`
   );
 }
+
+/** Batch creation: the e2e loads create their tasks through the batch endpoint, so their profile shows its cost too. */
+export function batchBound(o: Outcomes): string | null {
+  const requestP50 = numberAt(o.batch?.data, 'latencyMs', 'p50');
+  const size = numberAt(o.batch?.data, 'batch_size');
+  if (requestP50 === null || size === null) return null;
+  return (
+    `a ${num(size)}-task request takes ${num(requestP50)} ms (p50) with 2 connections, both roles in one process ` +
+    `also running the created tasks${profileTop(o)}`
+  );
+}
+
+/** Memory: what the process holds before any load, against what the load adds. */
+export function rssBound(o: Outcomes): string | null {
+  const idle = (at(o.post?.data, 'rss_idle_mb') as { mb: number }[] | undefined)?.[0]?.mb;
+  const rss = (at(o.steady?.data, 'rss') as { startMb: number | null; maxMb: number | null }[] | undefined)?.[0];
+  if (idle === undefined || !rss?.maxMb) return null;
+  const grew = (at(o.steady?.data, 'rss_growth') as { grew: boolean | null }[] | undefined)?.[0]?.grew;
+  return (
+    `${num(idle)} MB idle after warm-up, ${num(rss.startMb ?? 0)} MB as the steady run starts, ${num(rss.maxMb)} MB at ` +
+    `its peak: V8's heap under load (garbage collection ${gcShare(o)}); ` +
+    (grew === true
+      ? 'and the RSS grew over the run'
+      : grew === false
+        ? 'the RSS did not grow over the run'
+        : 'growth not judged')
+  );
+}
+
+function gcShare(o: Outcomes): string {
+  const profiles = at(o['e2e-profile']?.data ?? o.e2e?.data, 'profiles') as
+    { categories?: { category: string; percent: number }[] }[] | undefined;
+  const gc = profiles?.[0]?.categories?.find((c) => c.category === 'garbage collection');
+  return gc ? `${num(gc.percent, 0)} % of the profiled CPU` : 'not profiled in this run';
+}

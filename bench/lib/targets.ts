@@ -1,10 +1,12 @@
 import {
+  batchBound,
   closedLoopBound,
   cpuThroughputBound,
   endToEndBound,
   httpRatioBound,
   pacedPostBound,
   queueLatencyBound,
+  rssBound,
 } from './bounds';
 import { num } from './format';
 import { round } from './stats';
@@ -130,6 +132,7 @@ const TARGETS: Target[] = [
     kind: 'min',
     threshold: 20000,
     value: (o) => get(data(o, 'batch'), 'tasks_per_sec'),
+    bound: batchBound,
   },
   {
     label: 'queue latency p99 < 20 ms at 200/s',
@@ -221,6 +224,7 @@ const TARGETS: Target[] = [
     kind: 'below',
     threshold: 300,
     value: (o) => get(data(o, 'steady'), 'rss_max_mb'),
+    bound: rssBound,
   },
   {
     // "Flat" as the steady scenario judges it: the median RSS of the last tenth of the run is
