@@ -98,9 +98,9 @@ export class TaskLeaseService implements BeforeApplicationShutdown {
   /**
    * The lease under KB_MAX_CONCURRENCY / TASK_TYPE_MAX_CONCURRENCY: a slot in Redis first (the
    * same sets the built-in workers take theirs from), then the claim in PostgreSQL — the order
-   * the built-in workers follow. A slot is held for the lease's length and extended by each
-   * heartbeat, so a worker that vanishes (or a task cancelled under it) frees its slot when
-   * its lease would end; complete and fail free it at once.
+   * the built-in workers follow. A slot is held for the lease plus SLOT_MARGIN_MS and extended
+   * by each heartbeat; complete, fail and the sweeper (when it ends an expired lease) free it
+   * at once, and a task cancelled under its worker frees it when its lease would have ended.
    */
   private async leaseWithinCaps(wanted: Parameters<TaskStateService['lease']>[0]): Promise<LeasedTask[]> {
     const candidates = await this.engine.leaseCandidates(wanted, wanted.maxTasks * CANDIDATES_PER_TASK);
